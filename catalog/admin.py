@@ -1,0 +1,212 @@
+"""Django admin for every catalog model, behind the same permission layer as pages and API.
+
+Access needs ``is_staff`` (to enter the admin at all) and then the project
+role's capabilities: Django's own per-model permissions are not used, so the
+role table in permissions.py is the only place that decides. Every change made
+here is audit-logged like any other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from catalog.audit import audit_record, model_snapshot
+from catalog.models import AuditEvent, Clip, Copy, MediaFile, Membership, Project, Role, ShootDay, Volume
+from catalog.permissions import Cap, projects_for, user_can
+
+
+class ProjectScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Shows only rows of the user's projects; ``change_cap`` guards writes.
+
+    ``project_field`` is the lookup from the model to its Project.
+    """
+
+    project_field = "project"
+    view_cap = Cap.VIEW
+    change_cap = Cap.INGEST
+
+    def _project_id(self, obj: models.Model) -> int:
+        target: Any = obj
+        for part in self.project_field.split("__"):
+            target = getattr(target, part)
+        return int(target.pk)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        allowed = projects_for(request.user, self.view_cap)
+        return super().get_queryset(request).filter(**{f"{self.project_field}__in": allowed})
+
+    def _can(self, request: HttpRequest, obj: models.Model | None, cap: Cap) -> bool:
+        if not request.user.is_active or not request.user.is_staff:
+            return False
+        if obj is None:
+            return projects_for(request.user, cap).exists()
+        return user_can(request.user, self._project_id(obj), cap)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, None, self.view_cap)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, obj, self.view_cap)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, None, self.change_cap)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, obj, self.change_cap)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, obj, self.change_cap)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Never offer another project's rows in a drop-down.
+        if db_field.related_model is Project:
+            kwargs["queryset"] = projects_for(request.user, self.change_cap)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = model_snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user,
+            action=f"{obj._meta.model_name}.{'update' if change else 'create'}",
+            obj=obj,
+            project=Project.objects.get(pk=self._project_id(obj)),
+            before=before,
+            after=model_snapshot(obj),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        project = Project.objects.get(pk=self._project_id(obj))
+        before = model_snapshot(obj)
+        audit_record(
+            actor=request.user,
+            action=f"{obj._meta.model_name}.delete",
+            obj=obj,
+            project=project,
+            before=before,
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Project)
+class ProjectAdmin(ProjectScopedAdmin):
+    project_field = "id"
+    change_cap = Cap.MANAGE_MEMBERS
+    list_display = ("code", "name", "required_copies", "required_media_kinds", "required_offsite")
+    search_fields = ("code", "name")
+
+    def _project_id(self, obj: models.Model) -> int:
+        return int(obj.pk)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return Project.objects.filter(pk__in=projects_for(request.user, self.view_cap))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new project has no members yet: only superusers create projects.
+        return bool(request.user.is_active and getattr(request.user, "is_superuser", False))
+
+
+@admin.register(Membership)
+class MembershipAdmin(ProjectScopedAdmin):
+    view_cap = Cap.MANAGE_MEMBERS
+    change_cap = Cap.MANAGE_MEMBERS
+    list_display = ("user", "project", "role", "created_at")
+    list_filter = ("role", "project")
+
+
+@admin.register(ShootDay)
+class ShootDayAdmin(ProjectScopedAdmin):
+    list_display = ("project", "number", "date", "unit")
+    list_filter = ("project",)
+
+
+@admin.register(Volume)
+class VolumeAdmin(ProjectScopedAdmin):
+    list_display = ("label", "project", "kind", "tier", "host", "location", "online", "health", "offsite")
+    list_filter = ("project", "kind", "tier", "online", "health")
+    search_fields = ("label", "serial", "location")
+
+
+@admin.register(Clip)
+class ClipAdmin(ProjectScopedAdmin):
+    change_cap = Cap.EDIT_METADATA
+    list_display = ("name", "project", "day", "scene", "take", "circled", "camera", "reel")
+    list_filter = ("project", "circled", "camera")
+    search_fields = ("name", "scene", "location")
+    raw_id_fields = ("day", "card")
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(ProjectScopedAdmin):
+    project_field = "clip__project"
+    list_display = ("relative_path", "clip", "size", "xxh128")
+    search_fields = ("relative_path", "xxh128")
+    raw_id_fields = ("clip",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # file identity and hashes come from ingest only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Copy)
+class CopyAdmin(ProjectScopedAdmin):
+    project_field = "volume__project"
+    list_display = ("media_file", "volume", "state", "verified_at")
+    list_filter = ("state",)
+    raw_id_fields = ("media_file",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # copy states come from verification only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ProjectScopedAdmin):
+    view_cap = Cap.VIEW_AUDIT
+    list_display = ("id", "at", "actor_name", "source", "action", "object_type", "object_repr")
+    list_filter = ("action",)
+    search_fields = ("actor_name", "object_repr", "object_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Roles are fixed by a migration; the admin shows them read-only."""
+
+    list_display = ("name", "label", "description")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,274 @@
+"""The catalog spine: projects, days, volumes, clips, files, copies, roles, audit.
+
+Models hold data and constraints only; behaviour lives in services.py
+(writes) and selectors.py (reads).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Upper
+
+
+class Project(models.Model):
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9_-]+$", "Use capital letters, digits, - and _.")],
+        help_text="Short code used in paths and URLs, e.g. DEMO.",
+    )
+    name = models.CharField(max_length=200)
+    # Storage policy: how many verified copies a file needs, on how many kinds
+    # of media, and how many of them off-site ("3-2-1").
+    required_copies = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    required_media_kinds = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    required_offsite = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Role(models.Model):
+    """A business role. Rows are seeded by a migration; capabilities are in permissions.py."""
+
+    name = models.SlugField(primary_key=True, max_length=20)
+    label = models.CharField(max_length=60)
+    description = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Membership(models.Model):
+    """A user's role on one project: roles are granted per project."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_role_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role_id} on {self.project}"
+
+
+class ShootDay(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="days")
+    number = models.PositiveIntegerField(help_text="Shoot day number, 1 for the first day.")
+    date = models.DateField()
+    unit = models.CharField(max_length=40, default="main", help_text="Main unit, second unit, …")
+
+    class Meta:
+        ordering = ["project", "number", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "unit", "number"], name="one_day_number_per_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} day {self.number}" + ("" if self.unit == "main" else f" ({self.unit})")
+
+
+class Volume(models.Model):
+    """Anything that holds media: a camera card, a shuttle drive, a RAID, a bucket."""
+
+    class Kind(models.TextChoices):
+        CARD = "card", "Camera card"
+        SHUTTLE = "shuttle", "Shuttle drive"
+        RAID = "raid", "RAID"
+        NAS = "nas", "NAS"
+        LTO = "lto", "LTO / LTFS"
+        S3 = "s3", "Object storage"
+
+    class Tier(models.TextChoices):
+        # Ordered by how fast a restore from it starts: hot before warm before cold.
+        HOT = "hot", "Hot (online disk)"
+        WARM = "warm", "Warm (nearline)"
+        COLD = "cold", "Cold (archive)"
+
+    class Health(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        WARNING = "warning", "Warning"
+        FAILING = "failing", "Failing"
+        UNKNOWN = "unknown", "Unknown"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="volumes")
+    label = models.CharField(max_length=64, help_text="Unique within the project; written on the drive.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    tier = models.CharField(max_length=5, choices=Tier.choices, default=Tier.HOT)
+    host = models.CharField(max_length=255, blank=True, help_text="Host where the volume is mounted.")
+    location = models.CharField(
+        max_length=1024, help_text="Mount path on its host, or s3://bucket/prefix for object storage."
+    )
+    offsite = models.BooleanField(default=False)
+    worm = models.BooleanField(default=False, help_text="Write once, read many: never rewritten.")
+    capacity_bytes = models.BigIntegerField(null=True, blank=True)
+    free_bytes = models.BigIntegerField(null=True, blank=True)
+    online = models.BooleanField(default=True)
+    health = models.CharField(max_length=10, choices=Health.choices, default=Health.UNKNOWN)
+    serial = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "label"]
+        constraints = [
+            models.UniqueConstraint("project", Upper("label"), name="volume_label_unique_in_project_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_kind_display()})"
+
+
+class Clip(models.Model):
+    """One camera clip: a take as the camera recorded it, made of one or more files."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="clips")
+    day = models.ForeignKey(ShootDay, on_delete=models.PROTECT, null=True, blank=True, related_name="clips")
+    card = models.ForeignKey(
+        Volume,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clips_recorded",
+        help_text="The camera card the clip was offloaded from.",
+    )
+    name = models.CharField(max_length=255, help_text="Canonical clip name, e.g. A001C003_230815_R2AB.")
+    camera = models.CharField(max_length=20, blank=True)
+    reel = models.CharField(max_length=64, blank=True, help_text="Camera roll / reel / tape name.")
+    scene = models.CharField(max_length=32, blank=True)
+    take = models.CharField(max_length=16, blank=True)
+    circled = models.BooleanField(default=False)
+    cast = ArrayField(models.CharField(max_length=120), default=list, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    lens = models.CharField(max_length=120, blank=True)
+    start_tc = models.CharField(max_length=11, blank=True, help_text="HH:MM:SS:FF (; for drop frame).")
+    fps = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    duration_frames = models.PositiveIntegerField(null=True, blank=True)
+    codec = models.CharField(max_length=60, blank=True)
+    resolution = models.CharField(max_length=30, blank=True)
+    notes = models.TextField(blank=True)
+    extra = models.JSONField(default=dict, blank=True, help_text="Any other metadata, as found.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="clip_name_unique_in_project")
+        ]
+        indexes = [
+            models.Index(fields=["project", "scene", "take"], name="clip_scene_take"),
+            models.Index(fields=["project", "camera", "reel"], name="clip_camera_reel"),
+            models.Index(fields=["project", "day"], name="clip_day"),
+            models.Index(fields=["project", "modified_at"], name="clip_modified"),
+            GinIndex(fields=["cast"], name="clip_cast_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MediaFile(models.Model):
+    """One file of a clip, identified by its path relative to the card root and its hash."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="files")
+    relative_path = models.CharField(max_length=1024)
+    size = models.BigIntegerField()
+    mtime = models.DateTimeField(null=True, blank=True)
+    xxh128 = models.CharField(max_length=32, help_text="XXH3-128 of the content, hex.")
+    md5 = models.CharField(max_length=32, blank=True)
+    sha1 = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clip", "relative_path"]
+        constraints = [
+            models.UniqueConstraint(fields=["clip", "relative_path"], name="file_path_unique_in_clip")
+        ]
+        indexes = [models.Index(fields=["xxh128"], name="file_xxh128")]
+
+    def __str__(self) -> str:
+        return self.relative_path
+
+
+class Copy(models.Model):
+    """One MediaFile on one Volume. It counts only in state ``verified``."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COPYING = "copying", "Copying"
+        VERIFIED = "verified", "Verified"
+        FAILED = "failed", "Failed"
+        MISSING = "missing", "Missing"
+        CORRUPT = "corrupt", "Corrupt"
+
+    media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, related_name="copies")
+    volume = models.ForeignKey(Volume, on_delete=models.PROTECT, related_name="copies")
+    path = models.CharField(max_length=1024, help_text="Path of the copy relative to the volume root.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    hash_found = models.CharField(max_length=32, blank=True, help_text="XXH3-128 read at the last check.")
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="When it was last proven good.")
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "copies"
+        constraints = [
+            models.UniqueConstraint(fields=["media_file", "volume"], name="one_copy_per_volume"),
+            # A verified copy always records when and with which hash it was proven.
+            models.CheckConstraint(
+                condition=~models.Q(state="verified")
+                | (models.Q(verified_at__isnull=False) & ~models.Q(hash_found="")),
+                name="verified_copy_has_proof",
+            ),
+        ]
+        indexes = [models.Index(fields=["volume", "state"], name="copy_volume_state")]
+
+    def __str__(self) -> str:
+        return f"{self.media_file} on {self.volume.label}: {self.state}"
+
+
+class AuditEvent(models.Model):
+    """An append-only, hash-chained record of who did what to which object, when.
+
+    ``entry_hash`` = SHA-256 over ``prev_hash`` and the canonical JSON of this
+    entry's content (see catalog/audit.py). A trigger installed by a migration
+    rejects UPDATE and DELETE; ``manage.py audit_verify`` walks the chain.
+    """
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, db_constraint=False
+    )
+    actor_name = models.CharField(max_length=150, help_text="Username at the time, or 'system'.")
+    source = models.CharField(max_length=255, help_text="Where from: client IP, or host and command.")
+    project = models.ForeignKey(
+        Project, on_delete=models.DO_NOTHING, null=True, blank=True, db_constraint=False
+    )
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["project", "at"], name="audit_project_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.actor_name} {self.action} {self.object_type}:{self.object_id}"
