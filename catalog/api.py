@@ -238,6 +238,8 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet[AuditEvent]):
     filterset_fields = {"action": ["exact"], "object_type": ["exact"], "object_id": ["exact"]}
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
+        if not projects_for(self.request.user, Cap.VIEW_AUDIT).exists():
+            raise PermissionDenied("Your roles do not allow reading the audit log.")
         return selectors.audit_list(user=self.request.user)
 
 

@@ -1,0 +1,47 @@
+"""Test wiring: real PostgreSQL, real Redis, and (for integration tests) a real Celery worker.
+
+Without DATABASE_URL / REDIS_URL the embedded services under var/ are started
+for the run, exactly as `make run` does, and stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from reelvault import embedded
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
+
+_started: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        _started.update(embedded.ensure_services())
+        os.environ.update(_started)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: object) -> None:
+    # PBKDF2's deliberate slowness costs ~0.3 s per user created; tests need
+    # working passwords, not brute-force resistance.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    embedded.stop_services(_started)
+
+
+@pytest.fixture
+def samples() -> Path:
+    """The shared real-world sample files; tests using them skip where they are absent."""
+    if not SAMPLES.is_dir():
+        pytest.skip("../shared/samples is not present in this checkout")
+    return SAMPLES
+
+
+pytest_plugins = ["tests.fixtures"]
