@@ -18,6 +18,7 @@ test: $(VENV)/.dev-installed $(TOOLS)/.installed
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
 	$(PY) manage.py makemigrations --check --dry-run
 
 $(VENV)/.installed: requirements.txt

@@ -30,7 +30,9 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 
 class ShootDaySerializer(serializers.ModelSerializer[ShootDay]):
-    project = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = ShootDay
@@ -38,7 +40,9 @@ class ShootDaySerializer(serializers.ModelSerializer[ShootDay]):
 
 
 class VolumeSerializer(serializers.ModelSerializer[Volume]):
-    project = serializers.SlugRelatedField(slug_field="code", queryset=Project.objects.all())
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="code", queryset=Project.objects.all()
+    )
 
     class Meta:
         model = Volume
@@ -81,7 +85,9 @@ class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
 
 
 class ClipSerializer(serializers.ModelSerializer[Clip]):
-    project = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     day = serializers.IntegerField(source="day.number", read_only=True, allow_null=True, default=None)
 
     class Meta:
@@ -191,7 +197,7 @@ class VolumeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
             raise _django_errors(exc) from exc
 
 
-class ClipFilter(filters.FilterSet):
+class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ships no types
     project = filters.CharFilter(field_name="project__code", lookup_expr="iexact")
     day = filters.NumberFilter(field_name="day__number")
     scene = filters.CharFilter(lookup_expr="iexact")

@@ -26,24 +26,20 @@ import xxhash
 DEFAULT_ALGORITHM = "xxh128"
 CHUNK_SIZE = 8 * 1024 * 1024
 
-# Names follow ASC MHL's hash format element names.
-_FACTORIES: dict[str, Callable[[], HashObject]] = {}
-
 
 class HashObject(Protocol):
     def update(self, data: bytes | memoryview | mmap.mmap, /) -> None: ...
     def hexdigest(self) -> str: ...
 
 
-_FACTORIES.update(
-    {
-        "xxh128": xxhash.xxh3_128,
-        "xxh3": xxhash.xxh3_64,
-        "xxh64": xxhash.xxh64,
-        "md5": hashlib.md5,
-        "sha1": hashlib.sha1,
-    }
-)
+# Names follow ASC MHL's hash format element names.
+_FACTORIES: dict[str, Callable[[], HashObject]] = {
+    "xxh128": xxhash.xxh3_128,
+    "xxh3": xxhash.xxh3_64,
+    "xxh64": xxhash.xxh64,
+    "md5": hashlib.md5,
+    "sha1": hashlib.sha1,
+}
 
 ALGORITHMS: tuple[str, ...] = tuple(_FACTORIES)
 
@@ -144,7 +140,7 @@ def hash_file(
                 while True:
                     buf = buffers[turn]
                     try:
-                        n = stream.readinto(buf)  # type: ignore[attr-defined]  # FileIO.readinto
+                        n = stream.readinto(buf)
                     except OSError as exc:
                         raise HashingError(f"cannot read {path}: {exc.strerror}") from exc
                     hasher.wait()  # the other buffer is free again

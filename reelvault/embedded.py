@@ -62,7 +62,7 @@ def start_postgres() -> str:
         raise EmbeddedServiceError("the pgserver package is missing: run `make run` to install it") from exc
     pg_dir().parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = pgserver.get_server(str(pg_dir()), cleanup_mode=None)
+        server = pgserver.get_server(str(pg_dir()), cleanup_mode=None)  # type: ignore[attr-defined]  # re-exported
     except Exception as exc:
         raise EmbeddedServiceError(
             f"the embedded PostgreSQL in {pg_dir()} did not start ({exc}); see {pg_dir() / 'log'}, "
