@@ -1,0 +1,215 @@
+"""Benchmark: Reelvault's ASC MHL writer + verifier against the ASC reference tool.
+
+    python bench/mhl.py [--files 2000] [--generations 50] [--repeat 3]
+
+Scenarios, each on fresh copies of the same generated card of small files:
+
+- card: no history yet. Reelvault ``write_generation`` (the copy engine has
+  already hashed the files) + ``verify_folder`` (re-hashes everything) vs
+  ``ascmhl create -h xxh128`` (hashes and writes).
+- long: a history of G generations exists; time one more generation the same
+  way. "cold" starts with an empty parse cache (a process that never read
+  this history); "warm" has read it before (a worker that wrote it).
+
+The reference tool runs from .venv-tools as a subprocess, so its figures
+include interpreter start-up; that cost is printed on its own. Each figure is
+the best of --repeat runs, because other work on the machine adds noise.
+Prints a table, then one JSON line. Never asserts anything about the times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))  # run as a script, not as part of a package
+
+from ingest import mhl  # noqa: E402
+from ingest.hashing import hash_file  # noqa: E402
+
+ASCMHL = PROJECT_ROOT / ".venv-tools" / "bin" / "ascmhl"
+# ascmhl asks GitHub for updates at every start; a closed local port makes that fail at once.
+TOOL_ENV = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+CREATOR = mhl.Creator(tool_version="bench")
+
+
+def make_card(root: Path, count: int) -> None:
+    """A camera-card-like tree: 100 clips per folder, each with a small XML sidecar every tenth."""
+    rng = random.Random(20260302)
+    for index in range(count):
+        folder = root / "Clips" / f"{index // 100:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"A001C{index:04d}_260302_R1AB.mov" if index % 10 else f"A001C{index:04d}_260302_R1AB.xml"
+        (folder / name).write_bytes(rng.randbytes(rng.randint(1_000, 8_000)))
+
+
+def hash_records(root: Path) -> list[mhl.FileRecord]:
+    """What the copy engine hands over: paths, sizes, mtimes and hashes computed while copying."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "ascmhl" not in path.relative_to(root).parts:
+            stat = path.stat()
+            found.append(
+                mhl.FileRecord(
+                    path.relative_to(root).as_posix(),
+                    stat.st_size,
+                    datetime.fromtimestamp(stat.st_mtime, UTC),
+                    hash_file(path),
+                )
+            )
+    return found
+
+
+def best_of(
+    repeat: int, prepare: Callable[[], Path], run: Callable[[Path], dict[str, float]]
+) -> dict[str, float]:
+    """Run ``run`` on a freshly prepared folder ``repeat`` times; keep the fastest run's figures."""
+    runs = [run(prepare()) for _ in range(repeat)]
+    return min(runs, key=lambda figures: figures["total_s"])
+
+
+def time_reelvault(records: list[mhl.FileRecord], *, warm: bool) -> Callable[[Path], dict[str, float]]:
+    def run(root: Path) -> dict[str, float]:
+        mhl.clear_parse_cache()
+        if warm:
+            mhl.read_history(root)  # as if this process had written or read the history before
+        start = time.perf_counter()
+        mhl.write_generation(root, files=records, creator=CREATOR)
+        written = time.perf_counter()
+        report = mhl.verify_folder(root)
+        done = time.perf_counter()
+        if not report.ok:
+            raise SystemExit(f"verification failed in {root}: {report.counts()}")
+        return {"write_s": written - start, "verify_s": done - written, "total_s": done - start}
+
+    return run
+
+
+def time_ascmhl(root: Path) -> dict[str, float]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [str(ASCMHL), "create", str(root), "-h", "xxh128"], env=TOOL_ENV, capture_output=True, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"ascmhl create failed ({result.returncode}): {result.stderr.decode()}")
+    return {"total_s": elapsed}
+
+
+def ascmhl_startup(repeat: int) -> float:
+    """Wall time of ``ascmhl --version``: interpreter start, imports, the update check thread."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([str(ASCMHL), "--version"], env=TOOL_ENV, capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def fresh_copy(source: Path, target: Path) -> Callable[[], Path]:
+    def prepare() -> Path:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target)
+        return target
+
+    return prepare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", type=int, default=2000, help="files on the generated card")
+    parser.add_argument("--generations", type=int, default=50, help="length of the long history")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
+    args = parser.parse_args()
+    have_tool = ASCMHL.exists()
+
+    with tempfile.TemporaryDirectory(prefix="reelvault-bench-") as temporary:
+        work = Path(temporary)
+        card = work / "A001R1AB"
+        make_card(card, args.files)
+        records = hash_records(card)
+
+        # Card: no history yet.
+        card_ours = best_of(
+            args.repeat, fresh_copy(card, work / "ours" / card.name), time_reelvault(records, warm=False)
+        )
+        card_theirs = (
+            best_of(args.repeat, fresh_copy(card, work / "theirs" / card.name), time_ascmhl)
+            if have_tool
+            else None
+        )
+
+        # Long history: G generations written by Reelvault, one a minute apart.
+        long_card = work / "long" / card.name
+        shutil.copytree(card, long_card)
+        first = datetime.now(UTC) - timedelta(minutes=args.generations)
+        for number in range(args.generations):
+            mhl.write_generation(
+                long_card, files=records, creator=CREATOR, now=first + timedelta(minutes=number)
+            )
+        long_cold = best_of(
+            args.repeat, fresh_copy(long_card, work / "ours" / card.name), time_reelvault(records, warm=False)
+        )
+        long_warm = best_of(
+            args.repeat, fresh_copy(long_card, work / "ours" / card.name), time_reelvault(records, warm=True)
+        )
+        long_theirs = (
+            best_of(args.repeat, fresh_copy(long_card, work / "theirs" / card.name), time_ascmhl)
+            if have_tool
+            else None
+        )
+        startup = ascmhl_startup(args.repeat) if have_tool else None
+
+    def speedup(ours: dict[str, float], theirs: dict[str, float] | None) -> float | None:
+        return round(theirs["total_s"] / ours["total_s"], 1) if theirs else None
+
+    rows = [
+        (f"card: {args.files} files, first generation", card_ours, card_theirs),
+        (f"long: {args.generations} generations, +1 (cold)", long_cold, long_theirs),
+        (f"long: {args.generations} generations, +1 (warm)", long_warm, long_theirs),
+    ]
+    print(f"{'scenario':<42} {'write':>8} {'verify':>8} {'total':>8} {'ascmhl':>8} {'speedup':>8}")
+    for label, ours, theirs in rows:
+        reference = f"{theirs['total_s']:8.3f}" if theirs else f"{'n/a':>8}"
+        ratio = speedup(ours, theirs)
+        print(
+            f"{label:<42} {ours['write_s']:8.3f} {ours['verify_s']:8.3f} {ours['total_s']:8.3f} {reference} "
+            + (f"{ratio:7.1f}x" if ratio else f"{'n/a':>8}")
+        )
+    print(
+        "seconds, best of", args.repeat, "| ascmhl start-up alone:", f"{startup:.3f} s" if startup else "n/a"
+    )
+    if not have_tool:
+        print(f"(no reference figures: {ASCMHL} is missing; run `make test` once to install it)")
+
+    figures: dict[str, object] = {
+        "files": args.files,
+        "generations": args.generations,
+        "repeat": args.repeat,
+        "ascmhl_startup_s": round(startup, 4) if startup else None,
+    }
+    for name, (_, ours, theirs) in zip(("card", "long_cold", "long_warm"), rows, strict=True):
+        figures[name] = {
+            **{key: round(value, 4) for key, value in ours.items()},
+            "ascmhl_create_s": round(theirs["total_s"], 4) if theirs else None,
+            "speedup": speedup(ours, theirs),
+        }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
