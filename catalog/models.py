@@ -9,9 +9,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
+from django.urls import reverse
 
 
 class Project(models.Model):
@@ -128,10 +130,47 @@ class Volume(models.Model):
         return f"{self.label} ({self.get_kind_display()})"
 
 
+def clip_document() -> models.Func:
+    """The clip's search document: the tsvector that free-text search matches and indexes.
+
+    ``catalog_clip_document`` (SQL, created by migration 0004) makes lexemes of
+    the name (whole, without separators, and its segments: ``A001C003_230815_R2AB``
+    gives ``a001c003``, ``a001``, ``c003``, ``r2ab``, …) and of every word of scene,
+    take, camera, reel, cast, location, lens, codec and notes. A GIN index is built
+    on exactly this expression; queries must use this function so the planner
+    matches the index (see catalog/search.py).
+    """
+    return models.Func(
+        models.F("name"),
+        models.F("scene"),
+        models.F("take"),
+        models.F("camera"),
+        models.F("reel"),
+        models.F("cast"),
+        models.F("location"),
+        models.F("lens"),
+        models.F("codec"),
+        models.F("notes"),
+        function="catalog_clip_document",
+        output_field=SearchVectorField(),
+    )
+
+
+def clip_cast_folded() -> models.Func:
+    """The clip's cast in lower case (``catalog_lower_array``), for case-insensitive actor search."""
+    return models.Func(
+        models.F("cast"),
+        function="catalog_lower_array",
+        output_field=ArrayField(models.TextField()),
+    )
+
+
 class Clip(models.Model):
     """One camera clip: a take as the camera recorded it, made of one or more files."""
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="clips")
+    # Lists and searches always filter by project through the composite indexes
+    # below, which all lead with project, so the plain FK index would be dead weight.
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="clips", db_index=False)
     day = models.ForeignKey(ShootDay, on_delete=models.PROTECT, null=True, blank=True, related_name="clips")
     card = models.ForeignKey(
         Volume,
@@ -159,28 +198,64 @@ class Clip(models.Model):
     extra = models.JSONField(default=dict, blank=True, help_text="Any other metadata, as found.")
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
+    # Maintained by database triggers on catalog_copy, catalog_mediafile and
+    # catalog_volume (migration 0004), never by Python: the fewest verified
+    # copies, on distinct volumes other than camera cards, that any file of the
+    # clip has; 0 for a clip with no files. "Fewer than N verified copies" is
+    # then one index range scan at any catalog size.
+    min_verified_copies = models.PositiveSmallIntegerField(
+        default=0,
+        editable=False,
+        help_text="Fewest verified copies (distinct volumes, cards excluded) of any of its files.",
+    )
 
     class Meta:
         ordering = ["project", "name"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="clip_name_unique_in_project")
         ]
+        # Search indexes (catalog/search.py builds queries that match them):
+        # case-insensitive equality filters use UPPER() expressions led by the
+        # searched value (selective whatever the project scope), free text and
+        # partial names the document GIN, actors the folded-cast GIN.
         indexes = [
-            models.Index(fields=["project", "scene", "take"], name="clip_scene_take"),
-            models.Index(fields=["project", "camera", "reel"], name="clip_camera_reel"),
-            models.Index(fields=["project", "day"], name="clip_day"),
+            models.Index(Upper("scene"), Upper("take"), models.F("project"), name="clip_scene_take_ci"),
+            models.Index(Upper("reel"), models.F("project"), name="clip_reel_ci"),
+            models.Index(Upper("location"), models.F("project"), name="clip_location_ci"),
             models.Index(fields=["project", "modified_at"], name="clip_modified"),
-            GinIndex(fields=["cast"], name="clip_cast_gin"),
+            models.Index(fields=["project", "min_verified_copies"], name="clip_min_verified"),
+            GinIndex(clip_document(), name="clip_document_gin"),
+            GinIndex(clip_cast_folded(), name="clip_cast_folded_gin"),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def thumbnail_url(self) -> str:
+        """URL of the clip's poster frame once ingest made one (ingest/metadata.py), else ""."""
+        return reverse("clip-thumbnail", args=[self.pk]) if self.extra.get("thumbnail") else ""
+
 
 class MediaFile(models.Model):
-    """One file of a clip, identified by its path relative to the card root and its hash."""
+    """One file of a card (usually of a clip), identified by its path on the card and its hash."""
 
-    clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="files")
+    clip = models.ForeignKey(
+        Clip,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="files",
+        help_text="Empty for card-level files that belong to no clip (card XML, .DS_Store).",
+    )
+    card = models.ForeignKey(
+        Volume,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="card_files",
+        help_text="The camera card the file was offloaded from; paths are relative to its root.",
+    )
     relative_path = models.CharField(max_length=1024)
     size = models.BigIntegerField()
     mtime = models.DateTimeField(null=True, blank=True)
@@ -192,7 +267,7 @@ class MediaFile(models.Model):
     class Meta:
         ordering = ["clip", "relative_path"]
         constraints = [
-            models.UniqueConstraint(fields=["clip", "relative_path"], name="file_path_unique_in_clip")
+            models.UniqueConstraint(fields=["card", "relative_path"], name="file_path_unique_on_card")
         ]
         indexes = [models.Index(fields=["xxh128"], name="file_xxh128")]
 
@@ -235,6 +310,46 @@ class Copy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.media_file} on {self.volume.label}: {self.state}"
+
+
+class SavedSearch(models.Model):
+    """A named search ("search template"): the query string of the search page, private or shared.
+
+    A shared search belongs to one project and every member of it sees it; a
+    private one only its owner.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_searches",
+        help_text="The project it is shared with (required when shared).",
+    )
+    name = models.CharField(max_length=120)
+    query = models.CharField(
+        max_length=2000, blank=True, help_text="URL query string of the search, e.g. scene=42&circled=true."
+    )
+    shared = models.BooleanField(default=False, help_text="Visible to every member of the project.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint("owner", Upper("name"), name="saved_search_name_unique_per_owner_ci"),
+            models.CheckConstraint(
+                condition=models.Q(shared=False) | models.Q(project__isnull=False),
+                name="shared_search_has_project",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "shared"], name="saved_search_project_shared")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class AuditEvent(models.Model):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from catalog import selectors
-from catalog.permissions import Cap, access_clip, access_project, role_of, user_can
+from catalog import clip_export, saved_searches, search, selectors
+from catalog.filters import ORDERING_CHOICES, clip_filter_parse, facet_links, search_query_string
+from catalog.permissions import Cap, access_clip, access_project, projects_for, role_of, user_can
 
 
 @login_required
@@ -48,5 +53,119 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
         "history": selectors.object_history(object_type="catalog.clip", object_id=str(clip.pk))[:50],
         "can_edit": user_can(request.user, clip.project_id, Cap.EDIT_METADATA),
         "can_restore": user_can(request.user, clip.project_id, Cap.REQUEST_RESTORE),
+        "can_view_audit": user_can(request.user, clip.project_id, Cap.VIEW_AUDIT),
     }
     return render(request, "catalog/clip_detail.html", context)
+
+
+# --------------------------------------------------------------------------- #
+# Search, saved searches ("search templates") and exports
+# --------------------------------------------------------------------------- #
+
+
+def _is_htmx_partial(request: HttpRequest) -> bool:
+    # A history restore (back button after the cache is gone) needs the whole page.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+@login_required
+@require_GET
+def clip_search(request: HttpRequest) -> HttpResponse:
+    """The editor's search page. With htmx only the results (and facets, out of band) are sent."""
+    parsed, filterset = clip_filter_parse(request.GET)
+    result = (
+        search.clip_search_page(user=request.user, search=parsed, page=request.GET.get("page"))
+        if parsed is not None
+        else None
+    )
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "search": parsed,
+        "result": result,
+        "facets": facet_links(request.GET, result.facets) if result else {},
+        "query": search_query_string(request.GET),
+        "projects": projects_for(request.user, Cap.VIEW).only("id", "code", "name"),
+        "saved_searches": saved_searches.saved_search_list(user=request.user),
+        "orderings": ORDERING_CHOICES,
+        "default_ordering": search.DEFAULT_ORDERING,
+        "review_issues": search.review_issues_available(),
+        "count_cap": search.COUNT_CAP,
+        "facet_limit": search.FACET_LIMIT,
+    }
+    if _is_htmx_partial(request):
+        return render(request, "catalog/_search_results.html", {**context, "oob": True})
+    return render(request, "catalog/search.html", context)
+
+
+@login_required
+@require_GET
+def clip_search_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The current search's clips as CSV or ALE (up to search.EXPORT_LIMIT clips)."""
+    parsed, filterset = clip_filter_parse(request.GET)
+    if parsed is None:
+        return HttpResponse(
+            f"Invalid search: {filterset.errors.as_text()}", status=400, content_type="text/plain"
+        )
+    clips = search.clip_export_list(user=request.user, search=parsed)
+    if clips is None:
+        return HttpResponse(
+            f"More than {search.EXPORT_LIMIT:,} clips match: narrow the search to export it.",
+            status=400,
+            content_type="text/plain",
+        )
+    if fmt == "ale":
+        body, content_type = clip_export.clips_ale(clips), "text/plain; charset=utf-8"
+    else:
+        body, content_type = clip_export.clips_csv(clips), "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="reelvault-clips.{fmt}"'
+    return response
+
+
+def _search_url(query: str) -> str:
+    return reverse("clip-search") + (f"?{query}" if query else "")
+
+
+@login_required
+@require_POST
+def saved_search_create(request: HttpRequest) -> HttpResponse:
+    """Save the search in the hidden ``query`` field under ``name``, privately or shared with ``project``."""
+    query = search_query_string(QueryDict(request.POST.get("query", "")))
+    code = request.POST.get("project", "").strip()
+    project = access_project(request.user, code) if code else None
+    try:
+        saved = saved_searches.saved_search_create(
+            actor=request.user,
+            name=request.POST.get("name", ""),
+            query=query,
+            project=project,
+            shared=request.POST.get("shared") == "on",
+        )
+    except ValidationError as exc:
+        messages.error(request, "Not saved: " + " ".join(exc.messages))
+        return redirect(_search_url(query))
+    scope = f"shared with {project.code}" if saved.shared and project else "private"
+    messages.success(request, f"Saved “{saved.name}” ({scope}).")
+    return redirect(_search_url(saved.query))
+
+
+@login_required
+@require_GET
+def saved_search_open(request: HttpRequest, saved_id: int) -> HttpResponseRedirect:
+    """A stable link to a saved search: redirects to the search page with its query."""
+    saved = saved_searches.access_saved_search(request.user, saved_id)
+    return redirect(_search_url(saved.query))
+
+
+@login_required
+@require_POST
+def saved_search_delete(request: HttpRequest, saved_id: int) -> HttpResponseRedirect:
+    saved = saved_searches.access_saved_search(request.user, saved_id, delete=True)
+    name = saved.name
+    saved_searches.saved_search_delete(actor=request.user, saved_search=saved)
+    messages.success(request, f"Deleted the saved search “{name}”.")
+    return redirect(_search_url(search_query_string(QueryDict(request.POST.get("query", "")))))

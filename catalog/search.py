@@ -1,0 +1,393 @@
+"""Clip search: the one place that turns a search into SQL, for the search page, the API and exports.
+
+A search is a :class:`ClipSearch` (parsed from query parameters by
+``catalog/filters.py``). Every filter is written so PostgreSQL can answer it
+from an index at a million clips (migration 0004 creates them):
+
+============================  ==============================================================
+filter                        index
+============================  ==============================================================
+free text ``q``, partial      ``clip_document_gin``: GIN on ``catalog_clip_document(...)``;
+names (``C003``, ``A001C0``)  every word of the text must start a word of the clip
+scene, take                   ``clip_scene_take_ci`` (``UPPER(scene), UPPER(take), project``)
+reel                          ``clip_reel_ci``
+location                      ``clip_location_ci``
+cast (actor)                  ``clip_cast_folded_gin`` (lower-cased cast array)
+day                           the ``day_id`` foreign-key index, through the shoot day
+copies_lt                     ``clip_min_verified`` on the trigger-maintained column
+modified_since                ``clip_modified``
+============================  ==============================================================
+
+camera, lens, codec and circled are not selective on their own; they narrow a
+search that one of the above already made small.
+
+The user's visible projects are read first and passed as literal ids, so the
+planner sees ``project_id IN (1, 2)`` rather than a membership subquery.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import BooleanField, F, Func, OrderBy, Q, QuerySet, TextField, Value
+from django.db.models.functions import Coalesce, Upper
+from django.utils.functional import cached_property
+
+from catalog.models import Clip, clip_cast_folded, clip_document
+from catalog.permissions import AnyUser, Cap, projects_for
+
+#: Orderings offered by the page and the API (``ordering=``), each with a unique tiebreaker.
+ORDERINGS: Final[dict[str, tuple[str, Sequence[OrderBy]]]] = {
+    "name": ("Name", (F("name").asc(), F("id").asc())),
+    "-name": ("Name, Z to A", (F("name").desc(), F("id").desc())),
+    "timecode": ("Timecode", (F("start_tc").asc(), F("name").asc(), F("id").asc())),
+    "-timecode": ("Timecode, latest first", (F("start_tc").desc(), F("name").desc(), F("id").desc())),
+    "day": (
+        "Shoot day",
+        (F("day__date").asc(nulls_last=True), F("start_tc").asc(), F("name").asc(), F("id").asc()),
+    ),
+    "-day": (
+        "Shoot day, latest first",
+        (F("day__date").desc(nulls_last=True), F("start_tc").desc(), F("name").desc(), F("id").desc()),
+    ),
+    "modified": ("Last modified, oldest first", (F("modified_at").asc(), F("id").asc())),
+    "-modified": ("Last modified", (F("modified_at").desc(), F("id").desc())),
+}
+DEFAULT_ORDERING: Final = "name"
+
+#: Up to this many matches, results are collected through the filters' indexes and
+#: then sorted; beyond it, read in order from an index (see clip_search_order_for).
+FILTER_FIRST_LIMIT: Final = 20_000
+#: The page counts exactly up to here and then says "more than 20,000": an exact
+#: count of a search that matches most of a million clips costs more than it tells.
+COUNT_CAP: Final = FILTER_FIRST_LIMIT
+#: Facet counts are computed when the search matches at most this many clips.
+FACET_LIMIT: Final = 20_000
+#: Values shown per facet.
+FACET_SIZE: Final = 8
+#: Exports stop here; a bigger export means the search is not narrow enough.
+EXPORT_LIMIT: Final = 50_000
+
+_WORD = re.compile(r"[^\W_]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class ClipSearch:
+    """One search. Empty strings and None mean "any"."""
+
+    q: str = ""
+    project: str = ""
+    day: int | None = None
+    scene: str = ""
+    take: str = ""
+    camera: str = ""
+    reel: str = ""
+    cast: str = ""
+    location: str = ""
+    lens: str = ""
+    codec: str = ""
+    circled: bool | None = None
+    copies_lt: int | None = None
+    has_issues: bool | None = None
+    modified_since: datetime | None = None
+    ordering: str = DEFAULT_ORDERING
+
+
+# --------------------------------------------------------------------------- #
+# "Has review issues": a hook for the review queue (a later issue adds it).
+# --------------------------------------------------------------------------- #
+
+ReviewIssueFilter = Callable[[QuerySet[Clip], bool], QuerySet[Clip]]
+_review_issue_filter: ReviewIssueFilter | None = None
+
+
+def review_issue_filter_register(*, apply: ReviewIssueFilter | None) -> None:
+    """Install (or with None remove) the filter behind ``has_issues``.
+
+    The review app calls this from its ``AppConfig.ready()`` with a function that
+    narrows a clip queryset to clips with (True) or without (False) open review
+    issues. Until one is installed the page hides the control and the parameter
+    changes nothing.
+    """
+    global _review_issue_filter  # one process-wide hook, set at startup
+    _review_issue_filter = apply
+
+
+def review_issues_available() -> bool:
+    return _review_issue_filter is not None
+
+
+# --------------------------------------------------------------------------- #
+# Query building
+# --------------------------------------------------------------------------- #
+
+
+class _Matches(Func):
+    """``document @@ catalog_search_query(text)`` as a boolean expression."""
+
+    template = "%(expressions)s"
+    arg_joiner = " @@ "
+    output_field = BooleanField()
+
+
+class _ContainsAll(Func):
+    """``array @> ARRAY[value]`` as a boolean expression."""
+
+    template = "%(expressions)s"
+    arg_joiner = " @> "
+    output_field = BooleanField()
+
+
+def has_words(text: str) -> bool:
+    """Whether free text holds anything to search for (letters or digits)."""
+    return bool(_WORD.search(text))
+
+
+def clip_search_scope(*, user: AnyUser) -> QuerySet[Clip]:
+    """Clips of every project the user may view (one query to read the project ids)."""
+    project_ids = list(projects_for(user, Cap.VIEW).values_list("id", flat=True))
+    return Clip.objects.filter(project_id__in=project_ids)
+
+
+def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QuerySet[Clip]:
+    """Narrow and order ``queryset`` (already scoped to the user) by ``search``. Adds no query."""
+    conditions = Q()
+    if has_words(search.q):
+        conditions &= Q(_Matches(clip_document(), Func(Value(search.q), function="catalog_search_query")))
+    if search.project:
+        conditions &= Q(project__code=search.project.upper())
+    if search.day is not None:
+        conditions &= Q(day__number=search.day)
+    for name in ("scene", "take", "camera", "reel", "location", "lens", "codec"):
+        value = getattr(search, name).strip()
+        if value:
+            queryset = queryset.alias(**{f"{name}_ci": Upper(name)})
+            conditions &= Q(**{f"{name}_ci": value.upper()})
+    if search.cast.strip():
+        actor = Value([search.cast.strip().lower()], output_field=ArrayField(TextField()))
+        conditions &= Q(_ContainsAll(clip_cast_folded(), actor))
+    if search.circled is not None:
+        conditions &= Q(circled=search.circled)
+    if search.copies_lt is not None:
+        conditions &= Q(min_verified_copies__lt=search.copies_lt)
+    if search.modified_since is not None:
+        conditions &= Q(modified_at__gte=search.modified_since)
+    queryset = queryset.filter(conditions)
+    if search.has_issues is not None and _review_issue_filter is not None:
+        queryset = _review_issue_filter(queryset, search.has_issues)
+    _, order = ORDERINGS.get(search.ordering, ORDERINGS[DEFAULT_ORDERING])
+    return queryset.select_related("project", "day").order_by(*order)
+
+
+def clip_search(*, user: AnyUser, search: ClipSearch) -> QuerySet[Clip]:
+    """The clips the user may see that match ``search``, in its order."""
+    return clip_search_apply(queryset=clip_search_scope(user=user), search=search)
+
+
+def clip_count_capped(*, queryset: QuerySet[Clip], cap: int | None = None) -> int:
+    """How many clips match, counting no further than ``cap + 1`` (default COUNT_CAP; one query)."""
+    limit = COUNT_CAP if cap is None else cap
+    return queryset.order_by().values("id")[: limit + 1].count()
+
+
+# --------------------------------------------------------------------------- #
+# Facets
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str  # what goes into the URL parameter
+    label: str
+    count: int
+
+
+#: Facet name -> (value, count) pairs of the matching rows ``s``, most frequent first.
+_FACET_SQL: Final[dict[str, str]] = {
+    "project": "SELECT project_code, count(*) FROM s GROUP BY 1",
+    "day": "SELECT day_number::text, count(*) FROM s WHERE day_number IS NOT NULL GROUP BY 1",
+    "scene": "SELECT scene, count(*) FROM s WHERE scene <> '' GROUP BY 1",
+    "camera": "SELECT camera, count(*) FROM s WHERE camera <> '' GROUP BY 1",
+    "cast": "SELECT actor, count(*) FROM s, unnest(s.actors) AS actor WHERE actor <> '' GROUP BY 1",
+    "location": "SELECT location, count(*) FROM s WHERE location <> '' GROUP BY 1",
+    "lens": "SELECT lens, count(*) FROM s WHERE lens <> '' GROUP BY 1",
+    "codec": "SELECT codec, count(*) FROM s WHERE codec <> '' GROUP BY 1",
+    "circled": "SELECT circled::text, count(*) FROM s GROUP BY 1",
+    # Distribution of the fewest verified copies, 0..3+ (turned into "fewer than N" below).
+    "copies": "SELECT least(min_verified_copies, 3)::text, count(*) FROM s GROUP BY 1",
+}
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Counts of the values of the matching clips, per filter; ``skipped`` when too many matched."""
+
+    values: Mapping[str, Sequence[FacetValue]] = field(default_factory=dict)
+    skipped: bool = False
+
+
+def clip_search_facets(*, queryset: QuerySet[Clip], size: int = FACET_SIZE) -> Facets:
+    """Value counts of the matching clips for every facet, in one query.
+
+    The matching rows are read once into a materialized CTE and grouped per
+    facet; each facet keeps its ``size`` most frequent values.
+    """
+    inner = queryset.order_by().values(
+        "circled",
+        "min_verified_copies",
+        "scene",
+        "camera",
+        "location",
+        "lens",
+        "codec",
+        project_code=F("project__code"),
+        day_number=F("day__number"),
+        actors=F("cast"),
+    )
+    inner_sql, params = inner.query.sql_with_params()
+    # Only fixed SQL text is formatted in; every value travels as a parameter.
+    # Each facet keeps its top values on its own (a small top-N sort per facet,
+    # not one sort of every distinct value of every facet).
+    unions = " UNION ALL ".join(
+        f"(SELECT '{name}' AS facet, v::text AS value, n FROM ({sql}) AS f{i}(v, n)"  # noqa: S608
+        f" ORDER BY n DESC, value LIMIT {int(max(size, 4))})"
+        for i, (name, sql) in enumerate(_FACET_SQL.items())
+    )
+    sql = f"WITH s AS MATERIALIZED ({inner_sql}) {unions}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[str, str, int]] = cursor.fetchall()
+    grouped: dict[str, list[FacetValue]] = {}
+    for facet, value, count in sorted(rows, key=lambda row: (row[0], -row[2], row[1])):
+        grouped.setdefault(facet, []).append(FacetValue(value=value, label=value, count=count))
+    grouped["day"] = [FacetValue(v.value, f"Day {v.value}", v.count) for v in grouped.get("day", [])]
+    circled = {v.value: v.count for v in grouped.get("circled", [])}
+    grouped["circled"] = [
+        FacetValue("true", "Circled", circled.get("true", 0)),
+        FacetValue("false", "Not circled", circled.get("false", 0)),
+    ]
+    by_copies = {int(v.value): v.count for v in grouped.get("copies", [])}
+    grouped["copies"] = [
+        FacetValue(str(n), f"Fewer than {n} verified", sum(c for k, c in by_copies.items() if k < n))
+        for n in (1, 2, 3)
+    ]
+    return Facets(values=grouped)
+
+
+# --------------------------------------------------------------------------- #
+# The search page
+# --------------------------------------------------------------------------- #
+
+
+def clip_search_order_for(*, queryset: QuerySet[Clip], count: int) -> QuerySet[Clip]:
+    """The search ordered for a result of ``count`` clips (adds no query).
+
+    A small result is read through the filters' indexes and then sorted. A plain
+    ``ORDER BY name LIMIT 50`` invites PostgreSQL to walk the (project, name)
+    index instead and test every row against the filters, betting that matches
+    are spread evenly; they seldom are (an actor's clips all sit in one stretch
+    of names), and the walk can read most of the table before it finds 50.
+    Wrapping each sort key in ``COALESCE(key, key)`` (same value, same order) hides
+    the index from the sort. A large result keeps the plain keys, so the index
+    walk can stop after one page instead of sorting every match.
+    """
+    if count > FILTER_FIRST_LIMIT:
+        return queryset
+    keys: list[str | OrderBy] = []
+    for key in queryset.query.order_by:
+        if isinstance(key, OrderBy):
+            keys.append(
+                OrderBy(
+                    Coalesce(key.expression, key.expression),
+                    descending=key.descending,
+                    nulls_first=key.nulls_first,
+                    nulls_last=key.nulls_last,
+                )
+            )
+        elif isinstance(key, str):
+            keys.append(key)
+    return queryset.order_by(*keys)
+
+
+def clip_search_slice(*, queryset: QuerySet[Clip], count: int, start: int, stop: int) -> list[Clip]:
+    """Clips ``start:stop`` of the search, read the cheapest way for a result of ``count``.
+
+    A large result: one query in index order. A small one: first the page's ids
+    (sorting narrow rows, with no join but what the order needs), then those
+    clips by key with their project and day: two queries, together cheaper than
+    sorting every match with its joined columns.
+    """
+    if count > FILTER_FIRST_LIMIT:
+        return list(queryset[start:stop])
+    ordered = clip_search_order_for(queryset=queryset, count=count)
+    ids = list(ordered.values_list("id", flat=True)[start:stop])
+    # The ids come from the scoped, filtered query: fetch them by key alone.
+    rows = Clip.objects.select_related("project", "day").in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+class ClipSearchPaginator(Paginator):  # type: ignore[type-arg]  # Paginator's generics vary across stubs
+    """Pages of a clip search, ordered for the result's size once the count is known.
+
+    ``count`` (optional) is a count already made; with ``more`` it is a lower bound
+    (a capped count): the result is treated as large, and pages past it are not offered.
+    """
+
+    def __init__(
+        self, object_list: QuerySet[Clip], per_page: int, *, count: int | None = None, more: bool = False
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self._queryset = object_list
+        self._known_count = count
+        self._more = more
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count if self._known_count is not None else self._queryset.count()
+
+    def page(self, number: int | str) -> Page:  # type: ignore[type-arg]
+        """The page's clips, read by clip_search_slice (Paginator.page's bounds, no orphans)."""
+        valid = self.validate_number(number)
+        start = (valid - 1) * self.per_page
+        stop = min(start + self.per_page, self.count)
+        size = FILTER_FIRST_LIMIT + 1 if self._more else self.count
+        rows = clip_search_slice(queryset=self._queryset, count=size, start=start, stop=stop)
+        return Page(rows, valid, self)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    page: Page  # type: ignore[type-arg]
+    total: int  # exact when not ``capped``
+    capped: bool
+    facets: Facets
+
+
+def clip_search_page(
+    *, user: AnyUser, search: ClipSearch, page: str | int | None, per_page: int = 50
+) -> SearchPage:
+    """One page of results with the (capped) total and the facets: three queries plus the project ids."""
+    queryset = clip_search(user=user, search=search)
+    total = clip_count_capped(queryset=queryset)
+    capped = total > COUNT_CAP
+    paginator = ClipSearchPaginator(queryset, per_page, count=min(total, COUNT_CAP), more=capped)
+    facets = clip_search_facets(queryset=queryset) if 0 < total <= FACET_LIMIT else Facets(skipped=total > 0)
+    return SearchPage(page=paginator.get_page(page), total=total, capped=capped, facets=facets)
+
+
+def clip_export_list(*, user: AnyUser, search: ClipSearch, limit: int | None = None) -> list[Clip] | None:
+    """The clips an export of ``search`` holds, in its order, or None when more than ``limit``
+    (default EXPORT_LIMIT) match."""
+    limit = EXPORT_LIMIT if limit is None else limit
+    queryset = clip_search(user=user, search=search)
+    total = clip_count_capped(queryset=queryset, cap=limit)
+    if total > limit:
+        return None
+    return list(clip_search_order_for(queryset=queryset, count=total))
