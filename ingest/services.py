@@ -1,0 +1,705 @@
+"""Offload as a catalog operation: create the job, run the copy engine, record what it proved.
+
+The copy engine (``ingest/offload.py``) knows files and destinations; this
+module knows projects, volumes, clips and copies. Its contract with the
+catalog: a Copy becomes ``verified`` only from an engine outcome that read
+the copy back and matched its hash, and a card is ``safe_to_format`` only
+when every file on it has the project's required number of verified copies
+on distinct volumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from alerts import hooks as alert_hooks
+from catalog.audit import audit_record
+from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
+from catalog.naming import group_clip_files, recognize_camera_name
+from catalog.permissions import AnyUser
+from ingest import metadata, mhl
+from ingest.backends.local import LocalDestination
+from ingest.models import OffloadJob
+from ingest.offload import (
+    CopyStatus,
+    FileOutcome,
+    OffloadRefusedError,
+    OffloadResult,
+    ProgressSnapshot,
+    offload_card,
+    scan_card,
+)
+from reelvault.queues import host_queue
+
+logger = logging.getLogger(__name__)
+
+REELVAULT_VERSION = "0.1.0"
+HISTORY_FOLDER = mhl.ASCMHL_FOLDER
+
+
+def _stale_after() -> timedelta:
+    """A running job whose heartbeat is older than this is presumed dead (its worker was killed)."""
+    return timedelta(seconds=settings.REELVAULT_JOB_STALE_SECONDS)
+
+
+# How many finished files to record in one catalog transaction.
+RECORD_BATCH = 200
+
+
+class OffloadError(Exception):
+    """The offload cannot be started; the message says what to change."""
+
+
+def _is_history_path(relpath: str) -> bool:
+    """ASC MHL history folders travel separately (see _carry_over_history)."""
+    return HISTORY_FOLDER in relpath.split("/")[:-1]
+
+
+# --- Creating a job -----------------------------------------------------------
+
+
+def _check_source(source: Path, *, within_ingest_roots: bool) -> Path:
+    if not source.is_absolute():
+        raise OffloadError(f"source {source} must be an absolute path")
+    resolved = source.resolve()
+    if not resolved.is_dir():
+        raise OffloadError(f"source {source} is not a folder: mount the card or check the path")
+    if within_ingest_roots:
+        roots = [Path(root).resolve() for root in settings.REELVAULT_INGEST_ROOTS]
+        if not any(resolved == root or root in resolved.parents for root in roots):
+            raise OffloadError(
+                f"source {source} is outside this host's ingest roots ({', '.join(map(str, roots))}); "
+                "pick a card under them or set REELVAULT_INGEST_ROOTS"
+            )
+    return resolved
+
+
+def check_no_overlap(*, source: Path, destination: Path) -> None:
+    """Refuse a destination that is the card, inside it, or contains it (a copy would copy itself)."""
+    source, destination = source.resolve(), destination.resolve()
+    if destination == source or source in destination.parents or destination in source.parents:
+        raise OffloadError(
+            f"destination {destination} and the card {source} are the same folder or nested in one another; "
+            "pick a destination outside the card"
+        )
+
+
+def _card_volume(*, actor: AnyUser | None, project: Project, label: str, source: Path) -> Volume:
+    card = project.volumes.filter(label__iexact=label).first()
+    if card is None:
+        card = Volume(
+            project=project,
+            label=label,
+            kind=Volume.Kind.CARD,
+            tier=Volume.Tier.HOT,
+            host=settings.REELVAULT_HOSTNAME,
+            location=str(source),
+        )
+        card.full_clean()
+        card.save()
+        audit_record(actor=actor, action="volume.register", obj=card, project=project, after={"kind": "card"})
+    elif card.kind != Volume.Kind.CARD:
+        raise OffloadError(f"label {label} is already used by the {card.get_kind_display()} volume {card}")
+    return card
+
+
+@transaction.atomic(durable=True)
+def offload_job_create(
+    *,
+    actor: AnyUser | None,
+    project: Project,
+    source: Path,
+    destinations: Sequence[Volume],
+    label: str | None = None,
+    algorithms: Sequence[str] = ("xxh128",),
+    day: ShootDay | None = None,
+    within_ingest_roots: bool = True,
+    enqueue: bool = True,
+) -> OffloadJob:
+    """Register the card and create a queued offload job; enqueue it after commit.
+
+    ``within_ingest_roots`` restricts the source to the host's configured
+    ingest roots (pages and API); the command line may name any folder.
+    Raises OffloadError with what to change.
+    """
+    source = _check_source(source, within_ingest_roots=within_ingest_roots)
+    label = label or source.name
+    if not destinations:
+        raise OffloadError("give at least one destination volume")
+    for volume in destinations:
+        if volume.project_id != project.pk:
+            raise OffloadError(f"volume {volume.label} belongs to another project")
+        if volume.kind == Volume.Kind.CARD:
+            raise OffloadError(f"volume {volume.label} is a camera card, not a backup destination")
+        if volume.kind == Volume.Kind.S3 or not Path(volume.location).is_absolute():
+            raise OffloadError(
+                f"volume {volume.label} is not a local folder; offload writes to mounted volumes"
+            )
+        if not volume.online:
+            raise OffloadError(f"volume {volume.label} is marked offline: mount it and mark it online")
+        check_no_overlap(source=source, destination=Path(volume.location))
+    busy = OffloadJob.objects.filter(
+        project=project, label__iexact=label, state__in=[OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
+    ).first()
+    if busy is not None:
+        raise OffloadError(
+            f"card {label} is already being offloaded (job {busy.pk}); wait for it or cancel it"
+        )
+    card = _card_volume(actor=actor, project=project, label=label, source=source)
+    job = OffloadJob.objects.create(
+        project=project,
+        card=card,
+        label=label,
+        source_path=str(source),
+        host=card.host or settings.REELVAULT_HOSTNAME,
+        algorithms=list(dict.fromkeys(["xxh128", *algorithms])),
+        day=day,
+        created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+    )
+    job.destinations.set(destinations)
+    audit_record(
+        actor=actor,
+        action="offload.create",
+        obj=job,
+        project=project,
+        after={"card": label, "source": str(source), "destinations": [v.label for v in destinations]},
+    )
+    if enqueue:
+        from ingest.tasks import offload_job_run_task
+
+        queue = host_queue(job.host)
+        transaction.on_commit(lambda: offload_job_run_task.apply_async(args=[job.pk], queue=queue))
+    return job
+
+
+@transaction.atomic(durable=True)
+def offload_job_cancel(*, actor: AnyUser | None, job: OffloadJob) -> OffloadJob:
+    """Ask a queued or running job to stop; the runner stops at the next chunk and removes temp files."""
+    updated = OffloadJob.objects.filter(
+        pk=job.pk, state__in=[OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
+    )
+    if updated.update(cancel_requested=True):
+        OffloadJob.objects.filter(pk=job.pk, state=OffloadJob.State.QUEUED).update(
+            state=OffloadJob.State.CANCELLED, finished_at=timezone.now()
+        )
+        audit_record(actor=actor, action="offload.cancel", obj=job, project=job.project)
+    job.refresh_from_db()
+    return job
+
+
+# --- Running a job ------------------------------------------------------------
+
+
+def _claim(job_id: int) -> bool:
+    """Take the job: queued, or running with a dead runner (stale heartbeat). Exactly one runner wins."""
+    now = timezone.now()
+    claimable = Q(state=OffloadJob.State.QUEUED) | Q(
+        state=OffloadJob.State.RUNNING, heartbeat_at__lt=now - _stale_after()
+    )
+    return (
+        OffloadJob.objects.filter(Q(pk=job_id) & claimable, cancel_requested=False).update(
+            state=OffloadJob.State.RUNNING, started_at=now, heartbeat_at=now, error=""
+        )
+        == 1
+    )
+
+
+def offload_jobs_recover() -> list[int]:
+    """Re-enqueue running jobs whose runner died (stale heartbeat); return their ids.
+
+    Celery's Redis transport redelivers an unacknowledged job only after the
+    visibility timeout (hours, so long copies are not duplicated); this beat
+    job notices a dead runner within minutes instead. The claim in
+    offload_job_run makes a duplicate delivery harmless.
+    """
+    from ingest.tasks import offload_job_run_task
+
+    stale = OffloadJob.objects.filter(
+        state=OffloadJob.State.RUNNING, heartbeat_at__lt=timezone.now() - _stale_after()
+    ).values_list("pk", "host")
+    recovered = []
+    for job_id, host in stale:
+        offload_job_run_task.apply_async(args=[job_id], queue=host_queue(host))
+        recovered.append(job_id)
+    return recovered
+
+
+def _expected_hashes(source: Path) -> dict[str, dict[str, str]]:
+    """Reference hashes from the card's own ASC MHL history (nested ones included), by card path."""
+    if not (source / HISTORY_FOLDER).is_dir():
+        return {}
+    history = mhl.read_history(source)
+    expected: dict[str, dict[str, str]] = {}
+
+    def collect(node: mhl.History) -> None:
+        prefix = node.root.relative_to(source).as_posix()
+        for path, hashes in node.reference_hashes().items():
+            expected[f"{prefix}/{path}" if prefix != "." else path] = dict(hashes)
+        for child in node.children:
+            collect(child)
+
+    collect(history)
+    return expected
+
+
+@dataclass
+class _Recorder:
+    """Turns engine outcomes into catalog rows, a batch per transaction (resume-friendly)."""
+
+    job: OffloadJob
+    actor: AnyUser | None
+    destinations: dict[str, Volume]
+    clip_of: dict[str, str]
+    pending: list[FileOutcome] = field(default_factory=list)
+    clips: dict[str, Clip] = field(default_factory=dict)
+
+    def add(self, outcome: FileOutcome) -> None:
+        if _is_history_path(outcome.relpath):
+            return
+        self.pending.append(outcome)
+        if len(self.pending) >= RECORD_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        with transaction.atomic():
+            by_clip: dict[str, list[dict[str, Any]]] = {}
+            for outcome in batch:
+                entry = self._record(outcome)
+                by_clip.setdefault(self.clip_of.get(outcome.relpath, ""), []).append(entry)
+            for clip_key, entries in by_clip.items():
+                clip = self.clips.get(clip_key)
+                audit_record(
+                    actor=self.actor,
+                    action="offload.files",
+                    obj=clip if clip is not None else self.job,
+                    project=self.job.project,
+                    after={"card": self.job.label, "files": entries},
+                )
+
+    def _clip(self, key: str) -> Clip | None:
+        if not key:
+            return None
+        if key not in self.clips:
+            parsed = recognize_camera_name(key)
+            defaults: dict[str, Any] = {"card": self.job.card, "day": self.job.day}
+            if parsed is not None:
+                defaults["camera"] = parsed.camera or ""
+                if parsed.roll is not None:
+                    defaults["reel"] = f"{parsed.camera or ''}{parsed.roll:03d}"
+            clip, _ = Clip.objects.get_or_create(project=self.job.project, name=key, defaults=defaults)
+            self.clips[key] = clip
+        return self.clips[key]
+
+    def _record(self, outcome: FileOutcome) -> dict[str, Any]:
+        entry: dict[str, Any] = {"path": outcome.relpath}
+        if outcome.source_error or not outcome.hashes:
+            entry["source_error"] = outcome.source_error
+            return entry
+        media_file, created = MediaFile.objects.get_or_create(
+            card=self.job.card,
+            relative_path=outcome.relpath,
+            defaults={
+                "clip": self._clip(self.clip_of.get(outcome.relpath, "")),
+                "size": outcome.size,
+                "mtime": datetime.fromtimestamp(outcome.mtime_ns / 1e9, tz=UTC),
+                "xxh128": outcome.hashes["xxh128"],
+                "md5": outcome.hashes.get("md5", ""),
+                "sha1": outcome.hashes.get("sha1", ""),
+            },
+        )
+        if not created and media_file.xxh128 != outcome.hashes["xxh128"]:
+            # The card holds different content under a cataloged name: never
+            # let it pass as a copy of what the catalog recorded.
+            entry["catalog_conflict"] = (
+                f"the catalog recorded a different hash ({media_file.xxh128}) for this path on card "
+                f"{self.job.label}: the card was changed since its first offload"
+            )
+            return entry
+        hash_updates = {k: outcome.hashes[k] for k in ("md5", "sha1") if k in outcome.hashes}
+        if hash_updates and any(getattr(media_file, k) != v for k, v in hash_updates.items()):
+            MediaFile.objects.filter(pk=media_file.pk).update(**hash_updates)
+        now = timezone.now()
+        entry["copies"] = {}
+        for dest in outcome.destinations:
+            volume = self.destinations[dest.destination]
+            path = f"{self.job.label}/{outcome.relpath}"
+            if dest.status.is_good:
+                values = {
+                    "path": path,
+                    "state": Copy.State.VERIFIED,
+                    "hash_found": outcome.hashes["xxh128"],
+                    "verified_at": now,
+                    "last_error": "",
+                }
+            else:
+                existing = Copy.objects.filter(media_file=media_file, volume=volume).first()
+                was_verified = existing is not None and existing.state == Copy.State.VERIFIED
+                state = (
+                    Copy.State.CORRUPT
+                    if was_verified and dest.status is CopyStatus.CONFLICT
+                    else Copy.State.FAILED
+                )
+                values = {
+                    "path": path,
+                    "state": state,
+                    "last_error": dest.message[:2000],
+                    "verified_at": None,
+                    "hash_found": "",
+                }
+            Copy.objects.update_or_create(media_file=media_file, volume=volume, defaults=values)
+            entry["copies"][volume.label] = values["state"]
+        return entry
+
+
+def _carry_over_history(source: Path, card_root: Path) -> None:
+    """Copy the card's own ASC MHL history folders to the destination, once.
+
+    They are not payload: a later generation appended at the destination
+    changes the chain file, so they travel outside the verified file copy.
+    Existing history at the destination (an earlier run) is kept as it is.
+    """
+    for folder in sorted(source.rglob(HISTORY_FOLDER)):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        target = card_root / folder.relative_to(source)
+        if target.exists():
+            continue
+        temp = target.with_name(f".{target.name}.reelvault-partial")
+        shutil.rmtree(temp, ignore_errors=True)
+        shutil.copytree(folder, temp, symlinks=True)
+        temp.rename(target)
+
+
+def _write_history(job: OffloadJob, result: OffloadResult, volume: Volume, actor_name: str) -> str | None:
+    """Append this transfer's generation at one destination; return an error message or None."""
+    card_root = Path(volume.location) / job.label
+    records = [
+        mhl.FileRecord(
+            path=f.relpath,
+            size=f.size,
+            mtime=datetime.fromtimestamp(f.mtime_ns / 1e9, tz=UTC),
+            hashes={k: v for k, v in f.hashes.items() if k in mhl.HASH_FORMATS},
+        )
+        for f in result.files
+        if f.hashes
+        and not _is_history_path(f.relpath)
+        and any(d.destination == volume.label and d.status.is_good for d in f.destinations)
+    ]
+    if not records:
+        return None
+    try:
+        _carry_over_history(Path(job.source_path), card_root)
+        mhl.write_generation(
+            card_root,
+            files=records,
+            creator=mhl.Creator(
+                tool_version=REELVAULT_VERSION,
+                authors=(mhl.Author(name=actor_name),),
+                comment=f"Reelvault offload job {job.pk} of card {job.label}",
+            ),
+            process_type="transfer",
+        )
+    except (OSError, mhl.MHLError) as exc:
+        return f"ASC MHL history could not be written at {card_root}: {exc}"
+    return None
+
+
+def card_is_safe_to_format(*, card: Volume) -> tuple[bool, list[str]]:
+    """Every file of the card has the project's required verified copies on distinct volumes."""
+    required = card.project.required_copies
+    files = MediaFile.objects.filter(card=card).annotate(
+        good=Count(
+            "copies__volume",
+            filter=Q(copies__state=Copy.State.VERIFIED) & ~Q(copies__volume=card),
+            distinct=True,
+        )
+    )
+    if not files.exists():
+        return False, [f"no file of card {card.label} is in the catalog"]
+    short = list(files.filter(good__lt=required).values_list("relative_path", "good")[:20])
+    reasons = [f"{path}: {good} of {required} verified copies" for path, good in short]
+    return not short, reasons
+
+
+def offload_job_run(
+    *,
+    job_id: int,
+    actor: AnyUser | None = None,
+    on_progress: Callable[[ProgressSnapshot], None] | None = None,
+) -> OffloadJob | None:
+    """Run (or resume) an offload job. Returns the finished job, or None if it was not claimable.
+
+    Safe to run twice: the claim lets one runner in; a resumed run finds the
+    files already verified at the destinations and does not copy them again.
+    """
+    if not _claim(job_id):
+        return None
+    job = OffloadJob.objects.select_related("project", "card", "created_by").get(pk=job_id)
+    actor = actor or job.created_by
+    OffloadJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1)
+    source = Path(job.source_path)
+    volumes = {v.label: v for v in job.destinations.all()}
+    cancel = threading.Event()
+    try:
+        expected = _expected_hashes(source)
+        scan = scan_card(source)
+        groups = group_clip_files(f.relpath for f in scan.files if not _is_history_path(f.relpath))
+        clip_of = {path: key for key, paths in groups.items() for path in paths}
+        recorder = _Recorder(job=job, actor=actor, destinations=volumes, clip_of=clip_of)
+        last_check = [0.0]
+
+        def progress(snapshot: ProgressSnapshot) -> None:
+            now = time.monotonic()
+            OffloadJob.objects.filter(pk=job.pk).update(
+                phase=snapshot.phase,
+                files_total=snapshot.files_total,
+                files_done=snapshot.files_done,
+                bytes_total=snapshot.bytes_total,
+                bytes_done=snapshot.bytes_done,
+                bytes_per_second=snapshot.bytes_per_second,
+                eta_seconds=snapshot.eta_seconds,
+                current_file=snapshot.current_file[:1024],
+                heartbeat_at=timezone.now(),
+            )
+            if now - last_check[0] > 1.0:
+                last_check[0] = now
+                if OffloadJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+                    cancel.set()
+            if on_progress is not None:
+                on_progress(snapshot)
+
+        result = offload_card(
+            source=source,
+            destinations=[LocalDestination(v.location, name=label) for label, v in volumes.items()],
+            label=job.label,
+            algorithms=job.algorithms,
+            expected_hashes=expected,
+            exclude=_is_history_path,
+            on_progress=progress,
+            on_file=recorder.add,
+            cancel=cancel,
+            batch_bytes=settings.REELVAULT_OFFLOAD_BATCH_MB * 1024 * 1024,
+        )
+        recorder.flush()
+    except (OffloadRefusedError, mhl.MHLError, OSError) as exc:
+        return _finish_failed(job, actor, str(exc))
+    return _finish(job, actor, result)
+
+
+def offload_job_fail(*, job_id: int, message: str) -> None:
+    """Mark a job failed with the reason (used when the runner itself crashed)."""
+    job = OffloadJob.objects.select_related("project").get(pk=job_id)
+    if job.state not in OffloadJob.FINISHED:
+        _finish_failed(job, None, message)
+
+
+def _finish_failed(job: OffloadJob, actor: AnyUser | None, message: str) -> OffloadJob:
+    with transaction.atomic():
+        OffloadJob.objects.filter(pk=job.pk).update(
+            state=OffloadJob.State.FAILED, finished_at=timezone.now(), error=message, safe_to_format=False
+        )
+        audit_record(
+            actor=actor, action="offload.failed", obj=job, project=job.project, after={"error": message}
+        )
+        transaction.on_commit(lambda: alert_hooks.offload_finished(job_id=job.pk), robust=True)
+    job.refresh_from_db()
+    return job
+
+
+def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> OffloadJob:
+    actor_name = actor.get_username() if actor is not None and actor.is_authenticated else "reelvault"
+    history_errors = [
+        error
+        for summary in result.destinations
+        if summary.failure is None
+        for error in [_write_history(job, result, job.destinations.get(label=summary.name), actor_name)]
+        if error
+    ]
+    catalog_safe, catalog_reasons = card_is_safe_to_format(card=job.card)
+    reasons = [*result.not_safe_reasons(), *history_errors, *([] if result.cancelled else catalog_reasons)]
+    safe = result.safe_to_format and catalog_safe and not history_errors
+    if result.cancelled:
+        state = OffloadJob.State.CANCELLED
+    elif safe:
+        state = OffloadJob.State.COMPLETED
+    else:
+        state = OffloadJob.State.INCOMPLETE
+    summary = {
+        "files": len(result.files),
+        "bytes": result.card_bytes,
+        "seconds": round(result.seconds, 3),
+        "mb_per_second": round(result.mb_per_second, 1),
+        "source_bytes_read": result.source_bytes_read,
+        "destinations": {
+            d.name: {
+                "location": d.location,
+                "state": "failed" if d.failure else "ok",
+                "failure": d.failure,
+                "bytes_written": d.bytes_written,
+                "bytes_verified": d.bytes_verified,
+            }
+            for d in result.destinations
+        },
+        "not_safe_reasons": reasons[:200],
+        "not_safe_reason_count": len(reasons),
+        "scan_problems": [
+            {"path": p.relpath, "kind": p.kind, "message": p.message} for p in result.scan_problems
+        ],
+    }
+    with transaction.atomic():
+        OffloadJob.objects.filter(pk=job.pk).update(
+            state=state,
+            finished_at=timezone.now(),
+            safe_to_format=safe,
+            source_bytes_read=result.source_bytes_read,
+            seconds=result.seconds,
+            summary=summary,
+            phase="done",
+        )
+        audit_record(
+            actor=actor,
+            action="offload.finish",
+            obj=job,
+            project=job.project,
+            after={"state": state, "safe_to_format": safe, "reasons": reasons[:20]},
+        )
+        transaction.on_commit(lambda: metadata.clip_metadata_enqueue_card(card_id=job.card_id), robust=True)
+        transaction.on_commit(lambda: alert_hooks.offload_finished(job_id=job.pk), robust=True)
+    job.refresh_from_db()
+    return job
+
+
+def volume_for_path(*, actor: AnyUser | None, project: Project, path: Path) -> Volume:
+    """The project's volume mounted at ``path`` on this host, registered on first use (command line)."""
+    path = path.resolve()
+    host = settings.REELVAULT_HOSTNAME
+    volume = project.volumes.filter(location=str(path), host=host).first()
+    if volume is not None:
+        return volume
+    label = path.name.upper() or "ROOT"
+    if project.volumes.filter(label__iexact=label).exists():
+        label = f"{label}-{host}".upper()
+    path.mkdir(parents=True, exist_ok=True)
+    with transaction.atomic():
+        volume = Volume(project=project, label=label, kind=Volume.Kind.RAID, host=host, location=str(path))
+        volume.full_clean()
+        volume.save()
+        audit_record(
+            actor=actor, action="volume.register", obj=volume, project=project, after={"location": str(path)}
+        )
+    return volume
+
+
+# --- Verifying a folder against its ASC MHL history ----------------------------------
+
+
+def volume_containing(*, path: Path, host: str | None = None) -> Volume | None:
+    """The registered (non-card) volume whose mount path contains ``path`` on this host, if any."""
+    path = path.resolve()
+    host = host or settings.REELVAULT_HOSTNAME
+    candidates = Volume.objects.filter(host=host).exclude(kind=Volume.Kind.CARD).select_related("project")
+    best: Volume | None = None
+    for volume in candidates:
+        root = Path(volume.location)
+        if (path == root or root in path.parents) and (
+            best is None or len(volume.location) > len(best.location)
+        ):
+            best = volume
+    return best
+
+
+@dataclass(frozen=True)
+class VerifyRecorded:
+    volume: Volume | None
+    verified: int
+    corrupt: int
+    missing: int
+    unknown: int  # files the history lists that the catalog does not know on this volume
+
+
+def _alert_copy_problem(*, volume: Volume, state: str, paths: list[str], root: Path) -> None:
+    """Raise (once per volume and problem) the alert for copies a verification found bad, after commit."""
+    body = f"A verification of {root} found {len(paths)} {state} copies on {volume.label}."
+    transaction.on_commit(
+        lambda: alert_hooks.copy_problem(
+            project=volume.project, volume=volume, state=state, paths=paths[:100], body=body, link=""
+        ),
+        robust=True,
+    )
+
+
+def mhl_verify_record(*, actor: AnyUser | None, root: Path, report: mhl.VerifyReport) -> VerifyRecorded:
+    """Record an ASC MHL verification of ``root`` in the catalog when it lies on a known volume.
+
+    Each file found OK proves its copy again (verified_at now); a mismatch
+    marks the copy corrupt; a file missing from disk marks it missing. Files
+    not in the catalog are counted, not invented. One audit entry sums it up.
+    """
+    volume = volume_containing(path=root)
+    if volume is None:
+        return VerifyRecorded(None, 0, 0, 0, 0)
+    prefix = root.resolve().relative_to(Path(volume.location).resolve()).as_posix()
+    counts = {"verified": 0, "corrupt": 0, "missing": 0, "unknown": 0}
+    problems: dict[str, list[str]] = {Copy.State.CORRUPT: [], Copy.State.MISSING: []}
+    now = timezone.now()
+    with transaction.atomic():
+        for check in report.files:
+            path = check.path if prefix == "." else f"{prefix}/{check.path}"
+            copy = Copy.objects.filter(volume=volume, path=path).select_related("media_file").first()
+            if copy is None:
+                if check.status is not mhl.FileStatus.NEW:
+                    counts["unknown"] += 1
+                continue
+            if check.status is mhl.FileStatus.OK:
+                found = check.actual.get("xxh128", copy.media_file.xxh128)
+                if found != copy.media_file.xxh128:
+                    # The history agrees with the file, but the catalog does not.
+                    copy.state, copy.last_error = Copy.State.CORRUPT, f"xxh128 {found} differs from catalog"
+                    counts["corrupt"] += 1
+                else:
+                    copy.state, copy.hash_found, copy.verified_at, copy.last_error = (
+                        Copy.State.VERIFIED,
+                        found,
+                        now,
+                        "",
+                    )
+                    counts["verified"] += 1
+            elif check.status is mhl.FileStatus.MISSING:
+                copy.state, copy.last_error = Copy.State.MISSING, check.message or "missing from the volume"
+                counts["missing"] += 1
+            elif check.status is mhl.FileStatus.MISMATCH:
+                copy.state, copy.last_error = Copy.State.CORRUPT, check.message or "hash mismatch"
+                copy.hash_found = check.actual.get("xxh128", "")
+                counts["corrupt"] += 1
+            else:
+                continue
+            copy.save(update_fields=["state", "hash_found", "verified_at", "last_error", "updated_at"])
+            if copy.state in problems:
+                problems[copy.state].append(path)
+        audit_record(
+            actor=actor,
+            action="copy.verify",
+            obj=volume,
+            project=volume.project,
+            after={"root": str(root), **counts, "ok": report.ok},
+        )
+        for state, paths in problems.items():
+            if paths:
+                _alert_copy_problem(volume=volume, state=state, paths=paths, root=root)
+    return VerifyRecorded(volume, counts["verified"], counts["corrupt"], counts["missing"], counts["unknown"])
