@@ -1,0 +1,221 @@
+"""Restores: where they may go (targets), who asked and who approved (requests, approvals),
+what was copied from where (items), and restore drills that prove it works.
+
+Models hold data and constraints only; behaviour lives in services.py.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from catalog.models import Copy, MediaFile, Project, Volume
+
+
+class RestoreTarget(models.Model):
+    """A named place of a project that restores go to: a folder on a host, or a bucket."""
+
+    class Kind(models.TextChoices):
+        FOLDER = "folder", "Folder on a host"
+        S3 = "s3", "Object storage bucket"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="restore_targets")
+    name = models.CharField(
+        max_length=40,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", "Use lower-case letters, digits, - and _.")],
+        help_text="editorial, vfx, colour, scratch…",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FOLDER)
+    host = models.CharField(max_length=255, blank=True, help_text="Host where the folder is mounted.")
+    path = models.CharField(max_length=1024, help_text="Absolute folder path, or s3://bucket/prefix.")
+    scratch = models.BooleanField(default=False, help_text="Restore drills write here and clean up after.")
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint("project", Lower("name"), name="restore_target_name_unique_in_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.path})"
+
+
+class RestoreRequest(models.Model):
+    class State(models.TextChoices):
+        REQUESTED = "requested", "Requested"  # waiting for approval(s)
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        VERIFIED = "verified", "Verified"  # every file restored and read back correct
+        FAILED = "failed", "Failed"  # stopped, or some files could not be restored
+
+    FINISHED = (State.REJECTED, State.VERIFIED, State.FAILED)
+    ACTIVE = (State.QUEUED, State.RUNNING)
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="restores")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="restore_requests"
+    )
+    target = models.ForeignKey(RestoreTarget, on_delete=models.PROTECT, related_name="requests")
+    reason = models.TextField()
+    selection = models.JSONField(
+        default=dict,
+        help_text='What was asked for: {"clips": [...]}, {"scene": ...}, {"day": ...}, {"card": ...}.',
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.REQUESTED)
+    size_bytes = models.BigIntegerField(default=0)
+    file_count = models.PositiveIntegerField(default=0)
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    is_drill = models.BooleanField(default=False)
+    source_tier = models.CharField(
+        max_length=5,
+        blank=True,
+        choices=Volume.Tier.choices,
+        help_text="Drills: restore only from this tier.",
+    )
+    folder = models.CharField(
+        max_length=255, blank=True, help_text="Folder of this restore inside the target."
+    )
+    host = models.CharField(max_length=255, blank=True, help_text="Host whose worker runs the job.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the runner.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    # Live progress, written by the runner at most a few times a second.
+    files_done = models.PositiveIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    bytes_per_second = models.FloatField(default=0)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    current_file = models.CharField(max_length=1024, blank=True)
+    seconds = models.FloatField(default=0, help_text="Time spent copying and verifying (all runs).")
+    error = models.TextField(blank=True)
+    mhl_generation = models.CharField(max_length=1024, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "state"], name="restore_project_state")]
+
+    def __str__(self) -> str:
+        return f"restore {self.pk} to {self.target.name} ({self.state})"
+
+    @property
+    def needs_second_approval(self) -> bool:
+        return self.required_approvals > 1
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.bytes_done / self.size_bytes) if self.size_bytes else 0
+
+
+class RestoreApproval(models.Model):
+    """One approver's decision on a request. Nobody decides twice on one request."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    request = models.ForeignKey(RestoreRequest, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "approver"], name="one_decision_per_approver"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} {self.decision} restore {self.request_id}"
+
+
+class RestoreItem(models.Model):
+    """One file of a restore: where it goes, which copy it came from, how it ended."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        VERIFIED = "verified", "Verified"  # at the target, read back and matching the catalog hash
+        FAILED = "failed", "Failed"  # no copy could be restored (see error and tries)
+
+    request = models.ForeignKey(RestoreRequest, on_delete=models.CASCADE, related_name="items")
+    media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, related_name="restore_items")
+    path = models.CharField(max_length=1024, help_text="Path at the target, relative to the restore folder.")
+    size = models.BigIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    source_copy = models.ForeignKey(
+        Copy, on_delete=models.SET_NULL, null=True, blank=True, related_name="restore_items"
+    )
+    tries = models.JSONField(default=list, help_text="Each copy tried: volume, outcome, message.")
+    error = models.TextField(blank=True)
+    seconds = models.FloatField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "media_file"], name="one_item_per_file"),
+            models.UniqueConstraint(fields=["request", "path"], name="one_item_per_target_path"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.state}"
+
+
+class DrillSchedule(models.Model):
+    """How often a project's restores are rehearsed (Celery beat checks it)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="drill_schedule")
+    enabled = models.BooleanField(default=True)
+    interval_hours = models.PositiveIntegerField(default=24 * 7)
+    sample_clips = models.PositiveSmallIntegerField(default=3)
+
+    def __str__(self) -> str:
+        return f"drills of {self.project} every {self.interval_hours} h"
+
+
+class RestoreDrill(models.Model):
+    """A rehearsal: a random sample restored from one tier to a scratch target, timed, then removed."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "On demand"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="restore_drills")
+    tier = models.CharField(max_length=5, choices=Volume.Tier.choices)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    request = models.OneToOneField(
+        RestoreRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="drill"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    clips = models.JSONField(default=list, help_text="Names of the sampled clips.")
+    bytes = models.BigIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True, help_text="Time to restore, from queue to verified.")
+    mb_per_second = models.FloatField(null=True, blank=True)
+    cleaned = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "tier", "state"], name="drill_project_tier_state")]
+
+    def __str__(self) -> str:
+        return f"drill {self.pk} of {self.project} ({self.tier}, {self.state})"

@@ -1,0 +1,56 @@
+"""Run a restore drill of a project now, or set its schedule.
+
+manage.py restore_drill DEMO [--tier warm] [--clips 3]
+manage.py restore_drill DEMO --schedule 168 [--clips 3]     # every 168 h from beat; 0 disables
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from catalog.models import Project
+from reelvault.commands import ReelvaultCommand
+from restore import services
+
+
+class Command(ReelvaultCommand):
+    help = "Start a restore drill (random clips from one tier to the scratch target); a worker runs it."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("project", help="Project code.")
+        parser.add_argument("--tier", choices=["hot", "warm", "cold"], default="", help="Default: next.")
+        parser.add_argument("--clips", type=int, default=None, help="How many clips to sample.")
+        parser.add_argument(
+            "--schedule", type=int, default=None, metavar="HOURS", help="Set the drill interval (0 disables)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = Project.objects.filter(code=str(options["project"]).upper()).first()
+        if project is None:
+            raise CommandError(f"no project {options['project']}")
+        if options["schedule"] is not None:
+            hours = options["schedule"]
+            schedule = services.drill_schedule_set(
+                actor=None,
+                project=project,
+                interval_hours=hours or 24 * 7,
+                sample_clips=options["clips"] or 3,
+                enabled=hours > 0,
+            )
+            state = f"every {schedule.interval_hours} h" if schedule.enabled else "disabled"
+            self.stdout.write(self.style.SUCCESS(f"drills of {project.code}: {state}"))
+            return
+        try:
+            drill = services.restore_drill_start(
+                actor=None, project=project, tier=options["tier"], sample_clips=options["clips"]
+            )
+        except services.RestoreError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"drill {drill.pk} of {project.code} started: {drill.tier} tier, {len(drill.clips)} clips, "
+                f"{drill.bytes} bytes; restore {drill.request_id} queued"
+            )
+        )

@@ -1,0 +1,164 @@
+"""Restore pages: request, decide, follow live; the runbook with seed lists; drills."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from catalog.audit import audit_record
+from catalog.permissions import Cap, access_project, user_can
+from restore import manifests, selectors, services
+from restore.forms import DecisionForm, RestoreRequestForm
+from restore.models import RestoreDrill
+from restore.permissions import access_restore
+
+
+@login_required
+def restore_list(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code, need=Cap.REQUEST_RESTORE)
+    context = {
+        "project": project,
+        "restores": selectors.restore_list(user=request.user).filter(project=project)[:200],
+        "can_approve": user_can(request.user, project, Cap.APPROVE_RESTORE),
+    }
+    return render(request, "restore/restore_list.html", context)
+
+
+@login_required
+def restore_new(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code)
+    if request.method != "POST" and not user_can(request.user, project, Cap.REQUEST_RESTORE):
+        raise PermissionDenied("Your role does not allow requesting restores.")
+    initial = {}
+    if request.GET.get("clips"):
+        initial = {"by": "clips", "clips": request.GET["clips"]}
+    elif request.GET.get("scene"):
+        initial = {"by": "scene", "scene": request.GET["scene"]}
+    form = RestoreRequestForm(request.POST or None, project=project, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            selection = form.selection()
+            restore = services.restore_request_create(
+                actor=request.user,
+                project=project,
+                selection=selection,
+                target=form.cleaned_data["target"].pk,
+                reason=form.cleaned_data["reason"],
+            )
+        except forms.ValidationError as exc:
+            form.add_error(None, exc)
+        except services.RestoreError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, f"Restore {restore.pk} requested; the project's admins were asked to approve it."
+            )
+            return redirect("restore-detail", restore_id=restore.pk)
+    return render(request, "restore/restore_new.html", {"project": project, "form": form})
+
+
+@login_required
+def restore_detail(request: HttpRequest, restore_id: int) -> HttpResponse:
+    restore = access_restore(request.user, restore_id)
+    can_decide = (
+        user_can(request.user, restore.project_id, Cap.APPROVE_RESTORE)
+        and restore.requester_id != request.user.pk
+        and not restore.approvals.filter(approver_id=request.user.pk).exists()
+        and restore.state == restore.State.REQUESTED
+    )
+    context = {
+        "restore": restore,
+        "project": restore.project,
+        "items": selectors.restore_items(restore=restore),
+        "approvals": restore.approvals.select_related("approver"),
+        "can_decide": can_decide,
+        "form": DecisionForm(),
+    }
+    partial = request.headers.get("HX-Request") == "true"
+    return render(request, "restore/_progress.html" if partial else "restore/restore_detail.html", context)
+
+
+@login_required
+@require_POST
+def restore_decide(request: HttpRequest, restore_id: int, decision: str) -> HttpResponse:
+    if decision not in ("approve", "reject"):
+        raise Http404("No such action.")
+    restore = access_restore(request.user, restore_id, need=Cap.VIEW)
+    form = DecisionForm(request.POST)
+    comment = form.data.get("comment", "") if form.is_valid() else ""
+    try:
+        if decision == "approve":
+            restore = services.restore_request_approve(actor=request.user, restore=restore, comment=comment)
+            messages.success(request, f"Restore {restore.pk}: {restore.get_state_display()}.")
+        else:
+            restore = services.restore_request_reject(actor=request.user, restore=restore, comment=comment)
+            messages.info(request, f"Restore {restore.pk} rejected.")
+    except services.RestoreError as exc:
+        messages.error(request, str(exc))
+    return redirect("restore-detail", restore_id=restore.pk)
+
+
+@login_required
+def runbook(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code)
+    context = {"project": project, "book": selectors.runbook(project=project)}
+    return render(request, "restore/runbook.html", context)
+
+
+@login_required
+def seed_list(request: HttpRequest, code: str, number: int, fmt: str) -> HttpResponse:
+    project = access_project(request.user, code)
+    day = project.days.filter(number=number).order_by("unit").first()
+    if day is None or fmt not in ("csv", "mhl"):
+        raise Http404("No such seed list.")
+    files = list(selectors.day_media_files(day=day))
+    # A list of every file and checksum is a sensitive download: it is audit-logged.
+    audit_record(
+        actor=request.user,
+        action=f"restore.seed_list_{fmt}",
+        obj=day,
+        project=project,
+        after={"files": len(files)},
+    )
+    name = f"{project.code}_day{day.number:02d}_seed_media"
+    if fmt == "csv":
+        response = HttpResponse(manifests.seed_list_csv(files), content_type="text/csv; charset=utf-8")
+    else:
+        body = manifests.seed_list_mhl(files, comment=f"Seed media list of {project.code} day {day.number}")
+        response = HttpResponse(body, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@login_required
+def drill_list(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code)
+    context = {
+        "project": project,
+        "drills": selectors.drill_list(project=project)[:100],
+        "trends": selectors.drill_trends(project=project),
+        "can_run": user_can(request.user, project, Cap.INGEST),
+        "schedule": getattr(project, "drill_schedule", None),
+        "tiers": RestoreDrill._meta.get_field("tier").choices,
+    }
+    return render(request, "restore/drill_list.html", context)
+
+
+@login_required
+@require_POST
+def drill_run(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code, need=Cap.INGEST)
+    try:
+        drill = services.restore_drill_start(
+            actor=request.user, project=project, tier=request.POST.get("tier", "")
+        )
+    except services.RestoreError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Drill {drill.pk} started on the {drill.tier} tier.")
+    return redirect("drill-list", code=project.code)
