@@ -1,0 +1,657 @@
+"""Notifications and alerts: create them, deliver them (in-app, email, webhook), handle them.
+
+``notify`` is called inside the caller's transaction: the rows commit or roll
+back with the change they announce, and email delivery is handed to a
+Celery task only after the commit (a rolled-back change sends nothing).
+Delivery claims each row before sending, so a duplicate task or the
+periodic sweep never mails one notification twice.
+
+Alerts (``alert_raise``) sit on top: one Alert per problem, identified by a
+de-duplication key. Only the first raise of a problem notifies people (in the
+app and by email, through ``notify``) and posts to the webhooks; raising it
+again counts an occurrence. ``alert_acknowledge``/``alert_resolve`` are what
+people do with them, ``alerts_escalate`` (beat) tells the admins about open
+alerts nobody acknowledged in time. The events that raise alerts are in
+``alerts/hooks.py``; the periodic checks in ``alerts/checks.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from alerts.models import Alert, AlertDelivery, Notification, Severity
+from catalog.audit import audit_record
+from catalog.models import Project
+from catalog.permissions import AnyUser
+
+logger = logging.getLogger(__name__)
+
+#: Delivery gives up on a notification after this many failed attempts.
+MAX_EMAIL_ATTEMPTS = 5
+#: A claim older than this is presumed abandoned (the deliverer died).
+CLAIM_TIMEOUT = timedelta(minutes=10)
+#: The sweep leaves fresh rows to the task enqueued at commit.
+SWEEP_GRACE = timedelta(minutes=1)
+
+
+def notify(
+    *,
+    users: Iterable[AbstractBaseUser],
+    subject: str,
+    body: str,
+    link: str = "",
+    project: Project | None = None,
+    kind: str = "",
+    level: str = Notification.Level.INFO,
+    alert: Alert | None = None,
+) -> list[Notification]:
+    """Notify each distinct active user once, in the app and by email; return the new rows.
+
+    Call it inside the transaction of the change it announces. Email goes
+    out after the commit, from a worker (see ``notifications_deliver``).
+    """
+    seen: set[int] = set()
+    rows: list[Notification] = []
+    for user in users:
+        if user.pk is None or user.pk in seen or not user.is_active:
+            continue
+        seen.add(user.pk)
+        rows.append(
+            Notification(
+                user_id=user.pk,
+                project=project,
+                alert=alert,
+                kind=kind[:60],
+                level=level,
+                subject=subject[:200],
+                body=body,
+                link=link[:500],
+            )
+        )
+    if not rows:
+        return []
+    created = Notification.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+
+    def enqueue() -> None:
+        from alerts.tasks import notifications_deliver_task
+
+        try:
+            notifications_deliver_task.apply_async(args=[ids], queue=settings.REELVAULT_ALERTS_QUEUE)
+        except Exception:  # the broker is down: the periodic sweep delivers them later
+            logger.exception("could not enqueue email delivery of notifications %s", ids)
+
+    transaction.on_commit(enqueue)
+    return created
+
+
+def _claim(notification_id: int) -> bool:
+    now = timezone.now()
+    claimable = Q(emailing_at__isnull=True) | Q(emailing_at__lt=now - CLAIM_TIMEOUT)
+    return (
+        Notification.objects.filter(
+            claimable,
+            pk=notification_id,
+            emailed_at__isnull=True,
+            email_attempts__lt=MAX_EMAIL_ATTEMPTS,
+        ).update(emailing_at=now)
+        == 1
+    )
+
+
+def _email_text(notification: Notification) -> str:
+    parts = [notification.body.strip()]
+    if notification.link:
+        parts.append(f"{settings.REELVAULT_BASE_URL.rstrip('/')}{notification.link}")
+    parts.append("— Reelvault")
+    return "\n\n".join(part for part in parts if part)
+
+
+def notifications_deliver(*, notification_ids: Sequence[int]) -> int:
+    """Email the given notifications that are not delivered yet; return how many were sent.
+
+    Safe to run twice: each row is claimed first. A user without an email
+    address is skipped (the notification stays in the app). A failure is
+    recorded on the row and retried by the sweep, up to MAX_EMAIL_ATTEMPTS.
+    """
+    sent = 0
+    for notification_id in notification_ids:
+        if not _claim(notification_id):
+            continue
+        notification = Notification.objects.select_related("user").get(pk=notification_id)
+        address = getattr(notification.user, "email", "") or ""
+        if not address:
+            Notification.objects.filter(pk=notification_id).update(
+                email_attempts=MAX_EMAIL_ATTEMPTS, email_error="the user has no email address"
+            )
+            continue
+        try:
+            send_mail(
+                subject=f"[Reelvault] {notification.subject}",
+                message=_email_text(notification),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[address],
+            )
+        except Exception as exc:  # any SMTP/network failure: record it, retry later
+            logger.warning("email of notification %s to %s failed: %s", notification_id, address, exc)
+            Notification.objects.filter(pk=notification_id).update(
+                emailing_at=None,
+                email_attempts=notification.email_attempts + 1,
+                email_error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+            continue
+        Notification.objects.filter(pk=notification_id).update(
+            emailed_at=timezone.now(), email_attempts=notification.email_attempts + 1, email_error=""
+        )
+        sent += 1
+    return sent
+
+
+def notifications_deliver_pending() -> int:
+    """Deliver what the commit-time task missed (broker down, worker killed, SMTP error)."""
+    pending = Notification.objects.filter(
+        emailed_at__isnull=True,
+        email_attempts__lt=MAX_EMAIL_ATTEMPTS,
+        created_at__lt=timezone.now() - SWEEP_GRACE,
+    ).values_list("pk", flat=True)[:500]
+    return notifications_deliver(notification_ids=list(pending))
+
+
+def notifications_mark_read(*, user: AnyUser, notification_ids: Sequence[int] | None = None) -> int:
+    """Mark the user's notifications read (all unread ones when no ids are given); return how many."""
+    if user.pk is None:
+        return 0
+    unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=notification_ids)
+    return unread.update(read_at=timezone.now())
+
+
+def project_admins(*, project: Project) -> list[AbstractBaseUser]:
+    """Active admins of the project (the people alerts about it go to by default)."""
+    return list(
+        get_user_model().objects.filter(
+            memberships__project=project, memberships__role_id="admin", is_active=True
+        )
+    )
+
+
+# --- Alerts ----------------------------------------------------------------------------------
+
+#: Roles told when an alert is raised: the people who can act on it.
+ALERT_ROLES = ("admin", "producer", "dit")
+#: Roles an unacknowledged alert is escalated to.
+ESCALATION_ROLES = ("admin",)
+#: An alert keeps at most this many concerned items (files, clips, cards) in its details.
+MAX_DETAIL_ITEMS = 100
+#: Webhook delivery gives up after this many failed attempts.
+MAX_WEBHOOK_ATTEMPTS = 8
+WEBHOOK_TIMEOUT_SECONDS = 10
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+_SLACK_COLOURS = {Severity.INFO: "#0b5cad", Severity.WARNING: "#9a6700", Severity.CRITICAL: "#b3261e"}
+
+
+class AlertError(Exception):
+    """The alert is not in a state that allows this (409); the message says why."""
+
+
+@dataclass(frozen=True)
+class Raised:
+    """What ``alert_raise`` did: the alert, and whether it is new (people were told)."""
+
+    alert: Alert
+    created: bool
+
+
+def alert_link(alert: Alert) -> str:
+    return f"/alerts/{alert.pk}/"
+
+
+def _members(project: Project, roles: Sequence[str]) -> list[AbstractBaseUser]:
+    return list(
+        get_user_model()
+        .objects.filter(memberships__project=project, memberships__role_id__in=roles, is_active=True)
+        .distinct()
+    )
+
+
+def _unresolved(key: str) -> Alert | None:
+    return (
+        Alert.objects.select_for_update()
+        .select_related("project")
+        .filter(key=key)
+        .exclude(state=Alert.State.RESOLVED)
+        .first()
+    )
+
+
+def alert_text(alert: Alert) -> str:
+    """The alert as plain text: its body and the first concerned items (emails, notifications)."""
+    parts = [alert.body.strip()]
+    items = list(alert.details.get("items", []))
+    count = int(alert.details.get("item_count", len(items)))
+    if items:
+        shown = "\n".join(f"- {item}" for item in items[:20])
+        more = f"\n… and {count - min(len(items), 20)} more" if count > min(len(items), 20) else ""
+        parts.append(f"Concerns {count} item(s):\n{shown}{more}")
+    return "\n\n".join(part for part in parts if part)
+
+
+def alert_raise(
+    *,
+    project: Project,
+    key: str,
+    kind: str,
+    severity: str,
+    title: str,
+    body: str,
+    link: str = "",
+    items: Sequence[str] = (),
+    item_count: int | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Raised:
+    """Open the alert for a problem, or count one more occurrence of its unresolved alert.
+
+    ``key`` names the problem (``transfer:card:12``, ``copy.corrupt:volume:3``):
+    one alert per problem, however many files it concerns. Returns
+    ``Raised(alert, created)``:
+
+    - created: the alert is new. The project's admins, producers and DITs are
+      notified (in the app, and by email after the commit), the webhooks get a
+      ``raised`` message, and the audit log an ``alert.raise`` entry;
+    - not created: an open or acknowledged alert for the key exists. Its
+      occurrences and last_seen_at go up, its severity is raised (never
+      lowered), nobody is notified again. ``items`` are added to the concerned
+      items; with ``item_count`` they replace them instead (a snapshot, e.g.
+      the files a re-run still failed on).
+
+    Runs in the caller's transaction when there is one (it commits or rolls
+    back with the event it reports), else in its own.
+    """
+    now = timezone.now()
+    items = [str(item) for item in dict.fromkeys(items)]
+    with transaction.atomic():
+        alert = _unresolved(key)
+        created = False
+        if alert is None:
+            try:
+                with transaction.atomic():
+                    alert = Alert.objects.create(
+                        project=project,
+                        key=key[:200],
+                        kind=kind[:60],
+                        severity=severity,
+                        title=title[:200],
+                        body=body,
+                        link=link[:500],
+                        details={
+                            **(details or {}),
+                            "items": items[:MAX_DETAIL_ITEMS],
+                            "item_count": item_count if item_count is not None else len(items),
+                        },
+                        first_seen_at=now,
+                        last_seen_at=now,
+                    )
+                created = True
+            except IntegrityError:
+                # Another worker opened it between our look and our insert (the
+                # partial unique index made us wait for its commit): join it.
+                alert = _unresolved(key)
+                if alert is None:
+                    raise
+        if not created:
+            _add_occurrence(alert, severity=severity, items=items, item_count=item_count, details=details)
+            return Raised(alert, created=False)
+        audit_record(
+            actor=None,
+            action="alert.raise",
+            obj=alert,
+            project=project,
+            after={"key": alert.key, "kind": alert.kind, "severity": alert.severity, "title": alert.title},
+        )
+        notify(
+            users=_members(project, ALERT_ROLES),
+            subject=alert.title,
+            body=alert_text(alert),
+            link=alert_link(alert),
+            project=project,
+            kind=alert.kind,
+            level=alert.severity,
+            alert=alert,
+        )
+        _webhook(alert, AlertDelivery.Event.RAISED)
+    return Raised(alert, created=True)
+
+
+def _add_occurrence(
+    alert: Alert,
+    *,
+    severity: str,
+    items: Sequence[str],
+    item_count: int | None,
+    details: Mapping[str, Any] | None,
+) -> None:
+    """Count a repeat of a locked, unresolved alert (see alert_raise)."""
+    merged = {**alert.details, **(details or {})}
+    known = [str(item) for item in alert.details.get("items", [])]
+    if item_count is not None:
+        merged["items"], merged["item_count"] = list(items)[:MAX_DETAIL_ITEMS], item_count
+    else:
+        new = [item for item in items if item not in known]
+        merged["items"] = (known + new)[:MAX_DETAIL_ITEMS]
+        merged["item_count"] = int(alert.details.get("item_count", len(known))) + len(new)
+    if SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(alert.severity)]:
+        alert.severity = severity
+    Alert.objects.filter(pk=alert.pk).update(
+        occurrences=F("occurrences") + 1, last_seen_at=timezone.now(), severity=alert.severity, details=merged
+    )
+    alert.refresh_from_db()
+
+
+def _resolve(alert: Alert, *, actor: AnyUser | None, resolution: str) -> None:
+    """Resolve a locked, unresolved alert: audit it and tell the webhooks."""
+    user = actor if actor is not None and actor.is_authenticated else None
+    before = alert.state
+    alert.state, alert.resolved_at, alert.resolution = Alert.State.RESOLVED, timezone.now(), resolution
+    alert.resolved_by_id = user.pk if user is not None else None
+    alert.save(update_fields=["state", "resolved_at", "resolution", "resolved_by"])
+    audit_record(
+        actor=actor,
+        action="alert.resolve",
+        obj=alert,
+        project=alert.project,
+        before={"state": before},
+        after={"state": alert.state, "resolution": resolution},
+    )
+    _webhook(alert, AlertDelivery.Event.RESOLVED)
+
+
+def alert_resolve_key(*, key: str, resolution: str) -> Alert | None:
+    """Resolve the unresolved alert of a problem that went away (the system noticed); return it or None."""
+    with transaction.atomic():
+        alert = _unresolved(key)
+        if alert is None:
+            return None
+        _resolve(alert, actor=None, resolution=resolution)
+    return alert
+
+
+@transaction.atomic(durable=True)
+def alert_resolve(*, actor: AnyUser, alert: Alert, resolution: str) -> Alert:
+    """A person closes the alert with what was done. Raises AlertError when it is already resolved."""
+    locked = Alert.objects.select_for_update().select_related("project").get(pk=alert.pk)
+    if locked.state == Alert.State.RESOLVED:
+        raise AlertError(f"alert {locked.pk} is already resolved")
+    if not resolution.strip():
+        raise AlertError("say what was done to resolve it")
+    _resolve(locked, actor=actor, resolution=resolution.strip())
+    return locked
+
+
+@transaction.atomic(durable=True)
+def alert_acknowledge(*, actor: AnyUser, alert: Alert, note: str = "") -> Alert:
+    """Someone takes the alert in hand: it stops escalating. Raises AlertError unless it is open.
+
+    The actor's own notifications about it are marked read.
+    """
+    locked = Alert.objects.select_for_update().select_related("project").get(pk=alert.pk)
+    if locked.state != Alert.State.OPEN:
+        raise AlertError(f"alert {locked.pk} is {locked.state}; only an open alert can be acknowledged")
+    now = timezone.now()
+    locked.state, locked.acknowledged_at, locked.acknowledge_note = Alert.State.ACKNOWLEDGED, now, note
+    locked.acknowledged_by_id = actor.pk
+    locked.save(update_fields=["state", "acknowledged_at", "acknowledge_note", "acknowledged_by"])
+    audit_record(
+        actor=actor,
+        action="alert.acknowledge",
+        obj=locked,
+        project=locked.project,
+        before={"state": Alert.State.OPEN},
+        after={"state": locked.state, "note": note},
+    )
+    if actor.pk is not None:
+        Notification.objects.filter(alert=locked, user_id=actor.pk, read_at__isnull=True).update(read_at=now)
+    return locked
+
+
+def alerts_escalate(*, now: datetime | None = None) -> list[int]:
+    """Escalate open alerts nobody acknowledged for REELVAULT_ALERT_ESCALATE_SECONDS; return their ids.
+
+    Each alert is escalated once: the project's admins (the superusers when
+    the project has none) get a critical notification and email, the webhooks
+    an ``escalated`` message, the audit log an ``alert.escalate`` entry.
+    Informational alerts never escalate. 0 seconds turns escalation off.
+    """
+    seconds = settings.REELVAULT_ALERT_ESCALATE_SECONDS
+    if seconds <= 0:
+        return []
+    now = now or timezone.now()
+    due = Alert.objects.filter(
+        state=Alert.State.OPEN,
+        escalated_at__isnull=True,
+        first_seen_at__lte=now - timedelta(seconds=seconds),
+        severity__in=[Severity.WARNING, Severity.CRITICAL],
+    ).values_list("pk", flat=True)[:200]
+    return [alert_id for alert_id in list(due) if _escalate(alert_id, now=now, seconds=seconds)]
+
+
+@transaction.atomic(durable=True)
+def _escalate(alert_id: int, *, now: datetime, seconds: int) -> bool:
+    # The claim: of two beat runs (or a redelivered task), one escalates.
+    claimed = Alert.objects.filter(pk=alert_id, state=Alert.State.OPEN, escalated_at__isnull=True).update(
+        escalated_at=now
+    )
+    if not claimed:
+        return False
+    alert = Alert.objects.select_related("project").get(pk=alert_id)
+    admins = _members(alert.project, ESCALATION_ROLES) or list(
+        get_user_model().objects.filter(is_superuser=True, is_active=True)
+    )
+    minutes = max(1, round(seconds / 60))
+    audit_record(
+        actor=None,
+        action="alert.escalate",
+        obj=alert,
+        project=alert.project,
+        after={"to": [user.get_username() for user in admins], "unacknowledged_minutes": minutes},
+    )
+    notify(
+        users=admins,
+        subject=f"ESCALATED: {alert.title}",
+        body=(
+            f"Nobody acknowledged this {alert.severity} alert within {minutes} min "
+            f"(raised {alert.first_seen_at:%Y-%m-%d %H:%M %Z}, {alert.occurrences} occurrence(s)).\n\n"
+            + alert_text(alert)
+        ),
+        link=alert_link(alert),
+        project=alert.project,
+        kind="alert.escalated",
+        level=Severity.CRITICAL,
+        alert=alert,
+    )
+    _webhook(alert, AlertDelivery.Event.ESCALATED)
+    return True
+
+
+# --- Webhooks (Slack-compatible JSON) --------------------------------------------------------
+
+
+def webhook_payload(*, alert: Alert, event: str) -> dict[str, Any]:
+    """A Slack incoming-webhook message (``text`` + one legacy attachment) about an alert event.
+
+    Mattermost, Rocket.Chat and Teams' Slack-compatible endpoints read the same
+    fields; ``reelvault`` carries the machine-readable facts for other receivers.
+    https://api.slack.com/messaging/webhooks
+    """
+    url = f"{settings.REELVAULT_BASE_URL.rstrip('/')}{alert_link(alert)}"
+    severity = Severity(alert.severity)
+    prefix = {
+        AlertDelivery.Event.RAISED: "",
+        AlertDelivery.Event.ESCALATED: "ESCALATED, nobody acknowledged it: ",
+        AlertDelivery.Event.RESOLVED: "Resolved: ",
+    }[AlertDelivery.Event(event)]
+    item_count = int(alert.details.get("item_count", 0))
+    return {
+        "text": f"{prefix}[{severity.value.upper()}] {alert.title} <{url}|Open in Reelvault>",
+        "username": "Reelvault",
+        "attachments": [
+            {
+                "fallback": f"{prefix}{alert.title}",
+                "color": _SLACK_COLOURS[severity],
+                "title": alert.title,
+                "title_link": url,
+                "text": (alert.resolution if event == AlertDelivery.Event.RESOLVED else alert_text(alert))[
+                    :3000
+                ],
+                "fields": [
+                    {"title": "Project", "value": alert.project.code, "short": True},
+                    {"title": "Severity", "value": severity.label, "short": True},
+                    {"title": "Occurrences", "value": str(alert.occurrences), "short": True},
+                    {"title": "Items", "value": str(item_count), "short": True},
+                ],
+                "footer": "Reelvault",
+                "ts": int(alert.first_seen_at.timestamp()),
+            }
+        ],
+        "reelvault": {
+            "event": event,
+            "alert_id": alert.pk,
+            "key": alert.key,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "state": alert.state,
+            "project": alert.project.code,
+            "occurrences": alert.occurrences,
+            "item_count": item_count,
+            "url": url,
+        },
+    }
+
+
+def _webhook(alert: Alert, event: str) -> list[int]:
+    """Queue one message per configured webhook URL; they are posted after the commit."""
+    urls = list(settings.REELVAULT_ALERT_WEBHOOK_URLS)
+    if not urls:
+        return []
+    payload = webhook_payload(alert=alert, event=event)
+    rows = AlertDelivery.objects.bulk_create(
+        [AlertDelivery(alert=alert, event=event, url=url, payload=payload) for url in urls]
+    )
+    ids = [row.pk for row in rows]
+
+    def enqueue() -> None:
+        from alerts.tasks import alert_deliveries_send_task
+
+        try:
+            alert_deliveries_send_task.apply_async(args=[ids], queue=settings.REELVAULT_ALERTS_QUEUE)
+        except Exception:  # the broker is down: the periodic sweep posts them later
+            logger.exception("could not enqueue webhook deliveries %s", ids)
+
+    transaction.on_commit(enqueue)
+    return ids
+
+
+def _post_json(url: str, payload: Mapping[str, Any]) -> int:
+    if urlsplit(url).scheme not in {"http", "https"}:
+        raise ValueError(f"webhook URL {url!r} is not http(s)")
+    request = urllib.request.Request(  # noqa: S310  # scheme checked above
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "Reelvault"},
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310  # as above
+        return int(response.status)
+
+
+def _claim_delivery(delivery_id: int) -> bool:
+    now = timezone.now()
+    claimable = Q(sending_at__isnull=True) | Q(sending_at__lt=now - CLAIM_TIMEOUT)
+    return (
+        AlertDelivery.objects.filter(
+            claimable, pk=delivery_id, sent_at__isnull=True, attempts__lt=MAX_WEBHOOK_ATTEMPTS
+        ).update(sending_at=now)
+        == 1
+    )
+
+
+def alert_deliveries_send(*, delivery_ids: Sequence[int]) -> int:
+    """POST the given webhook messages not sent yet; return how many a receiver accepted (2xx).
+
+    Safe to run twice: each row is claimed first. A failure (network error,
+    non-2xx answer) is recorded on the row and retried by the sweep, up to
+    MAX_WEBHOOK_ATTEMPTS.
+    """
+    sent = 0
+    for delivery_id in delivery_ids:
+        if not _claim_delivery(delivery_id):
+            continue
+        delivery = AlertDelivery.objects.get(pk=delivery_id)
+        status: int | None = None
+        try:
+            status = _post_json(delivery.url, delivery.payload)
+        except urllib.error.HTTPError as exc:
+            status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
+        except (OSError, ValueError) as exc:  # refused, timed out, DNS, bad URL
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            error = ""
+        if error:
+            logger.warning("webhook %s of alert %s failed: %s", delivery_id, delivery.alert_id, error)
+            AlertDelivery.objects.filter(pk=delivery_id).update(
+                sending_at=None,
+                attempts=delivery.attempts + 1,
+                response_status=status,
+                last_error=error[:2000],
+            )
+            continue
+        AlertDelivery.objects.filter(pk=delivery_id).update(
+            sent_at=timezone.now(), attempts=delivery.attempts + 1, response_status=status, last_error=""
+        )
+        sent += 1
+    return sent
+
+
+def alert_deliveries_send_pending() -> int:
+    """Post what the commit-time task missed (broker down, receiver down); return how many went out."""
+    pending = AlertDelivery.objects.filter(
+        sent_at__isnull=True,
+        attempts__lt=MAX_WEBHOOK_ATTEMPTS,
+        created_at__lt=timezone.now() - SWEEP_GRACE,
+    ).values_list("pk", flat=True)[:500]
+    return alert_deliveries_send(delivery_ids=list(pending))
+
+
+class AlertRefused(PermissionDenied):
+    """Not allowed (403). The refusal has already been written to the audit log."""
+
+
+def alert_refuse(*, actor: AnyUser, alert: Alert, action: str) -> NoReturn:
+    """Write a refused acknowledgement or resolution to the audit log, then raise AlertRefused."""
+    reason = "only admins, producers and DITs of the project handle its alerts"
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=actor,
+            action=f"alert.{action}_refused",
+            obj=alert,
+            project=alert.project,
+            after={"reason": reason},
+        )
+    raise AlertRefused(reason)
