@@ -112,7 +112,7 @@ def projects_for(user: AnyUser, need: Cap = Cap.VIEW) -> QuerySet[Project]:
     ).distinct()
 
 
-def _gate(user: AnyUser, project_id: int, need: Cap) -> None:
+def gate(user: AnyUser, project_id: int, need: Cap) -> None:
     role = role_of(user, project_id)
     if role is None:
         raise Http404("No such object.")
@@ -124,7 +124,7 @@ def access_project(user: AnyUser, code: str, *, need: Cap = Cap.VIEW) -> Project
     project = Project.objects.filter(code=code.upper()).first()
     if project is None:
         raise Http404("No such project.")
-    _gate(user, project.pk, need)
+    gate(user, project.pk, need)
     return project
 
 
@@ -132,7 +132,7 @@ def access_clip(user: AnyUser, clip_id: int, *, need: Cap = Cap.VIEW) -> Clip:
     clip = Clip.objects.select_related("project", "day", "card").filter(pk=clip_id).first()
     if clip is None:
         raise Http404("No such clip.")
-    _gate(user, clip.project_id, need)
+    gate(user, clip.project_id, need)
     return clip
 
 
@@ -140,5 +140,5 @@ def access_volume(user: AnyUser, volume_id: int, *, need: Cap = Cap.VIEW) -> Vol
     volume = Volume.objects.select_related("project").filter(pk=volume_id).first()
     if volume is None:
         raise Http404("No such volume.")
-    _gate(user, volume.project_id, need)
+    gate(user, volume.project_id, need)
     return volume

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from rest_framework.routers import DefaultRouter
 
+from alerts import api as alerts_api
 from catalog import api as catalog_api
+from catalog import api_ale
+from dashboard import api as dashboard_api
+from ingest import api as ingest_api
+from ingest import api_metadata
+from restore import api as restore_api
 
 router = DefaultRouter()
 router.register("projects", catalog_api.ProjectViewSet, basename="project")
@@ -13,3 +19,20 @@ router.register("volumes", catalog_api.VolumeViewSet, basename="volume")
 router.register("clips", catalog_api.ClipViewSet, basename="clip")
 router.register("audit", catalog_api.AuditEventViewSet, basename="audit")
 router.register("memberships", catalog_api.MembershipViewSet, basename="membership")
+router.register("offloads", ingest_api.OffloadJobViewSet, basename="offload")
+router.register("restores", restore_api.RestoreRequestViewSet, basename="restore")
+router.register("restore-targets", restore_api.RestoreTargetViewSet, basename="restore-target")
+router.register("drills", restore_api.RestoreDrillViewSet, basename="drill")
+router.register("review-items", api_metadata.ReviewItemViewSet, basename="review-item")
+router.register("ingest-rules", api_metadata.IngestRulesViewSet, basename="ingest-rules")
+router.register("clip-edits", api_metadata.ClipEditViewSet, basename="clip-edit")
+router.register("metadata-extractions", api_metadata.MetadataExtractionViewSet, basename="extraction")
+router.register("ale-imports", api_ale.AleImportViewSet, basename="ale-import")
+router.register("ale-exports", api_ale.AleExportViewSet, basename="ale-export")
+# Producer view: per-day figures and sign-off, camera reports, daily reports; alerts.
+router.register(r"projects/(?P<code>[^/.]+)/days", dashboard_api.DayViewSet, basename="project-day")
+router.register(
+    r"projects/(?P<code>[^/.]+)/camera-reports", dashboard_api.CameraReportViewSet, basename="camera-report"
+)
+router.register(r"projects/(?P<code>[^/.]+)/reports", dashboard_api.ReportViewSet, basename="daily-report")
+router.register("alerts", alerts_api.AlertViewSet, basename="alert")

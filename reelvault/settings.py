@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -69,6 +70,8 @@ INSTALLED_APPS = [
     "catalog",
     "ingest",
     "restore",
+    "alerts",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +156,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
+CELERY_BEAT_SCHEDULE = {
+    "offload-jobs-recover": {"task": "ingest.offload_jobs_recover", "schedule": 60.0},
+    # Re-send metadata extraction jobs lost with a broker restart.
+    "clip-metadata-recover": {"task": "ingest.clip_metadata_recover", "schedule": 600.0},
+    # Restore: resume restores whose worker died, start due restore drills, retry undelivered email.
+    "restore-requests-recover": {"task": "restore.restore_requests_recover", "schedule": 60.0},
+    "restore-drills-due": {"task": "restore.restore_drills_due", "schedule": 900.0},
+    "alerts-deliver-pending": {"task": "alerts.notifications_deliver_pending", "schedule": 300.0},
+}
 
 # --- REST API -----------------------------------------------------------
 REST_FRAMEWORK = {
@@ -183,11 +196,68 @@ SPECTACULAR_SETTINGS = {
 # Folders under which a DIT may pick an offload source on this host.
 REELVAULT_INGEST_ROOTS = [Path(p) for p in env_list("REELVAULT_INGEST_ROOTS", [str(VAR_DIR / "cards")])]
 REELVAULT_DEMO_PASSWORD = env_str("REELVAULT_DEMO_PASSWORD")
+# A running job with no heartbeat for this long is presumed dead and resumed.
+REELVAULT_JOB_STALE_SECONDS = env_int("REELVAULT_JOB_STALE_SECONDS", 120)
+# Files are copied, synced and verified in batches of about this size: a killed
+# offload loses at most one batch of work.
+REELVAULT_OFFLOAD_BATCH_MB = env_int("REELVAULT_OFFLOAD_BATCH_MB", 2048)
+
+# --- Restore and alerts -------------------------------------------------
+# A restore larger than this (bytes, default 2 TB) needs two different approvers.
+REELVAULT_RESTORE_SECOND_APPROVAL_BYTES = env_int("REELVAULT_RESTORE_SECOND_APPROVAL_BYTES", 2 * 10**12)
+# Caps a restore's copy speed in bytes/s (0: no cap). For tests and rehearsals only.
+REELVAULT_RESTORE_THROTTLE_BPS = env_int("REELVAULT_RESTORE_THROTTLE_BPS", 0)
+# Clips sampled by a restore drill when the project's schedule does not say.
+REELVAULT_DRILL_SAMPLE_CLIPS = env_int("REELVAULT_DRILL_SAMPLE_CLIPS", 3)
+# Queue of the notification email task; links in emails start with this URL.
+REELVAULT_ALERTS_QUEUE = env_str("REELVAULT_ALERTS_QUEUE", "default")
+REELVAULT_BASE_URL = env_str("REELVAULT_BASE_URL", "http://127.0.0.1:8000")
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "reelvault@localhost")
+
+# --- Producer view: dashboard, daily reports, alerts, metrics ------------
+# README "Producer view". Local time of the daily status report (HH:MM in TIME_ZONE).
+REELVAULT_DAILY_REPORT_TIME = env_str("REELVAULT_DAILY_REPORT_TIME", "19:00")
+try:
+    _report_hour, _report_minute = (int(part) for part in REELVAULT_DAILY_REPORT_TIME.split(":"))
+    if not (0 <= _report_hour < 24 and 0 <= _report_minute < 60):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(
+        f"REELVAULT_DAILY_REPORT_TIME={REELVAULT_DAILY_REPORT_TIME!r} is not a time of day: use HH:MM"
+    ) from None
+# A clip short of the storage policy for longer than this raises a policy-gap alert.
+REELVAULT_POLICY_GAP_ALERT_SECONDS = env_int("REELVAULT_POLICY_GAP_ALERT_SECONDS", 6 * 3600)
+# An open alert nobody acknowledged for this long is escalated to the project's admins (0: never).
+REELVAULT_ALERT_ESCALATE_SECONDS = env_int("REELVAULT_ALERT_ESCALATE_SECONDS", 30 * 60)
+# Slack-compatible incoming-webhook URLs that get every alert (comma-separated; empty: none).
+# https://api.slack.com/messaging/webhooks
+REELVAULT_ALERT_WEBHOOK_URLS = env_list("REELVAULT_ALERT_WEBHOOK_URLS", [])
+# A volume fuller than this (percent) raises a volume-near-full alert.
+REELVAULT_VOLUME_FULL_PERCENT = env_int("REELVAULT_VOLUME_FULL_PERCENT", 90)
+# Bearer token Prometheus sends to /metrics; staff sessions are let in too. Empty: staff only.
+REELVAULT_METRICS_TOKEN = env_str("REELVAULT_METRICS_TOKEN")
+# How often the dashboard pages refresh their figures (htmx polling).
+REELVAULT_DASHBOARD_REFRESH_SECONDS = env_int("REELVAULT_DASHBOARD_REFRESH_SECONDS", 5)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "dashboard-daily-reports": {
+            "task": "dashboard.daily_reports_run",
+            "schedule": crontab(hour=_report_hour, minute=_report_minute),
+        },
+        "dashboard-report-deliveries-pending": {
+            "task": "dashboard.report_deliveries_send_pending",
+            "schedule": 300.0,
+        },
+        "alerts-escalate": {"task": "alerts.alerts_escalate", "schedule": 60.0},
+        "alerts-policy-gaps": {"task": "alerts.policy_gaps_check", "schedule": 300.0},
+        "alerts-volumes": {"task": "alerts.volumes_check", "schedule": 600.0},
+        "alerts-webhooks-pending": {"task": "alerts.alert_deliveries_send_pending", "schedule": 120.0},
+    }
+)
 
 LOGGING = {
     "version": 1,

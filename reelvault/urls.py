@@ -8,9 +8,11 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from reelvault.api import router
 from reelvault.health import healthz
+from reelvault.metrics import metrics_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -19,4 +21,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("", include("catalog.urls")),
+    path("", include("ingest.urls")),
+    path("", include("restore.urls")),
+    path("", include("alerts.urls")),
+    path("", include("ingest.urls_metadata")),
+    path("", include("catalog.urls_ale")),
+    path("", include("dashboard.urls")),
 ]

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import connection
 from rest_framework.test import APIClient
 
-from catalog.models import Clip, Membership, Project, ShootDay, Volume
+from catalog.models import Clip, Membership, Project, Role, ShootDay, Volume
 from catalog.permissions import RoleName
 
 User = get_user_model()
@@ -102,8 +102,15 @@ class World:
 PERSONAS = [*(role.value for role in RoleName), "outsider"]
 
 
+def ensure_roles() -> None:
+    """Roles come from a migration, but transactional tests flush every table between tests."""
+    for role in RoleName:
+        Role.objects.get_or_create(name=role.value, defaults={"label": role.value.title()})
+
+
 @pytest.fixture
 def world(db: None) -> World:
+    ensure_roles()
     project = ProjectFactory(code="FILM")
     other = ProjectFactory(code="OTHER")
     users: dict[str, AbstractUser] = {}
@@ -155,8 +162,12 @@ class WorkerProcess:
     queue: str
 
     def kill(self) -> None:
-        """SIGKILL, like a crashed machine: no cleanup, no acknowledgement."""
-        self.process.send_signal(signal.SIGKILL)
+        """SIGKILL the worker and its pool children, like a crashed machine: no cleanup, no acknowledgement.
+
+        Killing only the parent is not enough: prefork children would go on
+        running the job as orphans.
+        """
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
 
@@ -191,6 +202,7 @@ def start_worker(hostname: str, log_path: str) -> WorkerProcess:
         env=child_env(REELVAULT_HOSTNAME=hostname),
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so kill() reaches the pool children
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
