@@ -20,6 +20,7 @@ def test_the_demo_has_a_day_to_sign_off_one_to_refuse_and_an_alert(
     db: None, settings: Any, tmp_path: Path
 ) -> None:
     settings.VAR_DIR = tmp_path
+    settings.REELVAULT_INGEST_ROOTS = [tmp_path / "cards"]
     settings.REELVAULT_DEMO_PASSWORD = "demo-password-for-tests"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     call_command("seed_demo")  # the demo as `make run` seeds it: 300 clips over 3 days

@@ -12,6 +12,7 @@ from typing import Any
 import xxhash
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import transaction
 
 from catalog import services
@@ -52,6 +53,9 @@ class Command(ReelvaultCommand):
         created = self._clips(project, days, options["clips"])
         files = self._files_and_copies(project)
         self._demo_card()
+        if len(days) >= 3:
+            # The producer's view: a camera report, the daily report subscription, the day-2 alert.
+            call_command("seed_demo_dashboard", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo project {project.code}: {len(days)} days, {project.volumes.count()} volumes, "
@@ -191,7 +195,7 @@ class Command(ReelvaultCommand):
         to every volume where its copy is verified, so restores, drills and
         fixity checks of the demo work on real data. The last shoot day is still
         being backed up, so its clips are short of verified copies; a few copies
-        elsewhere hold flipped bytes and are recorded corrupt. The copy-count
+        of day 2 hold flipped bytes and are recorded corrupt; day 1 is complete. The copy-count
         triggers keep ``Clip.min_verified_copies`` up to date.
         """
         labels = ["RAID-01", "SHUTTLE-01", "SHUTTLE-02"]
@@ -220,7 +224,10 @@ class Command(ReelvaultCommand):
             if clip.day is not None and clip.day.number == last_day:
                 states["SHUTTLE-01"] = Copy.State.COPYING if index % 2 else Copy.State.VERIFIED
             else:
-                states["SHUTTLE-01"] = Copy.State.CORRUPT if index % 37 == 5 else Copy.State.VERIFIED
+                # Day 1 is complete (the producer can sign it off); day 2 has a
+                # few copies that failed a later check, so it is refused.
+                bad = clip.day is not None and clip.day.number == 2 and index % 37 == 5
+                states["SHUTTLE-01"] = Copy.State.CORRUPT if bad else Copy.State.VERIFIED
                 if index % 3 == 0:
                     states["SHUTTLE-02"] = Copy.State.VERIFIED
             for label, state in states.items():
