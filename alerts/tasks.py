@@ -5,20 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.db import OperationalError
 
 from alerts import checks, services
+from reelvault.celery import JOB_OPTIONS
 
 
 @shared_task(
     name="alerts.notifications_deliver",
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **JOB_OPTIONS,
     soft_time_limit=300,
 )
 def notifications_deliver_task(self: Any, notification_ids: list[int]) -> None:
@@ -33,12 +28,7 @@ def notifications_deliver_pending_task() -> None:
 @shared_task(
     name="alerts.alert_deliveries_send",
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **JOB_OPTIONS,
     soft_time_limit=120,
 )
 def alert_deliveries_send_task(self: Any, delivery_ids: list[int]) -> None:

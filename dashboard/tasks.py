@@ -5,19 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.db import OperationalError
 
 from dashboard import services
+from reelvault.celery import JOB_OPTIONS
 
 
 @shared_task(
     name="dashboard.daily_reports_run",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **JOB_OPTIONS,
     soft_time_limit=1800,
 )
 def daily_reports_run_task() -> None:
@@ -27,12 +22,7 @@ def daily_reports_run_task() -> None:
 @shared_task(
     name="dashboard.report_deliveries_send",
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **JOB_OPTIONS,
     soft_time_limit=600,
 )
 def report_deliveries_send_task(self: Any, delivery_ids: list[int]) -> None:

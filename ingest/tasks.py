@@ -8,17 +8,13 @@ from celery import shared_task
 from django.db import OperationalError
 
 from ingest import services
+from reelvault.celery import JOB_OPTIONS
 
 
 @shared_task(
     name="ingest.offload_job_run",
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **JOB_OPTIONS,
     # A killed worker's job is redelivered (acks_late + reject_on_worker_lost);
     # the claim's stale-heartbeat rule lets the new run resume it.
     soft_time_limit=24 * 3600,
@@ -43,12 +39,7 @@ def offload_jobs_recover_task() -> None:
 @shared_task(
     name="ingest.clip_metadata_extract",
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **JOB_OPTIONS,
     # ffprobe and ffmpeg each stop after 60 s (catalog/probe.py); the hard limit
     # stays below metadata.EXTRACTION_STALE so a killed job is claimed again.
     soft_time_limit=240,

@@ -7,18 +7,14 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError
 
+from reelvault.celery import JOB_OPTIONS
 from restore import services
 
 
 @shared_task(
     name="restore.restore_request_run",
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    ignore_result=True,
+    **JOB_OPTIONS,
     # A killed worker's job is resumed by restore_requests_recover (stale
     # heartbeat); the claim makes a redelivery after that harmless.
     soft_time_limit=24 * 3600,
