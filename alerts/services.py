@@ -33,7 +33,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertDelivery, Notification, Severity
@@ -102,18 +102,23 @@ def notify(
     return created
 
 
-def _claim(notification_id: int) -> bool:
+def claim_lease(rows: QuerySet[Any], *, lease_field: str) -> bool:
+    """Take the sending lease of the one unsent row in ``rows``; True when this caller won it.
+
+    The lease is free, or held for longer than CLAIM_TIMEOUT by a sender that
+    died. A conditional UPDATE lets exactly one caller win, so a task that is
+    delivered twice never sends twice.
+    """
     now = timezone.now()
-    claimable = Q(emailing_at__isnull=True) | Q(emailing_at__lt=now - CLAIM_TIMEOUT)
-    return (
-        Notification.objects.filter(
-            claimable,
-            pk=notification_id,
-            emailed_at__isnull=True,
-            email_attempts__lt=MAX_EMAIL_ATTEMPTS,
-        ).update(emailing_at=now)
-        == 1
+    free = Q(**{f"{lease_field}__isnull": True}) | Q(**{f"{lease_field}__lt": now - CLAIM_TIMEOUT})
+    return rows.filter(free).update(**{lease_field: now}) == 1
+
+
+def _claim(notification_id: int) -> bool:
+    rows = Notification.objects.filter(
+        pk=notification_id, emailed_at__isnull=True, email_attempts__lt=MAX_EMAIL_ATTEMPTS
     )
+    return claim_lease(rows, lease_field="emailing_at")
 
 
 def _email_text(notification: Notification) -> str:
@@ -582,14 +587,10 @@ def _post_json(url: str, payload: Mapping[str, Any]) -> int:
 
 
 def _claim_delivery(delivery_id: int) -> bool:
-    now = timezone.now()
-    claimable = Q(sending_at__isnull=True) | Q(sending_at__lt=now - CLAIM_TIMEOUT)
-    return (
-        AlertDelivery.objects.filter(
-            claimable, pk=delivery_id, sent_at__isnull=True, attempts__lt=MAX_WEBHOOK_ATTEMPTS
-        ).update(sending_at=now)
-        == 1
+    rows = AlertDelivery.objects.filter(
+        pk=delivery_id, sent_at__isnull=True, attempts__lt=MAX_WEBHOOK_ATTEMPTS
     )
+    return claim_lease(rows, lease_field="sending_at")
 
 
 def alert_deliveries_send(*, delivery_ids: Sequence[int]) -> int:

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from alerts.services import CLAIM_TIMEOUT, SWEEP_GRACE, notify
+from alerts.services import SWEEP_GRACE, claim_lease, notify
 from catalog.audit import audit_record
 from catalog.models import Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, RoleName, user_can
@@ -423,14 +423,10 @@ def daily_reports_run(*, report_date: date | None = None) -> list[int]:
 
 
 def _claim(delivery_id: int) -> bool:
-    now = timezone.now()
-    claimable = Q(sending_at__isnull=True) | Q(sending_at__lt=now - CLAIM_TIMEOUT)
-    return (
-        ReportDelivery.objects.filter(
-            claimable, pk=delivery_id, sent_at__isnull=True, attempts__lt=MAX_REPORT_ATTEMPTS
-        ).update(sending_at=now)
-        == 1
+    rows = ReportDelivery.objects.filter(
+        pk=delivery_id, sent_at__isnull=True, attempts__lt=MAX_REPORT_ATTEMPTS
     )
+    return claim_lease(rows, lease_field="sending_at")
 
 
 def report_deliveries_send(*, delivery_ids: Sequence[int]) -> int:
