@@ -69,11 +69,12 @@ ASCMHL = PROJECT_ROOT / ".venv-tools" / "bin" / "ascmhl"
 TOOL_ENV = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
 # Steps of ingest.offload._Run timed in the child (private names: if the engine
 # renames them, the breakdown just shows fewer steps).
+# Batches overlap: the previous batch is read back while this one is copied, so
+# "verify wait" is only the read-back time the copy could not hide.
 ENGINE_STEPS = {
     "_copy": "copy",  # read the card once, hash, write to every destination
     "_make_durable": "sync",  # one syncfs/fsync per destination per batch
-    "_verify_and_commit": "verify",  # read every copy back from the device, hash, link into place
-    "_flush": "flush",  # fsync the folders
+    "_finish_verify": "verify wait",  # wait for the read-back of a batch, link into place, fsync folders
 }
 
 
@@ -255,10 +256,12 @@ def time_steps(cls: type, names: dict[str, str]) -> dict[str, float]:
             del spent[step]
             continue
 
-        def timed(self: object, *args: object, _original: Callable = original, _step: str = step) -> object:
+        def timed(
+            self: object, *args: object, _original: Callable = original, _step: str = step, **kwargs: object
+        ) -> object:
             start = time.perf_counter()
             try:
-                return _original(self, *args)
+                return _original(self, *args, **kwargs)
             finally:
                 spent[_step] += time.perf_counter() - start
 

@@ -14,7 +14,13 @@ How ``offload_card`` works (the numbers match the comments in the code):
      a killed run left behind, check there is room for what is missing.
   4. Work in batches (``batch_bytes``/``batch_files``) so each copy is
      verified soon after it was written and the page cache never holds a
-     whole card. For each batch:
+     whole card. Batches are pipelined: while batch k is read back (4d, in
+     the verify threads), batch k+1 is copied (4a-4c, this thread and the
+     write threads); then batch k is finished (4e-4g) in this thread. On one
+     disk the copy alone leaves the device idle about half the time; the
+     read-back of the previous batch fills those gaps (measured: a 2 GB card
+     to two folders in 9.4 s instead of 13.7 s, same machine, same minute).
+     For each batch:
      4a. Plan: per destination, a file already there with the same size is
          "check existing"; another size or a folder in the way is a conflict;
          otherwise "copy".
@@ -37,6 +43,13 @@ How ``offload_card`` works (the numbers match the comments in the code):
          4b-4e for it alone); a second mismatch fails it.
      4g. Report each file of the batch through ``on_file``.
   5. Close the destinations and return an ``OffloadResult``.
+
+Which thread touches what, with batches overlapping: a verify thread changes
+only the targets of its own destination in the batch it reads back, and
+reports a failing destination in ``_Verification.failures`` instead of acting
+on it; everything else (dropping a destination, flushing, reporting) happens in
+the calling thread, which first waits for the read-back in flight
+(``_join_verification``).
 
 Threads: callbacks (``on_progress``, ``on_file``) always run in the calling
 thread, so a caller may use its database connection in them. An exception
@@ -95,7 +108,7 @@ __all__ = [
 ]
 
 PRIMARY = hashing.DEFAULT_ALGORITHM  # xxh128: always computed, used for verification
-DEFAULT_BATCH_BYTES = 2 * 1024**3
+DEFAULT_BATCH_BYTES = 256 * 1024**2  # small enough to overlap copy and read-back
 DEFAULT_BATCH_FILES = 1000
 MIN_CHUNK = 1024 * 1024
 MAX_CHUNK = 8 * 1024 * 1024
@@ -527,6 +540,17 @@ class _Job:
     reported: bool = False
 
 
+@dataclass(eq=False)
+class _Verification:
+    """A read-back of a batch's copies, running in the verify threads."""
+
+    jobs: list[_Job]
+    attempt: int
+    futures: list[Future[None]] = field(default_factory=list)
+    # Destinations found failing (vanished, full...): applied by the calling thread.
+    failures: dict[_Dest, str] = field(default_factory=dict)
+
+
 class _Run:
     """State of one offload. Split into the numbered steps of the module docstring."""
 
@@ -566,6 +590,8 @@ class _Run:
         self.current_file = ""
         self.started = time.monotonic()
         self.last_progress = 0.0
+        self.verifying: _Verification | None = None  # the batch being read back in the background
+        self.unreported: list[_Job] = []  # jobs of the batches started and not yet reported
 
     # -- top level ---------------------------------------------------------
 
@@ -581,19 +607,31 @@ class _Run:
         self.write_pool = ThreadPoolExecutor(len(self.dests), thread_name_prefix="offload-write")
         self.hash_pool = ThreadPoolExecutor(len(self.algorithms), thread_name_prefix="offload-hash")
         self.verify_pool = ThreadPoolExecutor(len(self.dests), thread_name_prefix="offload-verify")
-        batch: list[_Job] = []
         try:
             self._open_destinations()  # step 3
             self._emit_progress(force=True)
-            for batch in self._batches(batch_bytes, batch_files):  # step 4
+            # Step 4, pipelined: batch k is read back (verify threads) while
+            # batch k+1 is copied (this thread and the write threads). On one
+            # disk the copy leaves the device idle about half the time (it
+            # waits on the card reads and the page cache); the read-back
+            # fills those gaps.
+            for batch in self._batches(batch_bytes, batch_files):
                 if self.stopping():
                     raise _Cancelled
-                self._run_batch(batch)
+                self.unreported += batch
+                self._copy_batch(batch)  # steps 4a-4c
+                if self.verifying is not None:
+                    self._finish_batch(self.verifying)  # steps 4d-4g of the previous batch
+                self.verifying = self._start_verify(batch, attempt=1)  # step 4d, in the background
+            if self.verifying is not None:
+                self._finish_batch(self.verifying)
         except _Cancelled:
-            # Raised only once no worker thread is busy (see _stream and
-            # _verify_and_commit), so settling cannot race with them.
+            # Raised only once no copy is in flight (see _stream); the read-back
+            # of the previous batch may still run: let it stop first, so that
+            # settling cannot race with it.
+            self._join_verification()
             self.cancelled = True
-            self._settle_after_cancel(batch)
+            self._settle_after_cancel(self.unreported)
         except BaseException:
             self.halt.set()  # worker threads stop at their next chunk
             raise
@@ -655,20 +693,24 @@ class _Run:
         if batch:
             yield batch
 
-    def _run_batch(self, batch: list[_Job]) -> None:
+    def _copy_batch(self, batch: list[_Job]) -> None:
         self._plan(batch)  # step 4a
-        for attempt in (1, 2):
-            if attempt == 1:
-                to_copy = [job for job in batch if job.source_error is None]
-            else:  # step 4f: only the copies whose read-back did not match
-                to_copy = [job for job in batch if any(t.retry for t in job.targets)]
-                if not to_copy:
-                    break
-            self._copy(to_copy, attempt)  # step 4b
-            self._make_durable(to_copy)  # step 4c
-            self._verify_and_commit(to_copy, attempt)  # step 4d
-            self._flush(to_copy)  # step 4e
-        self._report(batch)  # step 4g
+        to_copy = [job for job in batch if job.source_error is None]
+        self._copy(to_copy, attempt=1)  # step 4b
+        self._make_durable(to_copy)  # step 4c
+
+    def _finish_batch(self, verification: _Verification) -> None:
+        """Steps 4d-4g for a batch whose read-back was started in the background."""
+        self._finish_verify(verification)  # steps 4d, 4e
+        # Step 4f: only the copies whose read-back did not match, verified at once.
+        retry = [job for job in verification.jobs if any(t.retry for t in job.targets)]
+        if retry:
+            self._copy(retry, attempt=2)
+            self._make_durable(retry)
+            self.verifying = self._start_verify(retry, attempt=2)
+            self._finish_verify(self.verifying)
+        self._report(verification.jobs)  # step 4g
+        self.unreported = [job for job in self.unreported if not job.reported]
 
     # -- step 4a: plan -----------------------------------------------------
 
@@ -926,9 +968,9 @@ class _Run:
 
     # -- step 4d: verify and commit -------------------------------------------
 
-    def _verify_and_commit(self, jobs: list[_Job], attempt: int) -> None:
-        self.phase = "verifying"
-        futures = []
+    def _start_verify(self, jobs: list[_Job], *, attempt: int) -> _Verification:
+        """Start reading back the copies of ``jobs``, one thread per destination."""
+        verification = _Verification(jobs, attempt)
         for dest in self.dests:
             work = [
                 (job, t)
@@ -937,25 +979,52 @@ class _Run:
                 if t.dest is dest and t.status is None and (t.pending is not None or t.check_existing)
             ]
             if work and dest.failure is None:
-                futures.append(self.verify_pool.submit(self._verify_destination, dest, work, attempt))
-        # Wait in the calling thread so progress callbacks run here. Wait for
-        # ALL threads even if one failed: the caller cleans up after us and
-        # must not race with a thread still reading a copy.
-        running = set(futures)
+                verification.futures.append(
+                    self.verify_pool.submit(self._verify_destination, dest, work, attempt, verification)
+                )
+        return verification
+
+    def _finish_verify(self, verification: _Verification) -> None:
+        """Wait for a read-back (emitting progress here, in the calling
+        thread), drop the destinations it found failing, flush (step 4e)."""
+        self.phase = "verifying"
+        self._join_verification(verification, emit_progress=True)
+        for dest, message in verification.failures.items():
+            self._fail_destination(dest, message)
+        for future in verification.futures:
+            future.result()  # re-raises _Cancelled or a bug
+        if verification is self.verifying:
+            self.verifying = None
+        self._flush(verification.jobs)
+        self.phase = "copying"
+
+    def _join_verification(
+        self, verification: _Verification | None = None, *, emit_progress: bool = False
+    ) -> None:
+        """Wait for ALL threads of a read-back, even if one failed: whoever
+        runs next touches the same targets and must not race with a thread
+        still reading a copy."""
+        verification = verification or self.verifying
+        if verification is None:
+            return
+        running = {f for f in verification.futures if not f.done()}
         try:
             while running:
                 _, running = wait(running, timeout=PROGRESS_INTERVAL)
-                self._emit_progress()
+                if emit_progress:
+                    self._emit_progress()
         except BaseException:
             self.halt.set()
             wait(running)
             raise
-        for future in futures:
-            future.result()  # re-raises _Cancelled or a bug
-        self.phase = "copying"
 
-    def _verify_destination(self, dest: _Dest, work: list[tuple[_Job, _Target]], attempt: int) -> None:
-        """Runs in this destination's verify thread; touches only its targets."""
+    def _verify_destination(
+        self, dest: _Dest, work: list[tuple[_Job, _Target]], attempt: int, verification: _Verification
+    ) -> None:
+        """Runs in this destination's verify thread; touches only its targets
+        (the next batch may be being copied meanwhile). A failure of the whole
+        destination is left in ``verification.failures`` for the calling
+        thread to apply."""
         writer = dest.writer
         assert writer is not None
 
@@ -1001,7 +1070,7 @@ class _Run:
                 writer.commit(pending)
                 target.committed = True
             except DestinationError as exc:
-                self._fail_destination(dest, str(exc))
+                verification.failures[dest] = str(exc)
                 return
             except FinalExistsError as exc:
                 self._drop_pending(target)
@@ -1010,7 +1079,7 @@ class _Run:
                 try:
                     writer.check_alive()
                 except DestinationError as gone:
-                    self._fail_destination(dest, str(gone))
+                    verification.failures[dest] = str(gone)
                     return
                 self._drop_pending(target)
                 target.finish(CopyStatus.FAILED, f"could not verify {where}: {exc}")
@@ -1019,20 +1088,26 @@ class _Run:
 
     def _flush(self, jobs: list[_Job]) -> None:
         for dest in self.dests:
-            committed = [t for job in jobs for t in job.targets if t.dest is dest and t.committed]
-            if not committed or dest.writer is None:
-                continue
-            try:
-                if dest.failure is None:
-                    dest.writer.flush_commits()
-            except DestinationError as exc:
-                self._fail_destination(dest, str(exc))
-            # _fail_destination has already failed these if the flush failed.
-            for target in committed:
-                if target.committed:
-                    target.committed = False
-                    target.pending = None
-                    target.finish(CopyStatus.VERIFIED)
+            error = self._flush_destination(dest, jobs)
+            if error is not None:
+                self._fail_destination(dest, error)
+
+    def _flush_destination(self, dest: _Dest, jobs: list[_Job]) -> str | None:
+        """Make the new names of ``jobs`` on ``dest`` durable; only then are
+        those copies verified. Returns why the destination failed, if it did
+        (the copies stay committed for _fail_destination to fail)."""
+        committed = [t for job in jobs for t in job.targets if t.dest is dest and t.committed]
+        if not committed or dest.writer is None or dest.failure is not None:
+            return None
+        try:
+            dest.writer.flush_commits()
+        except DestinationError as exc:
+            return str(exc)
+        for target in committed:
+            target.committed = False
+            target.pending = None
+            target.finish(CopyStatus.VERIFIED)
+        return None
 
     # -- step 4g: report -----------------------------------------------------
 
@@ -1062,6 +1137,15 @@ class _Run:
         """
         if dest.failure is not None:
             return
+        # Called in this thread only. A read-back running in the background
+        # may hold copies of this destination: let it finish before touching
+        # them.
+        self._join_verification()
+        if self.verifying is not None:
+            # Its copies that were read back and given their final names
+            # before the failure still count if their names can be made
+            # durable (a full drive can still do that; a vanished one cannot).
+            self._flush_destination(dest, self.verifying.jobs)
         dest.failure = message
         for job in self.jobs:
             for target in job.targets:

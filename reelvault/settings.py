@@ -198,9 +198,11 @@ REELVAULT_INGEST_ROOTS = [Path(p) for p in env_list("REELVAULT_INGEST_ROOTS", [s
 REELVAULT_DEMO_PASSWORD = env_str("REELVAULT_DEMO_PASSWORD")
 # A running job with no heartbeat for this long is presumed dead and resumed.
 REELVAULT_JOB_STALE_SECONDS = env_int("REELVAULT_JOB_STALE_SECONDS", 120)
-# Files are copied, synced and verified in batches of about this size: a killed
-# offload loses at most one batch of work.
-REELVAULT_OFFLOAD_BATCH_MB = env_int("REELVAULT_OFFLOAD_BATCH_MB", 2048)
+# Files are copied, synced and verified in batches of about this size; one batch
+# is read back while the next is copied, so a killed offload loses at most two
+# batches of work. Small enough for that overlap, large enough that the sync per
+# batch costs little.
+REELVAULT_OFFLOAD_BATCH_MB = env_int("REELVAULT_OFFLOAD_BATCH_MB", 256)
 
 # --- Restore and alerts -------------------------------------------------
 # A restore larger than this (bytes, default 2 TB) needs two different approvers.

@@ -874,14 +874,14 @@ def test_destination_unmounted_mid_copy(card: Path, tmp_path: Path, tmpfs: Calla
     (tmp_path / "big").mkdir()
 
     yanked_at: list[int] = []
+    yanked_during = "DCIM/sub dir/clip ü é 名前.wav"
 
     def unmount(pending: PendingCopy, total: int) -> None:
-        if pending.relpath == "DCIM/A001C002_230101.mov" and pending.bytes_written >= 4 * 1024 * 1024:
-            if not yanked_at:
-                # Lazy unmount: like yanking the drive; open files stay
-                # writable but the path no longer leads there.
-                subprocess.run(["umount", "-l", str(mnt)], check=True)
-                yanked_at.append(total)
+        if pending.relpath == yanked_during and not yanked_at:
+            # Lazy unmount: like yanking the drive; open files stay writable
+            # but the path no longer leads there.
+            subprocess.run(["umount", "-l", str(mnt)], check=True)
+            yanked_at.append(total)
 
     result = offload_card(
         source=card,
@@ -897,9 +897,14 @@ def test_destination_unmounted_mid_copy(card: Path, tmp_path: Path, tmpfs: Calla
     failure = result.destinations[0].failure or ""
     assert "vanished" in failure and "re-run" in failure, failure
     yanked = statuses(result, "yanked")
+    # Batches are pipelined: C001 was copied, read back and its name made
+    # durable before the file being written at the unmount was started.
+    assert yanked["DCIM/A001C001_230101.mov"] is CopyStatus.VERIFIED
+    # C002 was written but its read-back or its durable name came after the
+    # unmount: it cannot be vouched for.
     assert yanked["DCIM/A001C002_230101.mov"] is CopyStatus.FAILED
-    assert yanked["DCIM/A001C001_230101.mov"] is CopyStatus.VERIFIED  # done before the unmount
-    assert all(s is CopyStatus.FAILED for p, s in yanked.items() if p > "DCIM/A001C002_230101.mov")
+    assert yanked[yanked_during] is CopyStatus.FAILED
+    assert all(s is CopyStatus.FAILED for p, s in yanked.items() if p > yanked_during)
     # Nothing was written to the folder on the disk underneath.
     assert list(mnt.iterdir()) == [underneath] and list(underneath.iterdir()) == []
     assert set(statuses(result, "big").values()) == {CopyStatus.VERIFIED}
