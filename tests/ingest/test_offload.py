@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -243,6 +244,51 @@ def test_offload_to_two_destinations_copies_and_verifies_everything(card: Path, 
     assert [s.bytes_verified for s in result.destinations] == [card_bytes, card_bytes]
     assert result.safe_to_format, result.not_safe_reasons()
     assert result.mb_per_second > 0
+
+
+class OverlapProbe(LocalDestination):
+    """Holds the read-back of ``first`` until some other file is begun (or
+    30 s pass), and records whether that happened: it does only if the copy
+    of the next batch runs while this batch is being read back."""
+
+    def __init__(self, root: Path, first: str) -> None:
+        super().__init__(root)
+        self.first = first
+        self.next_batch_begun = threading.Event()
+        self.overlapped = False
+
+    def open_writer(self, label: str) -> LocalCardWriter:
+        writer = super().open_writer(label)
+        begin, read_back = writer.begin, writer.read_back
+
+        def hooked_begin(relpath: str, *, size: int, mtime_ns: int) -> LocalPendingCopy:
+            if relpath != self.first:
+                self.next_batch_begun.set()
+            return begin(relpath, size=size, mtime_ns=mtime_ns)
+
+        def hooked_read_back(pending: PendingCopy, **kwargs: Any) -> str:
+            if pending.relpath == self.first:
+                self.overlapped = self.next_batch_begun.wait(timeout=30)
+            return read_back(pending, **kwargs)
+
+        writer.begin = hooked_begin  # type: ignore[method-assign]
+        writer.read_back = hooked_read_back  # type: ignore[method-assign]
+        return writer
+
+
+def test_read_back_of_a_batch_overlaps_the_copy_of_the_next(tmp_path: Path) -> None:
+    # The speed of a one-disk offload depends on this overlap (bench/offload.py):
+    # the read-back of batch 1 must not wait for, nor hold up, the copy of batch 2.
+    rng = random.Random(11)
+    card = write_card(tmp_path / "card", {"A.mov": rng.randbytes(300_000), "B.mov": rng.randbytes(300_000)})
+    (tmp_path / "d").mkdir()
+    probe = OverlapProbe(tmp_path / "d", first="A.mov")
+
+    result = offload_card(source=card, destinations=[probe], label=LABEL, batch_files=1)
+
+    assert probe.overlapped, "batch 2 was not begun while batch 1 was being read back"
+    assert result.safe_to_format, result.not_safe_reasons()
+    assert_exact_copy(card, tmp_path / "d" / LABEL)
 
 
 def test_symlink_is_not_copied_and_card_is_not_safe(card: Path, tmp_path: Path) -> None:
