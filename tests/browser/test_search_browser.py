@@ -1,21 +1,18 @@
 """The editor's search in a real Chromium, driven by Playwright.
 
-Debian's ``chromium`` (``/usr/bin/chromium``, installed by ``.ci/run``) is launched
-directly: Playwright's own browser download cannot work here. As root Chromium
-needs ``--no-sandbox``; the other flags keep it off the (closed) network. The
-tests skip when Chromium is absent. A screenshot of the search page is saved as
+Chromium is launched as ``tests/browser/conftest.py`` says; the tests skip when
+it is absent. A screenshot of the search page is saved as
 ``artifacts/search-page.png``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import ARTIFACTS, log_in, requires_chromium
 from tests.catalog.search_world import (
     B003,
     B010,
@@ -26,21 +23,11 @@ from tests.catalog.search_world import (
     SearchWorld,
     build_search_world,
 )
-from tests.fixtures import PASSWORD, World
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
+from tests.fixtures import World
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+    requires_chromium,
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -50,30 +37,6 @@ expect = sync_api.expect
 @pytest.fixture
 def sw(transactional_db: None, world: World) -> SearchWorld:
     return build_search_world(world)
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; the test only
-    # touches the database before and after driving the browser.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def log_in(browser: Any, base_url: str, username: str, **context: Any) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, **context)
-    page.set_default_timeout(10_000)
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stack button[type=submit]")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    return page
 
 
 def result_names(page: Any) -> list[str]:

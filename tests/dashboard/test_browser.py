@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,23 +18,13 @@ from django.db import connections
 from alerts.services import alert_raise
 from dashboard.selectors import day_signed_off
 from ingest.models import OffloadJob
+from tests.browser.conftest import ARTIFACTS, chromium_browser, requires_chromium
 from tests.dashboard.conftest import Site, build_site
 from tests.fixtures import PASSWORD, World
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-]
-
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+    requires_chromium,
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -44,15 +33,9 @@ expect = sync_api.expect
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; the test only
-    # touches the database between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    # Chromium as every browser test launches it (tests/browser/conftest.py).
+    with chromium_browser(monkeypatch) as chromium:
+        yield chromium
 
 
 @pytest.fixture
