@@ -32,6 +32,7 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
         "volumes": project.volumes.all(),
         "recent_clips": project.clips.select_related("day").order_by("-modified_at")[:25],
         "can_view_audit": user_can(request.user, project, Cap.VIEW_AUDIT),
+        "can_restore": user_can(request.user, project, Cap.REQUEST_RESTORE),
     }
     return render(request, "catalog/project_detail.html", context)
 

@@ -49,6 +49,7 @@ from alerts.services import notify
 from catalog.audit import audit_record
 from catalog.models import Clip, Copy, MediaFile, Project, Volume
 from catalog.permissions import AnyUser, Cap, RoleName, role_of, user_can
+from catalog.units import format_bytes
 from ingest import mhl
 from reelvault.queues import host_queue
 from restore import copying, selectors
@@ -115,15 +116,6 @@ def _people(project: Project, roles: Sequence[RoleName]) -> list[AbstractBaseUse
 
 def _link(restore: RestoreRequest) -> str:
     return f"/restores/{restore.pk}/"
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
 
 
 def _announce(
@@ -311,7 +303,7 @@ def _check_target_space(target: RestoreTarget, size: int) -> None:
     free = copying.free_bytes(root)
     if free is not None and free < size:
         raise RestoreError(
-            f"target {target.name} has {_size(free)} free but the restore needs {_size(size)}: "
+            f"target {target.name} has {format_bytes(free)} free but the restore needs {format_bytes(size)}: "
             "free space on it or pick another target"
         )
 
@@ -405,7 +397,8 @@ def _create(
         _announce(
             restore,
             "requested, waiting for approval",
-            f"{who} asks to restore {len(files)} files ({_size(restore.size_bytes)}) to {target.name}.\n"
+            f"{who} asks to restore {len(files)} files ({format_bytes(restore.size_bytes)}) to "
+            f"{target.name}.\n"
             f"Reason: {reason}\nIt needs approval by {approvals} other than the requester.",
         )
     return restore
@@ -959,7 +952,7 @@ def _finish(
             _announce(
                 restore,
                 "verified",
-                f"All {verified} files ({_size(restore.size_bytes)}) are at "
+                f"All {verified} files ({format_bytes(restore.size_bytes)}) are at "
                 f"{restore.target.path}/{restore.folder}, "
                 "read back and verified. The ASC MHL history is in its ascmhl/ folder.",
             )

@@ -266,3 +266,36 @@ def test_viewer_cannot_see_a_restore_page(media: Media) -> None:
     restore_id = request_restore(media).json()["id"]
     assert media.world.client("viewer").get(f"/restores/{restore_id}/").status_code == 403
     assert media.world.client("outsider").get(f"/restores/{restore_id}/").status_code == 404
+
+
+def test_project_page_links_to_restores_only_for_roles_that_may_request(media: Media) -> None:
+    for persona in ("admin", "producer", "editor", "dit", "viewer"):
+        client = media.world.client(persona)
+        page = client.get("/p/FILM/").content.decode()
+        listing = client.get("/p/FILM/restores/").status_code
+        # A link is shown exactly when following it works.
+        assert ("/p/FILM/restores/" in page) == (listing == 200), persona
+    assert media.world.client("viewer").get("/p/FILM/restores/").status_code == 403
+
+
+def test_sizes_read_the_same_on_the_page_and_in_the_notification(media: Media) -> None:
+    # Decimal units everywhere, as on drive labels: 16,000,000 bytes is 16.0 MB,
+    # not "15.3 MB" on the page and "16.0 MB" in the mail.
+    total = sum(f.size for f in media.files)  # 520,000 bytes
+    restore_id = request_restore(media, clips={"scene": "42"}).json()["id"]
+    page = media.world.client("editor").get(f"/restores/{restore_id}/").content.decode()
+    notification = Notification.objects.filter(kind="restore.requested").first()
+    assert notification is not None
+    assert total == 520_000
+    assert "520.0 KB" in page and "520.0 KB" in notification.body
+    assert "507.8 KB" not in page
+
+
+def test_a_request_waiting_for_approval_keeps_its_page_up_to_date(media: Media) -> None:
+    restore_id = request_restore(media).json()["id"]
+    client = media.world.client("editor")
+    page = client.get(f"/restores/{restore_id}/").content.decode()
+    assert f'hx-get="/restores/{restore_id}/"' in page and 'hx-trigger="every 10s"' in page
+    RestoreRequest.objects.filter(pk=restore_id).update(state=RestoreRequest.State.VERIFIED)
+    fragment = client.get(f"/restores/{restore_id}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Verified" in fragment and "hx-trigger" not in fragment  # finished: polling stops
