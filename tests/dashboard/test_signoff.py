@@ -152,3 +152,19 @@ def test_the_editorial_badge_says_whether_the_day_is_signed_off(site: Site) -> N
     assert "Not yet signed off" in tag.render(Context({"day": None}))
     site.world.client("producer").post("/api/projects/FILM/days/1/signoff/")
     assert "Not yet signed off" not in tag.render(Context({"day": site.days[1]}))
+
+
+def test_search_results_tell_the_editor_which_days_are_signed_off(site: Site) -> None:
+    def badges(day: int) -> tuple[int, int]:
+        """(signed-off badges, not-yet badges) on the results of one day; one per row."""
+        query = {"project": "FILM", "day": str(day)}
+        html = site.world.client("editor").get("/search/", query).content.decode()
+        rows = html.count('class="clip-link"')
+        assert rows > 0, f"no clips of day {day} in the results"
+        signed, pending = html.count("signoff-badge signed"), html.count("signoff-badge pending")
+        assert signed + pending == rows
+        return signed, pending
+
+    assert badges(1)[0] == 0 and badges(2)[0] == 0
+    assert site.world.client("producer").post("/api/projects/FILM/days/1/signoff/").status_code == 201
+    assert badges(1)[1] == 0 and badges(2)[0] == 0
