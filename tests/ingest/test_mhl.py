@@ -696,6 +696,101 @@ def test_an_xml_bomb_in_the_chain_or_a_v1_file_is_refused(a001: Path, tmp_path: 
         mhl.read_mhl_v1(bomb)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'<?xml version="1.0"?>\n<!DOCTYPE hashlist>\n<hashlist/>', id="bare-doctype"),
+        pytest.param(
+            b'<?xml version="1.0"?>\n<!DOCTYPE hashlist SYSTEM "http://127.0.0.1:9/mhl.dtd">\n<hashlist/>',
+            id="external-dtd",
+        ),
+        pytest.param(
+            BILLION_LAUGHS.replace('version="1.0"?>', 'version="1.0" encoding="UTF-16"?>').encode("utf-16"),
+            id="utf-16",
+        ),
+        pytest.param(BILLION_LAUGHS.encode().replace(b"</hashlist>", b"<unclosed>"), id="bomb-then-broken"),
+    ],
+)
+def test_any_doctype_is_refused_before_anything_else(tmp_path: Path, content: bytes) -> None:
+    generation = tmp_path / "0001_A001R1AB_2026-03-02_091500Z.mhl"
+    generation.write_bytes(content)
+
+    with pytest.raises(mhl.MHLError, match=r"refused to parse: it declares a DTD or entities"):
+        mhl.read_generation(generation)
+
+
+def test_comments_cdata_instructions_and_prefixes_read_like_plain_elements(tmp_path: Path) -> None:
+    generation = tmp_path / "0001_A001R1AB_2026-03-02_091500Z.mhl"
+    generation.write_text(
+        """<?xml version="1.0" encoding="UTF-8"?>
+<!-- written by hand; <!DOCTYPE inside a comment declares nothing -->
+<?xml-stylesheet href="mhl.xsl"?>
+<m:hashlist version="2.0" xmlns:m="urn:ASC:MHL:v2.0">
+  <m:creatorinfo>
+    <m:creationdate>2026-03-02T09:15:00Z</m:creationdate>
+    <m:hostname>loader<!-- the second one -->-02 &amp; co</m:hostname>
+    <m:tool version="2.0">ascmhl<![CDATA[.py <beta>]]></m:tool>
+  </m:creatorinfo>
+  <m:processinfo><m:process>in-place</m:process></m:processinfo>
+  <m:hashes>
+    <m:hash>
+      <m:path size="12" lastmodificationdate="2026-03-01T18:00:00+01:00">Clips/<!--c-->A &amp; B.mov</m:path>
+      <?checked yes?>
+      <m:xxh128 action="original"><![CDATA[ 0DAAF310EEC5C5C297B8815B63056986 ]]></m:xxh128>
+    </m:hash>
+    <hash xmlns="urn:ASC:MHL:v2.0"><path>  </path><md5 action="verified">00ff</md5></hash>
+  </m:hashes>
+</m:hashlist>
+""",
+        encoding="utf-8",
+    )
+
+    parsed = mhl.read_generation(generation)
+
+    assert parsed.creator.hostname == "loader-02 & co"
+    assert (parsed.creator.tool_name, parsed.creator.tool_version) == ("ascmhl.py <beta>", "2.0")
+    assert parsed.hashes == (
+        mhl.HashEntry(
+            "Clips/A & B.mov",
+            12,
+            datetime(2026, 3, 1, 17, 0, tzinfo=UTC),
+            (mhl.HashValue("xxh128", "0daaf310eec5c5c297b8815b63056986", mhl.HashAction.ORIGINAL, None),),
+        ),
+        mhl.HashEntry("  ", None, None, (mhl.HashValue("md5", "00ff", mhl.HashAction.VERIFIED, None),)),
+    )
+
+
+def test_generations_of_different_sizes_each_read_whole(a001: Path) -> None:
+    # read_history reads every generation file into one reused buffer: a small file after a large
+    # one must not pick up the large one's tail, and a large one after a small one must fit.
+    everything = records(a001)
+    mhl.write_generation(a001, files=everything, creator=CREATOR, now=T0)
+    mhl.write_generation(a001, files=everything[:1], creator=CREATOR, now=T0 + timedelta(hours=1))
+    make_card(a001, {f"Clips/Extra/A001C{n:03d}_260302_R1AB.mov": bytes([n]) * n for n in range(1, 40)})
+    mhl.write_generation(a001, files=records(a001), creator=CREATOR, now=T0 + timedelta(hours=2))
+    mhl.clear_parse_cache()
+
+    history = mhl.read_history(a001)
+
+    assert [len(g.hashes) for g in history.generations] == [4, 1, 43]
+    assert history.all_problems() == []
+    for generation in history.generations:
+        mhl.clear_parse_cache()
+        assert mhl.read_generation(generation.file).hashes == generation.hashes
+    assert mhl.verify_folder(a001).ok
+
+
+def test_reference_hashes_are_the_callers_to_change(a001: Path) -> None:
+    mhl.write_generation(a001, files=records(a001), creator=CREATOR, now=T0)
+    history = mhl.read_history(a001)
+
+    history.reference_hashes()["Clips/A001C001_260302_R1AB.mov"]["xxh128"] = "00"
+    history.reference_hashes().clear()
+
+    assert history.reference_hashes()["Clips/A001C001_260302_R1AB.mov"]["xxh128"] != "00"
+    assert mhl.verify_folder(a001).ok
+
+
 def test_missing_chain_file_is_an_error_naming_it(a001: Path) -> None:
     mhl.write_generation(a001, files=records(a001), creator=CREATOR, now=T0)
     (a001 / "ascmhl" / "ascmhl_chain.xml").unlink()
