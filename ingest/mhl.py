@@ -22,13 +22,15 @@ Speed: a generation of a 2,000-file card is ~0.5 MB of XML, and parsing is
 the cost that grows with history length. lxml parses it: libxml2 builds the
 tree in C (while one generation is read, its tree takes about nine times the
 file's size in memory); entities are never expanded and a file that declares
-a DTD is refused, as with defusedxml before. Parsed generations are kept in a
-small in-process cache keyed by the C4 id of the file's bytes (which the chain
-check computes anyway): a cache hit is by construction a parse of identical
-bytes. The reference hashes indexed from a history are kept for the history
-indexed last, so the verification that follows a write replays only the new
-generation. Writing builds the XML as text in one pass and never re-hashes
-payload.
+a DTD is refused, as with defusedxml before. read_history keeps the parsed
+generations in a small in-process cache keyed by the C4 id of the file's
+bytes (which the chain check computes anyway): a cache hit is by
+construction a parse of identical bytes. write_generation and verify_folder
+need only the reference hashes of a history, so they read it without
+keeping an object per recorded file (see _State), and keep what they read
+keyed the same way: the verification that follows a write reads only the
+new generation. Writing builds the XML as text in one pass and never
+re-hashes payload.
 """
 
 from __future__ import annotations
@@ -39,13 +41,13 @@ import re
 import socket
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args
 from xml.parsers import expat as pyexpat
@@ -279,7 +281,7 @@ class History:
         file is checked against. Renames (``previousPath``) carry the values
         over to the new path. Nested histories are not included.
         """
-        return {path: dict(values) for path, values in _build_index(self).reference.items()}
+        return _build_index(self).reference
 
 
 # --- Writing input ----------------------------------------------------------
@@ -579,8 +581,12 @@ class _FieldReader:
 # --- Generation files -------------------------------------------------------
 
 
-def _parse_hashes(root: etree._Element, read: _FieldReader) -> tuple[HashEntry, ...]:
-    """Every <hash> element, in document order.
+# A HashEntry's fields, before (or instead of) building one.
+_Entry = tuple[str, int | None, datetime | None, tuple[HashValue, ...], str | None]
+
+
+def _hash_entries(root: etree._Element, read: _FieldReader) -> Iterator[_Entry]:
+    """The fields of every <hash> element, in document order.
 
     This loop runs once per file and generation (100,000 times for a card of
     2,000 files with 50 generations), so the reader's steps are inlined and
@@ -588,7 +594,6 @@ def _parse_hashes(root: etree._Element, read: _FieldReader) -> tuple[HashEntry, 
     """
     names, dates, actions = read.names, read.dates, read.ACTIONS
     new = tuple.__new__
-    entries = []
     for element in root.iter("{*}hash"):
         path = size = modified = previous = None
         values = []
@@ -617,8 +622,7 @@ def _parse_hashes(root: etree._Element, read: _FieldReader) -> tuple[HashEntry, 
                 )
         if path is None:
             raise read.fail("a <hash> element has no <path>")
-        entries.append(new(HashEntry, (path, size, modified, tuple(values), previous)))
-    return tuple(entries)
+        yield path, size, modified, tuple(values), previous
 
 
 def _parse_directory_hash(element: etree._Element, read: _FieldReader) -> DirectoryHash:
@@ -689,14 +693,14 @@ _GENERATION_PARTS = tuple(
 )
 
 
-def _parse_generation(data: bytes | memoryview, file: Path, sequence_number: int, c4: str) -> Generation:
-    """Parse one generation file's bytes (already read and C4-hashed by the caller)."""
-    read = _FieldReader(file)
+def _parse_head(
+    root: etree._Element, read: _FieldReader
+) -> tuple[CreatorInfo, ProcessInfo, tuple[DirectoryHash, ...], tuple[HashListReference, ...]]:
+    """Everything of a generation but its <hash> elements; raises MHLError when it is not one."""
     creator = process = None
     directories: list[DirectoryHash] = []
     references: list[HashListReference] = []
     is_hashlist = False
-    root = _parse_xml(data, file)
     # lxml finds the elements in C, in document order; the <hash> elements get a loop of their own.
     for element in root.iter(*_GENERATION_PARTS):
         name = read.name(element)
@@ -712,13 +716,31 @@ def _parse_generation(data: bytes | memoryview, file: Path, sequence_number: int
             is_hashlist = True
     if not is_hashlist or creator is None or process is None:
         raise MHLError(
-            f"{file} is not an ASC MHL v2 generation (no <hashlist> with <creatorinfo> and <processinfo>); "
-            "remove it from the ascmhl folder or restore it from a trusted copy"
+            f"{read.file} is not an ASC MHL v2 generation (no <hashlist> with <creatorinfo> and "
+            "<processinfo>); remove it from the ascmhl folder or restore it from a trusted copy"
         )
-    hashes = _parse_hashes(root, read)
-    return Generation(
-        sequence_number, file, c4, creator, process, hashes, tuple(directories), tuple(references)
-    )
+    return creator, process, tuple(directories), tuple(references)
+
+
+def _parse_generation(data: bytes | memoryview, file: Path, sequence_number: int, c4: str) -> Generation:
+    """Parse one generation file's bytes (already read and C4-hashed by the caller)."""
+    read = _FieldReader(file)
+    root = _parse_xml(data, file)
+    creator, process, directories, references = _parse_head(root, read)
+    new = tuple.__new__  # (see _hash_entries)
+    hashes = tuple([new(HashEntry, entry) for entry in _hash_entries(root, read)])
+    return Generation(sequence_number, file, c4, creator, process, hashes, directories, references)
+
+
+def _parse_outline(
+    data: bytes | memoryview, file: Path, sequence_number: int, c4: str, index: _Index
+) -> _Outline:
+    """Parse one generation file's bytes for a _State: its entries go into ``index`` and are not kept."""
+    read = _FieldReader(file)
+    root = _parse_xml(data, file)
+    _creator, process, _directories, references = _parse_head(root, read)
+    _replay(index, _hash_entries(root, read))
+    return _Outline(sequence_number, file, c4, process, references)
 
 
 def read_generation(file: str | os.PathLike[str]) -> Generation:
@@ -779,7 +801,7 @@ _parsed = _ParseCache(max_entries=250_000)
 def clear_parse_cache() -> None:
     """Forget every parsed generation and index (frees memory; benchmarks use it to time cold reads)."""
     _parsed.clear()
-    _indexes.clear()
+    _states.clear()
 
 
 def _generation(data: bytes | memoryview, file: Path, sequence_number: int, c4: str) -> Generation:
@@ -851,6 +873,48 @@ def _scan(folder: Path) -> list[os.DirEntry[str]]:
         ) from exc
 
 
+def _open_history(root: Path) -> tuple[Path, list[_ChainEntry], list[Path]]:
+    """The ascmhl folder of ``root``, its chain and the generation files it lists (all on disk)."""
+    folder = root / ASCMHL_FOLDER
+    if not folder.is_dir():
+        raise MHLError(f"{root} has no ASC MHL history ({folder} does not exist); check the path")
+    if not (folder / CHAIN_FILE).is_file():
+        raise MHLError(
+            f"{folder / CHAIN_FILE} is missing, so the history in {folder} cannot be checked for tampering; "
+            "restore the chain file from another copy of this media"
+        )
+    chain = _read_chain(folder)
+    files = [folder / entry.file_name for entry in chain]
+    for file in files:
+        if not file.is_file():
+            raise MHLError(
+                f"{file} is listed in {folder / CHAIN_FILE} but missing; restore the ascmhl folder from "
+                "another copy of this media"
+            )
+    return folder, chain, files
+
+
+def _modified(file: Path, actual: str, entry: _ChainEntry) -> ChainProblem:
+    return ChainProblem(
+        ChainProblemKind.MODIFIED,
+        file,
+        f"{file} was modified after it was written: its C4 id is {actual}, the chain recorded {entry.c4}",
+    )
+
+
+def _unlisted(folder: Path, chain: Sequence[_ChainEntry]) -> list[ChainProblem]:
+    listed = {entry.file_name for entry in chain}
+    return [
+        ChainProblem(
+            ChainProblemKind.UNLISTED,
+            Path(found.path),
+            f"{found.path} is not listed in {CHAIN_FILE}, so nothing vouches for it; it was ignored",
+        )
+        for found in _scan(folder)
+        if _GENERATION_NAME.match(found.name) and found.name not in listed
+    ]
+
+
 def read_history(root: str | os.PathLike[str]) -> History:
     """Read the ASC MHL history of ``root`` and of every nested history below it.
 
@@ -863,48 +927,17 @@ def read_history(root: str | os.PathLike[str]) -> History:
     missing, or a file is unreadable, malformed or an XML bomb.
     """
     root = Path(root)
-    folder = root / ASCMHL_FOLDER
-    if not folder.is_dir():
-        raise MHLError(f"{root} has no ASC MHL history ({folder} does not exist); check the path")
-    if not (folder / CHAIN_FILE).is_file():
-        raise MHLError(
-            f"{folder / CHAIN_FILE} is missing, so the history in {folder} cannot be checked for tampering; "
-            "restore the chain file from another copy of this media"
-        )
-    chain = _read_chain(folder)
+    folder, chain, files = _open_history(root)
     problems: list[ChainProblem] = []
     generations: list[Generation] = []
-    listed = set()
     buffer = _ReadBuffer()
-    for entry in chain:
-        file = folder / entry.file_name
-        listed.add(entry.file_name)
-        if not file.is_file():
-            raise MHLError(
-                f"{file} is listed in {folder / CHAIN_FILE} but missing; restore the ascmhl folder from "
-                "another copy of this media"
-            )
+    for entry, file in zip(chain, files, strict=True):
         data = buffer.read(file, "generation file")
         actual = c4_id(data)
         if actual != entry.c4:
-            problems.append(
-                ChainProblem(
-                    ChainProblemKind.MODIFIED,
-                    file,
-                    f"{file} was modified after it was written: its C4 id is {actual}, "
-                    f"the chain recorded {entry.c4}",
-                )
-            )
+            problems.append(_modified(file, actual, entry))
         generations.append(_generation(data, file, entry.sequence_number, actual))
-    for found in _scan(folder):
-        if _GENERATION_NAME.match(found.name) and found.name not in listed:
-            problems.append(
-                ChainProblem(
-                    ChainProblemKind.UNLISTED,
-                    Path(found.path),
-                    f"{found.path} is not listed in {CHAIN_FILE}, so nothing vouches for it; it was ignored",
-                )
-            )
+    problems.extend(_unlisted(folder, chain))
     generations.sort(key=lambda g: g.sequence_number)
     children = tuple(read_history(child) for child in _child_history_roots(root))
     problems.extend(_check_references(root, generations, children))
@@ -912,7 +945,7 @@ def read_history(root: str | os.PathLike[str]) -> History:
 
 
 def _check_references(
-    root: Path, generations: Sequence[Generation], children: Sequence[History]
+    root: Path, generations: Sequence[Generation | _Outline], children: Sequence[History | _State]
 ) -> list[ChainProblem]:
     known: dict[Path, str] = {}
     pending = list(children)
@@ -950,88 +983,210 @@ class _Index:
     reference: dict[str, dict[str, str]]  # see History.reference_hashes
     last_failed: set[str]  # paths whose most recent record includes a failed hash
 
+    def copy(self) -> _Index:
+        return _Index({path: dict(values) for path, values in self.reference.items()}, set(self.last_failed))
 
-def _replay(index: _Index, generations: Sequence[Generation]) -> None:
-    """Apply ``generations`` to ``index``, oldest first; this runs once per entry, so it is kept tight."""
+
+def _replay(index: _Index, entries: Iterable[_Entry]) -> None:
+    """Apply one generation's entries to ``index``; this runs once per entry, so it is kept tight."""
     reference, last_failed = index.reference, index.last_failed
     failed = HashAction.FAILED
-    for generation in generations:
-        for path, _size, _modified, values, previous in generation.hashes:
-            if previous is not None and previous in reference:
-                reference[path] = reference.pop(previous)
-            if len(values) == 1:  # the usual case, without building a dict per entry
-                format_, value, action, _date = values[0]
-                if action is failed:
-                    last_failed.add(path)
-                    continue
-                last_failed.discard(path)
-                known = reference.get(path)
-                if known is None:
-                    reference[path] = {format_: value}
-                else:
-                    known[format_] = value
-                continue
-            good = {value.format: value.value for value in values if value.action is not failed}
-            if len(good) < len(values):  # (one value per format and entry, says the XSD)
+    for path, _size, _modified, values, previous in entries:
+        if previous is not None and previous in reference:
+            reference[path] = reference.pop(previous)
+        if len(values) == 1:  # the usual case, without building a dict per entry
+            format_, value, action, _date = values[0]
+            if action is failed:
                 last_failed.add(path)
-            elif path in last_failed:
-                last_failed.discard(path)
-            if good:
-                known = reference.get(path)
-                if known is None:
-                    reference[path] = good
-                else:
-                    known.update(good)
+                continue
+            last_failed.discard(path)
+            known = reference.get(path)
+            if known is None:
+                reference[path] = {format_: value}
+            else:
+                known[format_] = value
+            continue
+        good = {value.format: value.value for value in values if value.action is not failed}
+        if len(good) < len(values):  # (one value per format and entry, says the XSD)
+            last_failed.add(path)
+        elif path in last_failed:
+            last_failed.discard(path)
+        if good:
+            known = reference.get(path)
+            if known is None:
+                reference[path] = good
+            else:
+                known.update(good)
 
 
-class _IndexCache:
-    """The index of the generations indexed last, so that indexing them plus newer ones replays only those.
+def _build_index(history: History) -> _Index:
+    """Replay the generations oldest first."""
+    index = _Index({}, set())
+    for generation in history.generations:
+        _replay(index, generation.hashes)
+    return index
 
-    write_generation indexes the history it appends to, and the verification
-    that usually follows indexes the same generations plus the new one.
-    Generations are told apart as in the parse cache, by (C4 id of the file's
-    bytes, file, sequence number), so an index stays right for any parse of
-    them, and no generation is kept alive by it. Holds one index of at most
-    ``max_paths`` files; safe to share between threads. Callers must not
-    modify the index they get.
+
+# --- What writing and verifying read of a history ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Outline:
+    """A generation as write_generation and verify_folder need it: all but its <hash> entries."""
+
+    sequence_number: int
+    file: Path
+    c4: str
+    process: ProcessInfo
+    references: tuple[HashListReference, ...]
+
+    @property
+    def file_name(self) -> str:
+        return self.file.name
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """A history as write_generation and verify_folder need it: like History, without per-file records.
+
+    Its generations are outlines, and their <hash> entries only exist as the
+    index they add up to. A long history holds hundreds of thousands of
+    entries; building them as objects and keeping them (the garbage collector
+    scans every one, again and again, while they pile up) costs more than the
+    parse that finds them.
+    """
+
+    root: Path
+    generations: tuple[_Outline, ...]  # sorted by sequence number
+    index: _Index  # may be shared with _states: do not modify
+    children: tuple[_State, ...] = ()
+    problems: tuple[ChainProblem, ...] = ()
+
+    def all_problems(self) -> list[ChainProblem]:
+        found = list(self.problems)
+        for child in self.children:
+            found.extend(child.all_problems())
+        return found
+
+
+_Key = tuple[str, Path, int]  # (C4 id of the bytes, file, sequence number), as in the parse cache
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    keys: tuple[_Key, ...]  # oldest first
+    generations: tuple[_Outline, ...]
+    index: _Index
+
+
+class _StateCache:
+    """What _read_state read of a history last (outlines, index), by ascmhl folder, least recently used out.
+
+    write_generation reads the history it appends to, and the verification
+    that usually follows reads it again with one generation more: that one
+    is then the only one to parse or replay. Generations are told apart as in
+    the parse cache, by the C4 id of their file's bytes, so a hit stands for
+    identical bytes. Bounded by the files the indexes hold, like the parse
+    cache by entries; safe to share between threads.
     """
 
     def __init__(self, max_paths: int) -> None:
         self._max_paths = max_paths
+        self._held = 0
+        self._reads: OrderedDict[Path, _Read] = OrderedDict()
         self._lock = threading.Lock()
-        self._keys: tuple[tuple[str, Path, int], ...] = ()
-        self._index = _Index({}, set())
 
-    def get(self, generations: Sequence[Generation]) -> _Index:
-        keys = tuple((g.c4, g.file, g.sequence_number) for g in generations)
+    def get(self, folder: Path) -> _Read | None:
         with self._lock:
-            known, index = self._keys, self._index
-        done = len(known)
-        if 0 < done <= len(keys) and keys[:done] == known:
-            if done == len(keys):
-                return index
-            index = _Index(
-                {path: dict(values) for path, values in index.reference.items()}, set(index.last_failed)
-            )
-        else:
-            index, done = _Index({}, set()), 0
-        _replay(index, generations[done:])
-        if len(index.reference) <= self._max_paths:
-            with self._lock:
-                self._keys, self._index = keys, index
-        return index
+            read = self._reads.get(folder)
+            if read is not None:
+                self._reads.move_to_end(folder)
+            return read
+
+    def put(self, folder: Path, read: _Read) -> None:
+        with self._lock:
+            replaced = self._reads.pop(folder, None)
+            if replaced is not None:
+                self._held -= len(replaced.index.reference)
+            if len(read.index.reference) > self._max_paths:
+                return
+            self._reads[folder] = read
+            self._held += len(read.index.reference)
+            while self._held > self._max_paths:
+                _folder, evicted = self._reads.popitem(last=False)
+                self._held -= len(evicted.index.reference)
 
     def clear(self) -> None:
         with self._lock:
-            self._keys, self._index = (), _Index({}, set())
+            self._reads.clear()
+            self._held = 0
 
 
-_indexes = _IndexCache(max_paths=250_000)
+_states = _StateCache(max_paths=250_000)
 
 
-def _build_index(history: History) -> _Index:
-    """The reference values and last failures of ``history`` (shared: do not modify it)."""
-    return _indexes.get(history.generations)
+def _read_state(root: Path) -> _State:
+    """Read and check the history of ``root`` and its nested ones as read_history does, into a _State.
+
+    Raises like read_history. Its generations are outlined and indexed oldest
+    first, so each file is read in sequence order, not chain order.
+    """
+    folder, chain, files = _open_history(root)
+    order = sorted(range(len(chain)), key=lambda position: chain[position].sequence_number)
+    read, modified = _read_generations(chain, files, order, _states.get(folder))
+    _states.put(folder, read)
+    problems = [problem for _position, problem in sorted(modified, key=itemgetter(0))]
+    problems.extend(_unlisted(folder, chain))
+    children = tuple(_read_state(child) for child in _child_history_roots(root))
+    problems.extend(_check_references(root, read.generations, children))
+    return _State(root, read.generations, read.index, children, tuple(problems))
+
+
+def _read_generations(
+    chain: Sequence[_ChainEntry], files: Sequence[Path], order: Sequence[int], known: _Read | None
+) -> tuple[_Read, list[tuple[int, ChainProblem]]]:
+    """Outline and index the generations, oldest first (``order``), taking what ``known`` has.
+
+    Each file is still read and C4-hashed, for the chain check. Returns the
+    read and the MODIFIED problems with the chain positions of their files.
+    """
+    known_keys = known.keys if known is not None else ()
+    keys: list[_Key] = []
+    outlines: list[_Outline] = []
+    modified: list[tuple[int, ChainProblem]] = []
+    index = None  # until a generation is found that ``known`` does not cover
+    buffer = _ReadBuffer()
+    for position in order:
+        entry, file = chain[position], files[position]
+        data = buffer.read(file, "generation file")
+        actual = c4_id(data)
+        if actual != entry.c4:
+            modified.append((position, _modified(file, actual, entry)))
+        key = (actual, file, entry.sequence_number)
+        keys.append(key)
+        if index is None and known is not None and len(keys) <= len(known_keys):
+            if known_keys[len(keys) - 1] != key:  # a generation changed since: start afresh
+                return _read_generations(chain, files, order, None)
+            outlines.append(known.generations[len(keys) - 1])
+            continue
+        if index is None:
+            index = known.index.copy() if known is not None else _Index({}, set())
+        generation = _parsed.get(*key)
+        if generation is None:
+            outlines.append(_parse_outline(data, file, entry.sequence_number, actual, index))
+        else:
+            _replay(index, generation.hashes)
+            outlines.append(
+                _Outline(entry.sequence_number, file, actual, generation.process, generation.references)
+            )
+    if index is None:
+        if known is None:
+            index = _Index({}, set())
+        elif len(keys) == len(known_keys):
+            index = known.index
+        else:  # fewer generations than before
+            return _read_generations(chain, files, order, None)
+    return _Read(tuple(keys), tuple(outlines), index), modified
 
 
 # --- Writing a generation ---------------------------------------------------
@@ -1252,9 +1407,11 @@ def _write_durably(path: Path, data: bytes) -> None:
     _fsync_folder(path.parent)
 
 
-def _empty_history(root: Path) -> History:
+def _empty_state(root: Path) -> _State:
     """A root without a history yet, with any nested histories below it."""
-    return History(root, (), tuple(read_history(child) for child in _child_history_roots(root)))
+    return _State(
+        root, (), _Index({}, set()), tuple(_read_state(child) for child in _child_history_roots(root))
+    )
 
 
 class _WholeSeconds:
@@ -1279,12 +1436,12 @@ class _WholeSeconds:
 
 
 def _new_entries(
-    history: History, records: Sequence[tuple[str, FileRecord, dict[str, str]]], stamp: datetime
+    history: _State, records: Sequence[tuple[str, FileRecord, dict[str, str]]], stamp: datetime
 ) -> tuple[HashEntry, ...]:
     """The <hash> entries recording ``records`` in a new generation of ``history``, hashed at ``stamp``."""
-    index = _build_index(history).reference
+    index = history.index.reference
     whole_second = _WholeSeconds()
-    new = tuple.__new__  # (see _parse_hashes)
+    new = tuple.__new__  # (see _hash_entries)
     ordered: dict[tuple[str, ...], tuple[str, ...]] = {}  # a record's formats -> in the XSD's order
     entries = []
     for path, record, hashes in records:
@@ -1303,7 +1460,7 @@ def _new_entries(
 
 
 def _append(
-    history: History,
+    history: _State,
     records: Sequence[tuple[str, FileRecord, dict[str, str]]],
     references: Sequence[HashListReference],
     *,
@@ -1325,7 +1482,8 @@ def _append(
     data = _generation_xml(generation)
     generation = replace(generation, c4=c4_id(data))
     # The history passed its checks, so the chain's entries are exactly its generations.
-    chain = [_ChainEntry(g.sequence_number, g.file_name, g.c4) for g in (*history.generations, generation)]
+    chain = [_ChainEntry(g.sequence_number, g.file_name, g.c4) for g in history.generations]
+    chain.append(_ChainEntry(generation.sequence_number, generation.file_name, generation.c4))
     folder.mkdir(exist_ok=True)
     _write_durably(file, data)
     _write_durably(folder / CHAIN_FILE, _chain_xml(chain))
@@ -1405,7 +1563,7 @@ def write_generation(
     started = folder.is_dir() and any(
         e.name == CHAIN_FILE or _GENERATION_NAME.match(e.name) for e in _scan(folder)
     )
-    history = read_history(root) if started else _empty_history(root)
+    history = _read_state(root) if started else _empty_state(root)
     if problems := history.all_problems():
         raise MHLError(
             "refusing to append to a history that fails its own checks: "
@@ -1438,7 +1596,7 @@ def write_generation(
 
 
 def _share_out(
-    records: Mapping[str, tuple[FileRecord, dict[str, str]]], histories: Mapping[str, History]
+    records: Mapping[str, tuple[FileRecord, dict[str, str]]], histories: Mapping[str, _State]
 ) -> dict[str, list[tuple[str, FileRecord, dict[str, str]]]]:
     """Give each record to the deepest history whose folder contains it, with its path made relative to it."""
     owned: dict[str, list[tuple[str, FileRecord, dict[str, str]]]] = {prefix: [] for prefix in histories}
@@ -1450,7 +1608,7 @@ def _share_out(
     return owned
 
 
-def _nested_histories(history: History, prefix: str = "") -> dict[str, History]:
+def _nested_histories(history: _State, prefix: str = "") -> dict[str, _State]:
     """``{folder relative to the outermost root, posix: history}``, the outermost one at ""."""
     found = {prefix: history}
     for child in history.children:
@@ -1614,10 +1772,10 @@ class _Walk:
     """Payload files of one history found on disk, relative to that history's root."""
 
     files: list[str]
-    child_folders: dict[str, History]  # relative folder -> nested history that owns it
+    child_folders: dict[str, _State]  # relative folder -> nested history that owns it
 
 
-def _walk_payload(history: History, rules: _IgnoreRules) -> _Walk:
+def _walk_payload(history: _State, rules: _IgnoreRules) -> _Walk:
     children = {child.root.relative_to(history.root).as_posix(): child for child in history.children}
     files: list[str] = []
     pending = [""]
@@ -1639,12 +1797,12 @@ def _walk_payload(history: History, rules: _IgnoreRules) -> _Walk:
 
 
 def _verify_history(
-    history: History, prefix: str, algorithms: Sequence[str] | None, drop_cache: bool, workers: int
+    history: _State, prefix: str, algorithms: Sequence[str] | None, drop_cache: bool, workers: int
 ) -> list[FileCheck]:
     """Check the files one history owns; nested histories check theirs (recursively)."""
     latest = history.generations[-1].process.ignore_patterns if history.generations else ()
     rules = _IgnoreRules(latest or DEFAULT_IGNORE_PATTERNS)
-    index = _build_index(history)
+    index = history.index
     walk = _walk_payload(history, rules)
     checks: list[FileCheck] = []
     to_hash: list[tuple[str, list[str], dict[str, str]]] = []  # (path, formats, expected values)
@@ -1745,7 +1903,7 @@ def verify_folder(
             raise ValueError(
                 f"algorithms must name some of {', '.join(hashing.ALGORITHMS)}; got {list(algorithms)}"
             )
-    history = read_history(root)
+    history = _read_state(Path(root))
     checks = _verify_history(history, "", algorithms, drop_cache, workers)
     return VerifyReport(history.root, tuple(sorted(checks, key=_by_path)), tuple(history.all_problems()))
 

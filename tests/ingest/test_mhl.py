@@ -8,6 +8,7 @@ Expected values below were read from the sample files themselves (see
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -641,6 +642,57 @@ def test_a_tampered_generation_is_reported_and_blocks_appending(a001: Path) -> N
     assert report.counts() == {mhl.FileStatus.OK: 4}  # the payload itself is fine
     with pytest.raises(mhl.MHLError, match="refusing to append"):
         mhl.write_generation(a001, files=records(a001), creator=CREATOR)
+
+
+def test_what_verify_remembers_of_a_history_follows_edits_to_its_files(a001: Path) -> None:
+    # Writing and verifying keep what they read of a history by the C4 ids of its files;
+    # an edit to a generation or to the chain must be seen the next time.
+    original = {r.path: r.hashes["xxh128"] for r in records(a001)}
+    first = mhl.write_generation(a001, files=records(a001), creator=CREATOR, now=T0)
+    second = mhl.write_generation(
+        a001, files=records(a001, ("xxh128", "md5")), creator=CREATOR, now=T0 + timedelta(hours=1)
+    )
+    assert mhl.verify_folder(a001, algorithms=["md5"]).ok
+
+    clip = "Clips/A001C001_260302_R1AB.mov"
+    first.write_text(first.read_text().replace(original[clip], "0" * 32))
+    edited = mhl.verify_folder(a001)
+
+    assert [(p.kind, p.file) for p in edited.problems] == [(mhl.ChainProblemKind.MODIFIED, first)]
+    assert status_of(edited)[clip] is mhl.FileStatus.OK  # the second generation verified it since
+
+    second.unlink()
+    chain = a001 / "ascmhl" / "ascmhl_chain.xml"
+    listed = f"<path>{first.name}</path><c4>{mhl.c4_id(first.read_bytes())}</c4>"
+    chain.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ascmhldirectory xmlns="urn:ASC:MHL:DIRECTORY:v2.0">\n'
+        f'  <hashlist sequencenr="1">{listed}</hashlist>\n</ascmhldirectory>\n'
+    )
+    shortened = mhl.verify_folder(a001, algorithms=["md5"])
+
+    assert shortened.problems == ()
+    assert set(shortened.counts()) == {mhl.FileStatus.UNVERIFIABLE}  # md5 came with the second one
+    mismatch = mhl.verify_folder(a001).with_status(mhl.FileStatus.MISMATCH)
+    assert [check.path for check in mismatch] == [clip]
+
+
+def test_a_chain_out_of_sequence_order_gives_the_same_reference_values(a001: Path) -> None:
+    mhl.write_generation(a001, files=records(a001), creator=CREATOR, now=T0)
+    flip_byte(a001 / "Clips/A001C002_260302_R1AB.mov")
+    mhl.write_generation(a001, files=records(a001), creator=CREATOR, now=T0 + timedelta(hours=1))
+    in_order = mhl.verify_folder(a001)
+    reference = mhl.read_history(a001).reference_hashes()
+    chain = a001 / "ascmhl" / "ascmhl_chain.xml"
+    text = chain.read_text()
+    head, first, second, tail = re.split(r"(?=  <hashlist )|(?<=</hashlist>\n)(?=</)", text)
+    chain.write_text(head + second + first + tail)
+    mhl.clear_parse_cache()
+
+    reordered = mhl.verify_folder(a001)
+
+    assert reordered == in_order
+    assert reordered.with_status(mhl.FileStatus.MISMATCH)[0].recorded_failure
+    assert mhl.read_history(a001).reference_hashes() == reference
 
 
 def test_an_unlisted_generation_file_is_reported_not_trusted(a001: Path) -> None:
