@@ -630,6 +630,9 @@ class _Run:
             # of the previous batch may still run: let it stop first, so that
             # settling cannot race with it.
             self._join_verification()
+            if self.verifying is not None:  # a destination it found failing fails its copies
+                for dest, message in self.verifying.failures.items():
+                    self._fail_destination(dest, message)
             self.cancelled = True
             self._settle_after_cancel(self.unreported)
         except BaseException:

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from ingest.backends import LocalDestination
-from ingest.backends.base import PARTIAL_SUFFIX, PendingCopy
+from ingest.backends.base import PARTIAL_SUFFIX, DestinationError, PendingCopy
 from ingest.backends.local import LocalCardWriter, LocalPendingCopy
 from ingest.offload import (
     CopyStatus,
@@ -289,6 +289,47 @@ def test_read_back_of_a_batch_overlaps_the_copy_of_the_next(tmp_path: Path) -> N
     assert probe.overlapped, "batch 2 was not begun while batch 1 was being read back"
     assert result.safe_to_format, result.not_safe_reasons()
     assert_exact_copy(card, tmp_path / "d" / LABEL)
+
+
+def test_cancel_while_a_failing_destination_is_read_back_reports_its_failure(tmp_path: Path) -> None:
+    # Batch 1 is read back (and its drive found gone) while batch 2 is copied;
+    # the offload is cancelled during batch 2. Batch 1's copy must say why it
+    # failed, not merely "cancelled".
+    rng = random.Random(12)
+    card = write_card(tmp_path / "card", {"A.mov": rng.randbytes(200_000), "B.mov": rng.randbytes(200_000)})
+    (tmp_path / "d").mkdir()
+    cancel = threading.Event()
+
+    class GoneOnReadBack(LocalDestination):
+        def open_writer(self, label: str) -> LocalCardWriter:
+            writer = super().open_writer(label)
+            begin = writer.begin
+
+            def hooked_begin(relpath: str, *, size: int, mtime_ns: int) -> LocalPendingCopy:
+                if relpath == "B.mov":
+                    cancel.set()
+                return begin(relpath, size=size, mtime_ns=mtime_ns)
+
+            def gone(pending: PendingCopy, **kwargs: Any) -> str:
+                raise DestinationError("destination d vanished: reconnect it and re-run", reason="vanished")
+
+            writer.begin = hooked_begin  # type: ignore[method-assign]
+            writer.read_back = gone  # type: ignore[method-assign]
+            return writer
+
+    result = offload_card(
+        source=card,
+        destinations=[GoneOnReadBack(tmp_path / "d", name="d")],
+        label=LABEL,
+        batch_files=1,
+        cancel=cancel,
+    )
+
+    assert result.cancelled
+    outcome = {f.relpath: f.destinations[0] for f in result.files}
+    assert outcome["A.mov"].status is CopyStatus.FAILED and "vanished" in outcome["A.mov"].message
+    assert outcome["B.mov"].status in (CopyStatus.FAILED, CopyStatus.CANCELLED)
+    assert card_files(tmp_path / "d" / LABEL) == {} and partial_files(tmp_path / "d") == []
 
 
 def test_symlink_is_not_copied_and_card_is_not_safe(card: Path, tmp_path: Path) -> None:
