@@ -18,7 +18,7 @@ from django.utils import timezone
 from alerts.models import Alert, Severity
 from alerts.services import Raised, alert_raise, alert_resolve_key
 from catalog.models import ShootDay, Volume
-from dashboard.policy import policy_by_day, short_clips
+from catalog.policy import policy_by_day, short_clips
 
 
 def volume_usage(volume: Volume) -> tuple[int, int] | None:

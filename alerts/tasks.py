@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from alerts import checks, services
-from reelvault.celery import JOB_OPTIONS
+from core.jobs import JOB_OPTIONS
 
 
 @shared_task(

@@ -36,8 +36,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))  # run as a script, not as part of a package
 
-from ingest import mhl  # noqa: E402
-from ingest.hashing import hash_file  # noqa: E402
+from copyengine import mhl  # noqa: E402
+from copyengine.hashing import hash_file  # noqa: E402
 
 ASCMHL = PROJECT_ROOT / ".venv-tools" / "bin" / "ascmhl"
 # ascmhl asks GitHub for updates at every start; a closed local port makes that fail at once.

@@ -13,7 +13,7 @@ One run, everything on the disk that holds --dir:
    faster than direct I/O (virtual disks), "floor*" uses it for the reads.
 3. The contenders, each starting with the page cache dropped (so the card
    comes from the disk) and with empty destinations:
-   - reelvault: ``ingest.offload.offload_card`` to two ``LocalDestination``s,
+   - reelvault: ``copyengine.offload.offload_card`` to two ``LocalDestination``s,
      xxh128, full read-back verification. It runs in a child process so its
      peak memory (VmHWM) is its own; that child also times the engine's steps
      and counts what its threads read from the device (/proc/thread-self/io).
@@ -67,7 +67,7 @@ DD_BLOCK = 64 * MIB
 ASCMHL = PROJECT_ROOT / ".venv-tools" / "bin" / "ascmhl"
 # ascmhl asks GitHub for updates at every start; a closed local port makes that fail at once.
 TOOL_ENV = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
-# Steps of ingest.offload._Run timed in the child (private names: if the engine
+# Steps of copyengine.offload._Run timed in the child (private names: if the engine
 # renames them, the breakdown just shows fewer steps).
 # Batches overlap: the previous batch is read back while this one is copied, so
 # "verify wait" is only the read-back time the copy could not hide.
@@ -281,8 +281,8 @@ class NoHash:
 
 def engine_child(card: Path, roots: list[Path], *, hashing_on: bool) -> None:
     """Runs in its own process: one offload, then one JSON line on stdout."""
-    from ingest import hashing, offload
-    from ingest.backends.local import LocalDestination
+    from copyengine import hashing, offload
+    from copyengine.backends.local import LocalDestination
 
     if not hashing_on:
         hashing._FACTORIES[hashing.DEFAULT_ALGORITHM] = NoHash
@@ -373,7 +373,7 @@ def run_ascmhl(card: Path) -> dict[str, object]:
 
 def xxh128_speed() -> float:
     """GB/s of xxh128 over an aligned buffer already in memory: what hashing costs this CPU."""
-    from ingest import hashing
+    from copyengine import hashing
 
     buffer = hashing.aligned_buffer(CHUNK)
     buffer.write(os.urandom(CHUNK))

@@ -30,7 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))  # run as a script, not as part of a package
 
-from ingest import hashing, mhl  # noqa: E402
+from copyengine import hashing, mhl  # noqa: E402
 from restore import copying  # noqa: E402
 
 MB = 1_000_000

@@ -11,12 +11,9 @@ until the caller's transaction commits, so chain order equals id order.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
-import socket
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,27 +25,11 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from catalog.models import AuditEvent, Project
+from core.auditsource import current_source
 
 GENESIS_HASH = "0" * 64
 # Any constant unique to this lock; pg_advisory_xact_lock takes a bigint.
 _AUDIT_LOCK_KEY = 0x5EE1_A0D1
-
-# Where the current action comes from: set per request by the middleware and
-# per command by management commands; defaults to this host.
-_source: contextvars.ContextVar[str] = contextvars.ContextVar("audit_source", default="")
-
-
-@contextmanager
-def audit_source(source: str) -> Iterator[None]:
-    token = _source.set(source)
-    try:
-        yield
-    finally:
-        _source.reset(token)
-
-
-def current_source() -> str:
-    return _source.get() or f"host:{socket.gethostname()}"
 
 
 def _to_json(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """Clip tables for editorial: search results as CSV or as an Avid Log Exchange (ALE) file.
 
 Pure formatting over already-loaded clips; the column names come from
-``catalog.ale.ALE_COLUMN_MAPPING`` so an exported file imports back through the
+``formats.ale.ALE_COLUMN_MAPPING`` so an exported file imports back through the
 ALE/CSV importer and into Media Composer or Resolve.
 """
 
@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
-from catalog.ale import column_for_field, fields_to_row, write_ale, write_csv
 from catalog.models import Clip
-from catalog.timecode import TimecodeError, add_duration, frame_rate, frames_to_timecode
+from formats.ale import column_for_field, fields_to_row, write_ale, write_csv
+from formats.timecode import TimecodeError, add_duration, frame_rate, frames_to_timecode
 
 #: Clip fields exported, in column order (each has a column in ALE_COLUMN_MAPPING).
 EXPORT_FIELDS: tuple[str, ...] = (

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from catalog.audit import audit_source
+from core.auditsource import audit_source
 
 
 class AuditContextMiddleware:

@@ -233,7 +233,7 @@ class Clip(models.Model):
 
     @property
     def thumbnail_url(self) -> str:
-        """URL of the clip's poster frame once ingest made one (ingest/metadata.py), else ""."""
+        """URL of the clip's poster frame once ingest made one (metadata/extraction.py), else ""."""
         return reverse("clip-thumbnail", args=[self.pk]) if self.extra.get("thumbnail") else ""
 
 
@@ -387,3 +387,42 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.actor_name} {self.action} {self.object_type}:{self.object_id}"
+
+
+class DaySignOff(models.Model):
+    """One sign-off or reopening of a shoot day's archive integrity: the day's history, append-only.
+
+    A day is signed off when its latest row is a sign-off. Signing off
+    releases the day's cards for reformat and makes its footage visible to
+    editorial; reopening takes both back until the next sign-off.
+    """
+
+    class Action(models.TextChoices):
+        SIGN_OFF = "sign_off", "Signed off"
+        REOPEN = "reopen", "Reopened"
+
+    day = models.ForeignKey(ShootDay, on_delete=models.PROTECT, related_name="signoffs")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, help_text="Username at the time (kept if the user goes).")
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True, help_text="Why it was reopened (required), or a note.")
+    figures = models.JSONField(default=dict, blank=True, help_text="The day's figures when it was done.")
+    released_cards = models.JSONField(
+        default=list, blank=True, help_text="Labels of the cards a sign-off released for reformat."
+    )
+
+    class Meta:
+        db_table = "dashboard_daysignoff"
+        ordering = ["day", "at", "id"]
+        indexes = [models.Index(fields=["day", "-at", "-id"], name="signoff_day_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action="reopen") | ~models.Q(comment=""), name="reopen_has_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_action_display().lower()} by {self.actor_name}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Q, QuerySet
 
-from catalog.models import AuditEvent, Clip, Copy, MediaFile, Project, Volume
+from catalog.models import AuditEvent, Clip, Copy, DaySignOff, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, projects_for
 
 
@@ -57,3 +59,29 @@ def audit_list(*, user: AnyUser) -> QuerySet[AuditEvent]:
 
 def object_history(*, object_type: str, object_id: str) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(object_type=object_type, object_id=object_id).order_by("-id")
+
+
+def day_signed_off(*, day: ShootDay | int | None) -> bool:
+    """Is the day signed off (its footage released to editorial, its cards for reformat)? One query.
+
+    A clip without a day is never signed off.
+    """
+    if day is None:
+        return False
+    day_id = day if isinstance(day, int) else day.pk
+    latest = DaySignOff.objects.filter(day_id=day_id).order_by("-at", "-id").values_list("action", flat=True)
+    return latest.first() == DaySignOff.Action.SIGN_OFF
+
+
+def signed_off_day_ids(*, day_ids: Iterable[int | None]) -> set[int]:
+    """Which of these days are signed off, in one query (for lists of clips)."""
+    ids = {day_id for day_id in day_ids if day_id is not None}
+    if not ids:
+        return set()
+    latest = (
+        DaySignOff.objects.filter(day_id__in=ids)
+        .order_by("day_id", "-at", "-id")
+        .distinct("day_id")
+        .values_list("day_id", "action")
+    )
+    return {day_id for day_id, action in latest if action == DaySignOff.Action.SIGN_OFF}

@@ -25,10 +25,10 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.models import ShootDay
+from catalog.models import DaySignOff, ShootDay
 from catalog.permissions import access_project
 from dashboard import selectors, services
-from dashboard.models import DailyReport, DaySignOff
+from dashboard.models import DailyReport
 from dashboard.permissions import access_day, can_import_camera_reports, can_run_reports
 
 UNIT = OpenApiParameter("unit", str, description="Unit of the day when several units share its number.")

@@ -23,10 +23,12 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from alerts.models import Alert, Severity
-from catalog.models import Clip, Copy, Project, ShootDay, Volume
-from dashboard.models import DailyReport, DaySignOff, ExpectedCard, ReportSubscription
-from dashboard.policy import ShortClip, policy_by_day, short_clips
-from ingest.models import OffloadJob, ReviewItem
+from catalog.models import Clip, Copy, DaySignOff, Project, ShootDay, Volume
+from catalog.policy import ShortClip, policy_by_day, short_clips
+from catalog.selectors import signed_off_day_ids
+from dashboard.models import DailyReport, ExpectedCard, ReportSubscription
+from ingest.models import OffloadJob
+from metadata.models import ReviewItem
 from restore.models import RestoreDrill
 
 FAILED_COPY_STATES = (Copy.State.CORRUPT, Copy.State.MISSING, Copy.State.FAILED)
@@ -356,32 +358,6 @@ def day_detail(*, day: ShootDay, limit: int = 200) -> DayDetail:
 
 
 # --- Sign-off as seen by the rest of the application -----------------------------------------
-
-
-def day_signed_off(*, day: ShootDay | int | None) -> bool:
-    """Is the day signed off (its footage released to editorial, its cards for reformat)? One query.
-
-    A clip without a day is never signed off.
-    """
-    if day is None:
-        return False
-    day_id = day if isinstance(day, int) else day.pk
-    latest = DaySignOff.objects.filter(day_id=day_id).order_by("-at", "-id").values_list("action", flat=True)
-    return latest.first() == DaySignOff.Action.SIGN_OFF
-
-
-def signed_off_day_ids(*, day_ids: Iterable[int | None]) -> set[int]:
-    """Which of these days are signed off, in one query (for lists of clips)."""
-    ids = {day_id for day_id in day_ids if day_id is not None}
-    if not ids:
-        return set()
-    latest = (
-        DaySignOff.objects.filter(day_id__in=ids)
-        .order_by("day_id", "-at", "-id")
-        .distinct("day_id")
-        .values_list("day_id", "action")
-    )
-    return {day_id for day_id, action in latest if action == DaySignOff.Action.SIGN_OFF}
 
 
 def card_released_for_reformat(*, card: Volume) -> bool:

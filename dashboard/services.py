@@ -28,11 +28,11 @@ from django.utils import timezone
 
 from alerts.services import SWEEP_GRACE, claim_lease, notify
 from catalog.audit import audit_record
-from catalog.models import Project, ShootDay, Volume
+from catalog.models import DaySignOff, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, RoleName, user_can
 from dashboard import reports
 from dashboard.camera_reports import parse_camera_report
-from dashboard.models import DailyReport, DaySignOff, ExpectedCard, ReportDelivery, ReportSubscription
+from dashboard.models import DailyReport, ExpectedCard, ReportDelivery, ReportSubscription
 from dashboard.selectors import day_figures
 
 logger = logging.getLogger(__name__)

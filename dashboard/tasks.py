@@ -6,8 +6,8 @@ from typing import Any
 
 from celery import shared_task
 
+from core.jobs import JOB_OPTIONS
 from dashboard import services
-from reelvault.celery import JOB_OPTIONS
 
 
 @shared_task(

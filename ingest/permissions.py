@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from catalog.permissions import AnyUser, Cap, gate
-from ingest.models import AleUpload, OffloadJob, ReviewItem
+from ingest.models import OffloadJob
 
 
 def access_offload(user: AnyUser, job_id: int, *, need: Cap = Cap.VIEW) -> OffloadJob:
@@ -14,20 +14,3 @@ def access_offload(user: AnyUser, job_id: int, *, need: Cap = Cap.VIEW) -> Offlo
         raise Http404("No such offload.")
     gate(user, job.project_id, need)
     return job
-
-
-def access_review_item(user: AnyUser, item_id: int, *, need: Cap = Cap.VIEW) -> ReviewItem:
-    item = ReviewItem.objects.select_related("project", "clip").filter(pk=item_id).first()
-    if item is None:
-        raise Http404("No such review item.")
-    gate(user, item.project_id, need)
-    return item
-
-
-def access_ale_upload(user: AnyUser, upload_id: int, *, need: Cap = Cap.EDIT_METADATA) -> AleUpload:
-    """An uploaded ALE awaiting apply: only its uploader sees it (others get 404)."""
-    upload = AleUpload.objects.select_related("project").filter(pk=upload_id).first()
-    if upload is None or upload.uploaded_by_id != user.pk:
-        raise Http404("No such upload.")
-    gate(user, upload.project_id, need)
-    return upload

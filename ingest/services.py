@@ -1,6 +1,6 @@
 """Offload as a catalog operation: create the job, run the copy engine, record what it proved.
 
-The copy engine (``ingest/offload.py``) knows files and destinations; this
+The copy engine (``copyengine/offload.py``) knows files and destinations; this
 module knows projects, volumes, clips and copies. Its contract with the
 catalog: a Copy becomes ``verified`` only from an engine outcome that read
 the copy back and matched its hash, and a card is ``safe_to_format`` only
@@ -28,12 +28,10 @@ from django.utils import timezone
 from alerts import hooks as alert_hooks
 from catalog.audit import audit_record
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
-from catalog.naming import group_clip_files, recognize_camera_name
 from catalog.permissions import AnyUser
-from ingest import metadata, mhl
-from ingest.backends.local import LocalDestination
-from ingest.models import OffloadJob
-from ingest.offload import (
+from copyengine import mhl
+from copyengine.backends.local import LocalDestination
+from copyengine.offload import (
     CopyStatus,
     FileOutcome,
     OffloadRefusedError,
@@ -42,7 +40,10 @@ from ingest.offload import (
     offload_card,
     scan_card,
 )
-from reelvault.queues import host_queue
+from core.queues import host_queue
+from formats.naming import group_clip_files, recognize_camera_name
+from ingest.models import OffloadJob
+from metadata import extraction as metadata
 
 logger = logging.getLogger(__name__)
 

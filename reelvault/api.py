@@ -6,10 +6,9 @@ from rest_framework.routers import DefaultRouter
 
 from alerts import api as alerts_api
 from catalog import api as catalog_api
-from catalog import api_ale
 from dashboard import api as dashboard_api
 from ingest import api as ingest_api
-from ingest import api_metadata
+from metadata import api as metadata_api
 from restore import api as restore_api
 
 router = DefaultRouter()
@@ -23,12 +22,12 @@ router.register("offloads", ingest_api.OffloadJobViewSet, basename="offload")
 router.register("restores", restore_api.RestoreRequestViewSet, basename="restore")
 router.register("restore-targets", restore_api.RestoreTargetViewSet, basename="restore-target")
 router.register("drills", restore_api.RestoreDrillViewSet, basename="drill")
-router.register("review-items", api_metadata.ReviewItemViewSet, basename="review-item")
-router.register("ingest-rules", api_metadata.IngestRulesViewSet, basename="ingest-rules")
-router.register("clip-edits", api_metadata.ClipEditViewSet, basename="clip-edit")
-router.register("metadata-extractions", api_metadata.MetadataExtractionViewSet, basename="extraction")
-router.register("ale-imports", api_ale.AleImportViewSet, basename="ale-import")
-router.register("ale-exports", api_ale.AleExportViewSet, basename="ale-export")
+router.register("review-items", metadata_api.ReviewItemViewSet, basename="review-item")
+router.register("ingest-rules", metadata_api.IngestRulesViewSet, basename="ingest-rules")
+router.register("clip-edits", metadata_api.ClipEditViewSet, basename="clip-edit")
+router.register("metadata-extractions", metadata_api.MetadataExtractionViewSet, basename="extraction")
+router.register("ale-imports", metadata_api.AleImportViewSet, basename="ale-import")
+router.register("ale-exports", metadata_api.AleExportViewSet, basename="ale-export")
 # Producer view: per-day figures and sign-off, camera reports, daily reports; alerts.
 router.register(r"projects/(?P<code>[^/.]+)/days", dashboard_api.DayViewSet, basename="project-day")
 router.register(

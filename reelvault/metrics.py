@@ -74,10 +74,11 @@ def render(metrics: Iterable[Metric]) -> str:
 def collect() -> list[Metric]:
     """Read every metric from the database."""
     from alerts.models import Alert, AlertDelivery, Notification
-    from catalog.models import Copy, Project, Volume
-    from dashboard.models import DaySignOff, ReportDelivery
-    from dashboard.policy import policy_by_project
-    from ingest.models import MetadataExtraction, OffloadJob
+    from catalog.models import Copy, DaySignOff, Project, Volume
+    from catalog.policy import policy_by_project
+    from dashboard.models import ReportDelivery
+    from ingest.models import OffloadJob
+    from metadata.models import MetadataExtraction
     from restore.models import RestoreRequest
 
     codes = dict(Project.objects.values_list("pk", "code"))

@@ -13,8 +13,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from core.env import database_from_url, env_bool, env_int, env_list, env_str
 from reelvault import embedded
-from reelvault.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = embedded.var_dir()
@@ -51,7 +51,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # This host's name, used to route volume-bound jobs to the queue of the host
-# where the volume is mounted (see reelvault/queues.py).
+# where the volume is mounted (see core/queues.py).
 REELVAULT_HOSTNAME = env_str("REELVAULT_HOSTNAME", socket.gethostname())
 
 INSTALLED_APPS = [
@@ -68,10 +68,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "catalog",
+    "alerts",
+    "metadata",
     "ingest",
     "restore",
-    "alerts",
     "dashboard",
+    "reelvault",
 ]
 
 MIDDLEWARE = [

@@ -24,7 +24,6 @@ urlpatterns = [
     path("", include("ingest.urls")),
     path("", include("restore.urls")),
     path("", include("alerts.urls")),
-    path("", include("ingest.urls_metadata")),
-    path("", include("catalog.urls_ale")),
+    path("", include("metadata.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ingest import hashing
+from copyengine import hashing
 
 PARTIAL_SUFFIX = ".reelvault-restore-partial"
 CHUNK_SIZE = hashing.CHUNK_SIZE

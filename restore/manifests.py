@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from catalog.models import MediaFile
-from ingest import mhl
+from copyengine import mhl
 from restore.services import REELVAULT_VERSION, item_path
 
 CSV_HEADER = ["clip", "path", "size", "xxh128", "md5", "sha1", "mtime", "verified_copies"]

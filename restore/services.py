@@ -49,9 +49,9 @@ from alerts.services import notify
 from catalog.audit import audit_record
 from catalog.models import Clip, Copy, MediaFile, Project, Volume
 from catalog.permissions import AnyUser, Cap, RoleName, role_of, user_can
-from catalog.units import format_bytes
-from ingest import mhl
-from reelvault.queues import host_queue
+from copyengine import mhl
+from core.queues import host_queue
+from formats.units import format_bytes
 from restore import copying, selectors
 from restore.models import (
     DrillSchedule,

@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError
 
-from reelvault.celery import JOB_OPTIONS
+from core.jobs import JOB_OPTIONS
 from restore import services
 
 

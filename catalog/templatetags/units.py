@@ -1,10 +1,10 @@
-"""``{% load units %}``: ``{{ size|bytes }}`` in decimal units (see catalog/units.py)."""
+"""``{% load units %}``: ``{{ size|bytes }}`` in decimal units (see formats/units.py)."""
 
 from __future__ import annotations
 
 from django import template
 
-from catalog.units import format_bytes
+from formats.units import format_bytes
 
 register = template.Library()
 register.filter("bytes", format_bytes)

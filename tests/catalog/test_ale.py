@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog import ale
-from catalog.ale import (
+from formats import ale
+from formats.ale import (
     ALE_COLUMN_MAPPING,
     DEFAULT_MAX_BYTES,
     ALEError,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.ale import parse_ale
-from catalog.naming import (
+from formats.ale import parse_ale
+from formats.naming import (
     CameraName,
     NamingPatternError,
     NamingSchema,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.probe import ProbeError, ProbeToolMissing, make_thumbnail, probe
+from formats.probe import ProbeError, ProbeToolMissing, make_thumbnail, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="Debian's ffmpeg is not installed")
 

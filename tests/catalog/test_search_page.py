@@ -10,8 +10,8 @@ import pytest
 from django.db.models import QuerySet
 
 from catalog import search
-from catalog.ale import parse_ale, read_csv
 from catalog.models import AuditEvent, Clip, SavedSearch
+from formats.ale import parse_ale, read_csv
 from tests.catalog.search_world import (
     B003,
     B010,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from catalog.ale import read_csv
 from catalog.models import AuditEvent, SavedSearch
+from formats.ale import read_csv
 from tests.catalog.search_world import C001, SearchWorld, build_search_world
 from tests.fixtures import PERSONAS, World
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.sidecars import SidecarError, SidecarMetadata, parse_sidecar, parse_sidecar_bytes
+from formats.sidecars import SidecarError, SidecarMetadata, parse_sidecar, parse_sidecar_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "camera_sidecar"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from catalog.smart import (
+from formats.smart import (
     DriveHealth,
     SmartctlNotFoundError,
     SmartError,

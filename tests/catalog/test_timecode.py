@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from catalog.timecode import (
+from formats.timecode import (
     FRAME_RATES,
     Timecode,
     TimecodeError,

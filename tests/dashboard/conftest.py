@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from dashboard.models import ExpectedCard
-from ingest.models import OffloadJob, ReviewItem
+from ingest.models import OffloadJob
+from metadata.models import ReviewItem
 from tests.fixtures import VolumeFactory, World
 
 TB = 10**12

@@ -16,7 +16,7 @@ import pytest
 from django.db import connections
 
 from alerts.services import alert_raise
-from dashboard.selectors import day_signed_off
+from catalog.selectors import day_signed_off
 from ingest.models import OffloadJob
 from tests.browser.conftest import ARTIFACTS, chromium_browser, requires_chromium
 from tests.dashboard.conftest import Site, build_site

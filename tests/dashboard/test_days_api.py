@@ -9,8 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog.models import AuditEvent, ShootDay
-from dashboard.models import DaySignOff
+from catalog.models import AuditEvent, DaySignOff, ShootDay
 from tests.dashboard.conftest import TB, Site, build_site
 from tests.fixtures import PERSONAS, World
 

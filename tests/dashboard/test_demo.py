@@ -12,7 +12,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from alerts.models import Alert
-from dashboard.models import DaySignOff, ReportDelivery
+from catalog.models import DaySignOff
+from dashboard.models import ReportDelivery
 from dashboard.services import report_deliveries_send
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Copy, MediaFile
-from dashboard.policy import policy_by_day, policy_by_project, short_clips
+from catalog.policy import policy_by_day, policy_by_project, short_clips
 from tests.dashboard.conftest import FULL, Site, build_site
 from tests.fixtures import World
 

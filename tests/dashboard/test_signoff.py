@@ -7,9 +7,9 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 
 from alerts.models import Notification
-from catalog.models import AuditEvent, Copy
-from dashboard.models import DaySignOff
-from dashboard.selectors import card_released_for_reformat, day_signed_off, signed_off_day_ids
+from catalog.models import AuditEvent, Copy, DaySignOff
+from catalog.selectors import day_signed_off, signed_off_day_ids
+from dashboard.selectors import card_released_for_reformat
 from tests.dashboard.conftest import Site
 from tests.fixtures import PERSONAS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from ingest.backends.base import PARTIAL_SUFFIX
+from copyengine.backends.base import PARTIAL_SUFFIX
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (mount, loop devices)")

@@ -23,9 +23,9 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
-from ingest.backends import LocalDestination  # noqa: E402
-from ingest.backends.s3 import MAX_PARTS, MTIME_KEY, S3CardWriter, S3Destination, part_size_for  # noqa: E402
-from ingest.offload import CopyStatus, OffloadResult, offload_card, verify_copies  # noqa: E402
+from copyengine.backends import LocalDestination  # noqa: E402
+from copyengine.backends.s3 import MAX_PARTS, MTIME_KEY, S3CardWriter, S3Destination, part_size_for  # noqa: E402
+from copyengine.offload import CopyStatus, OffloadResult, offload_card, verify_copies  # noqa: E402
 from tests.ingest.conftest import write_card, xxh128_file  # noqa: E402
 
 LABEL = "A001"

@@ -1,8 +1,8 @@
-"""ingest.mhl against real ASC MHL v2 / MHL v1 files and against the ASC reference tool.
+"""copyengine.mhl against real ASC MHL v2 / MHL v1 files and against the ASC reference tool.
 
 No database. Runs under pytest-django or with ``--noconftest -p no:django``.
 Expected values below were read from the sample files themselves (see
-../shared/samples/mhl and its SOURCES.md), not produced by ingest.mhl.
+../shared/samples/mhl and its SOURCES.md), not produced by copyengine.mhl.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import mhl
-from ingest.hashing import hash_file
+from copyengine import mhl
+from copyengine.hashing import hash_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MHL_SAMPLES = PROJECT_ROOT.parent / "shared" / "samples" / "mhl"

@@ -1,4 +1,4 @@
-"""Tests of the verified copy engine (ingest/offload.py, ingest/backends/local.py).
+"""Tests of the verified copy engine (copyengine/offload.py, copyengine/backends/local.py).
 
 Truth comes from outside the engine: files are compared byte for byte and
 hashed with xxhash/hashlib here; the engine's own claims are only checked
@@ -28,10 +28,10 @@ from typing import Any
 
 import pytest
 
-from ingest.backends import LocalDestination
-from ingest.backends.base import PARTIAL_SUFFIX, DestinationError, PendingCopy
-from ingest.backends.local import LocalCardWriter, LocalPendingCopy
-from ingest.offload import (
+from copyengine.backends import LocalDestination
+from copyengine.backends.base import PARTIAL_SUFFIX, DestinationError, PendingCopy
+from copyengine.backends.local import LocalCardWriter, LocalPendingCopy
+from copyengine.offload import (
     CopyStatus,
     OffloadRefusedError,
     OffloadResult,
@@ -493,7 +493,7 @@ def test_no_hard_links_fallback_still_never_overwrites(
     """exFAT and some SMB mounts refuse link(2): commit falls back, still without clobbering."""
     import errno
 
-    import ingest.backends.local as local
+    import copyengine.backends.local as local
 
     def no_links(src: object, dst: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
@@ -556,8 +556,8 @@ def test_offload_killed_midway_resumes_without_copying_twice(tmp_path: Path) -> 
         textwrap.dedent(
             f"""
             from pathlib import Path
-            from ingest.backends import LocalDestination
-            from ingest.offload import offload_card
+            from copyengine.backends import LocalDestination
+            from copyengine.offload import offload_card
             offload_card(
                 source=Path({str(card)!r}),
                 destinations=[LocalDestination({str(d1)!r}), LocalDestination({str(d2)!r})],
@@ -1158,8 +1158,8 @@ def test_ten_thousand_files(tmp_path: Path) -> None:
 CHILD_4GB = """
 import resource, sys
 from pathlib import Path
-from ingest.backends import LocalDestination
-from ingest.offload import offload_card
+from copyengine.backends import LocalDestination
+from copyengine.offload import offload_card
 card, dest = sys.argv[1:3]
 r = offload_card(source=Path(card), destinations=[LocalDestination(dest)], label="A001")
 # VmHWM, not ru_maxrss: on Linux ru_maxrss survives execve, so a child forked

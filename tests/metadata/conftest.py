@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import Clip, Copy, MediaFile, Project, Volume
-from catalog.naming import group_clip_files, recognize_camera_name
+from formats.naming import group_clip_files, recognize_camera_name
 
 needs_ffmpeg = pytest.mark.skipif(
     shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,

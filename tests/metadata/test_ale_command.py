@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import AuditEvent, Clip, Project, ShootDay, Volume
-from ingest.models import ReviewItem
-from ingest.review import ingest_rules_update
+from metadata.models import ReviewItem
+from metadata.review import ingest_rules_update
 from tests.fixtures import World
 
 HEADING = "Heading\nFIELD_DELIM\tTABS\nVIDEO_FORMAT\t1080\nAUDIO_FORMAT\t48khz\nFPS\t25\n\n"
@@ -323,7 +323,7 @@ def test_an_undecodable_byte_is_refused_with_its_line(
     assert_refused(world, before, code, result)
     (error,) = result["errors"]
     assert error["line"] == 12
-    # (catalog.ale names the byte 3 places off after a BOM; the line is right.)
+    # (formats.ale names the byte 3 places off after a BOM; the line is right.)
     assert "cannot be decoded as utf-8-sig" in error["message"]
 
 

@@ -18,8 +18,8 @@ from django.core.management import call_command
 
 from catalog.models import Clip, Copy, Membership, Role
 from catalog.permissions import RoleName
-from ingest.models import MetadataExtraction, ReviewItem
-from ingest.review import ingest_rules_update
+from metadata.models import MetadataExtraction, ReviewItem
+from metadata.review import ingest_rules_update
 from tests.fixtures import ProjectFactory, UserFactory, WorkerProcess
 from tests.metadata.conftest import XML_BOMB, make_clip, needs_ffmpeg
 

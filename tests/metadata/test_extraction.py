@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from catalog.models import AuditEvent, Clip
-from ingest import metadata
-from ingest.models import MetadataExtraction, ReviewItem
+from metadata import extraction as metadata
+from metadata.models import MetadataExtraction, ReviewItem
 from tests.fixtures import World
 from tests.metadata.conftest import XML_BOMB, catalog_card, make_clip, needs_ffmpeg, sony_xml
 

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import AuditEvent, Clip, ShootDay, Volume
-from ingest.models import AleUpload, IngestRules, ReviewItem
-from ingest.review import ingest_rules_update
+from metadata.models import AleUpload, IngestRules, ReviewItem
+from metadata.review import ingest_rules_update
 from tests.fixtures import World
 from tests.metadata.test_ale_command import ale
 

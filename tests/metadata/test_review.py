@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import AuditEvent, Clip, Copy, MediaFile, Volume
-from ingest.models import ReviewItem
+from metadata.models import ReviewItem
 from tests.fixtures import World
 
 

@@ -16,8 +16,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import AuditEvent, Volume
-from ingest.models import ReviewItem
-from ingest.review import ingest_rules_update
+from metadata.models import ReviewItem
+from metadata.review import ingest_rules_update
 from tests.fixtures import PERSONAS, World
 from tests.metadata.test_ale_command import ale
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts import checks, services
-from reelvault.commands import ReelvaultCommand
+from core.commands import ReelvaultCommand
 
 
 class Command(ReelvaultCommand):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.audit import audit_chain_verify
-from reelvault.commands import ReelvaultCommand
+from core.commands import ReelvaultCommand
 
 
 class Command(ReelvaultCommand):

@@ -9,10 +9,10 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from catalog.models import Project
+from core.commands import ReelvaultCommand
 from dashboard import services
 from dashboard.models import ReportDelivery
 from dashboard.selectors import today
-from reelvault.commands import ReelvaultCommand
 
 
 class Command(ReelvaultCommand):

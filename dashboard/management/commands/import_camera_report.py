@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from catalog.models import Project, ShootDay
+from core.commands import ReelvaultCommand
 from dashboard import services
-from reelvault.commands import ReelvaultCommand
 
 
 class Command(ReelvaultCommand):

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from ingest import mhl, services
-from reelvault.commands import ReelvaultCommand
+from copyengine import mhl
+from core.commands import ReelvaultCommand
+from ingest import services
 
 
 class Command(ReelvaultCommand):

@@ -14,10 +14,10 @@ from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from catalog.models import Project, Volume
+from copyengine.offload import ProgressSnapshot
+from core.commands import ReelvaultCommand
 from ingest import services
 from ingest.models import OffloadJob
-from ingest.offload import ProgressSnapshot
-from reelvault.commands import ReelvaultCommand
 
 
 class Command(ReelvaultCommand):

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from catalog.models import Project
-from reelvault.commands import ReelvaultCommand
+from core.commands import ReelvaultCommand
 from restore import services
 
 

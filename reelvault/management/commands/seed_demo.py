@@ -1,0 +1,285 @@
+"""Create the demo project, its users (one per role), days, volumes and clips. Idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import xxhash
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import transaction
+
+from catalog import services
+from catalog.audit import audit_record
+from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
+from catalog.permissions import RoleName
+from core.commands import ReelvaultCommand
+
+DEMO_CODE = "DEMO"
+FIRST_DAY = date(2026, 11, 2)
+DEMO_FILE_BYTES = 64 * 1024
+CAST = ["Ava Stone", "Ben Okafor", "Chloe Martin", "Dev Patel", "Elena Rossi", "Finn Walsh", "Grace Lee"]
+LOCATIONS = ["Warehouse", "Harbour", "Rooftop", "Diner", "Forest road", "Apartment 4B", "Stage 2"]
+LENSES = [
+    "Signature Prime 25mm",
+    "Signature Prime 35mm",
+    "Signature Prime 50mm",
+    "Ultra Prime 85mm",
+    "Optimo 24-290",
+]
+
+
+class Command(ReelvaultCommand):
+    help = "Create the demo project DEMO with one user per role. Safe to run again."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--clips", type=int, default=300, help="How many demo clips (default 300).")
+        parser.add_argument("--days", type=int, default=3, help="How many shoot days (default 3).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = Project.objects.filter(code=DEMO_CODE).first() or services.project_create(
+            actor=None, code=DEMO_CODE, name="Demo Feature"
+        )
+        self._users(project)
+        days = self._days(project, options["days"])
+        self._volumes(project)
+        self._restore_targets(project)
+        created = self._clips(project, days, options["clips"])
+        files = self._files_and_copies(project)
+        self._demo_card()
+        if len(days) >= 3:
+            # The producer's view: a camera report, the daily report subscription, the day-2 alert.
+            call_command("seed_demo_dashboard", stdout=self.stdout)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"demo project {project.code}: {len(days)} days, {project.volumes.count()} volumes, "
+                f"{project.clips.count()} clips ({created} new, {files} new files with copies)"
+            )
+        )
+
+    def _users(self, project: Project) -> None:
+        user_model = get_user_model()
+        fixed = settings.REELVAULT_DEMO_PASSWORD
+        generated: dict[str, str] = {}
+        for role in RoleName:
+            user = user_model.objects.filter(username=role.value).first()
+            if user is None:
+                password = fixed or secrets.token_urlsafe(12)
+                if not fixed:
+                    generated[role.value] = password
+                user = user_model.objects.create_user(
+                    username=role.value,
+                    email=f"{role.value}@demo.reelvault.local",
+                    password=password,
+                    is_staff=role is RoleName.ADMIN,
+                )
+            elif fixed and not user.check_password(fixed):
+                user.set_password(fixed)
+                user.save(update_fields=["password"])
+            if not project.memberships.filter(user=user, role_id=role.value).exists():
+                services.membership_set(actor=None, project=project, user=user, role=role)
+        if generated:
+            # Printed once, when the users are created; never stored in the code or on disk.
+            self.stdout.write("Demo users created. Their passwords (shown only this once):")
+            for name, password in generated.items():
+                self.stdout.write(f"  {name:<9} {password}")
+
+    def _days(self, project: Project, count: int) -> list[ShootDay]:
+        days = []
+        for number in range(1, count + 1):
+            day = project.days.filter(number=number, unit="main").first() or services.shoot_day_create(
+                actor=None, project=project, number=number, day_date=FIRST_DAY + timedelta(days=number - 1)
+            )
+            days.append(day)
+        return days
+
+    def _volumes(self, project: Project) -> None:
+        volumes_root = settings.VAR_DIR / "volumes"
+        specs = [
+            ("RAID-01", Volume.Kind.RAID, Volume.Tier.HOT, False),
+            ("SHUTTLE-01", Volume.Kind.SHUTTLE, Volume.Tier.WARM, False),
+            ("SHUTTLE-02", Volume.Kind.SHUTTLE, Volume.Tier.WARM, True),
+        ]
+        for label, kind, tier, offsite in specs:
+            if project.volumes.filter(label__iexact=label).exists():
+                continue
+            path = volumes_root / label.lower()
+            path.mkdir(parents=True, exist_ok=True)
+            services.volume_register(
+                actor=None,
+                project=project,
+                label=label,
+                kind=kind,
+                tier=tier,
+                offsite=offsite,
+                host=settings.REELVAULT_HOSTNAME,
+                location=str(path),
+            )
+
+    def _restore_targets(self, project: Project) -> None:
+        """Restore targets editorial, vfx and scratch under var/restore/, and a weekly restore drill."""
+        from restore.models import DrillSchedule
+        from restore.services import drill_schedule_set, restore_target_create
+
+        for name in ("editorial", "vfx", "scratch"):
+            path = settings.VAR_DIR / "restore" / name
+            path.mkdir(parents=True, exist_ok=True)
+            if not project.restore_targets.filter(name=name).exists():
+                restore_target_create(
+                    actor=None,
+                    project=project,
+                    name=name,
+                    path=str(path),
+                    host=settings.REELVAULT_HOSTNAME,
+                    scratch=name == "scratch",
+                )
+        if not DrillSchedule.objects.filter(project=project).exists():
+            drill_schedule_set(
+                actor=None, project=project, interval_hours=24 * 7, sample_clips=3, enabled=True
+            )
+
+    def _clips(self, project: Project, days: list[ShootDay], count: int) -> int:
+        """Catalog-only demo clips with varied metadata, so pages have something to show.
+
+        A fixed random seed keeps names stable, so a second run adds nothing.
+        """
+        rng = random.Random(20261102)  # noqa: S311 - demo data, not security
+        clips = []
+        for index in range(count):
+            day = days[index * len(days) // max(count, 1)] if days else None
+            camera = "AB"[index % 2]
+            roll = 1 + (day.number - 1 if day else 0)
+            clip_no = index // 2 + 1
+            stamp = (day.date if day else FIRST_DAY).strftime("%y%m%d")
+            scene = str(rng.randint(1, 40)) + rng.choice(["", "", "", "A", "B"])
+            clips.append(
+                Clip(
+                    project=project,
+                    day=day,
+                    name=f"{camera}{roll:03d}C{clip_no:03d}_{stamp}_R{rng.randint(0, 0xFFF):03X}",
+                    camera=camera,
+                    reel=f"{camera}{roll:03d}",
+                    scene=scene,
+                    take=str(rng.randint(1, 6)),
+                    circled=rng.random() < 0.3,
+                    cast=rng.sample(CAST, rng.randint(0, 3)),
+                    location=rng.choice(LOCATIONS),
+                    lens=rng.choice(LENSES),
+                    start_tc=f"{rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}:00",
+                    fps="24.000",
+                    duration_frames=rng.randint(240, 4800),
+                    # Codec follows the camera (not the random stream, so names stay stable).
+                    codec="ProRes 4444 XQ" if camera == "A" else "ARRIRAW",
+                    resolution="4448x3096" if camera == "A" else "4608x3164",
+                    notes=rng.choice(["", "", "Boom in frame at end", "Soft focus"]),
+                )
+            )
+        existing = set(project.clips.values_list("name", flat=True))
+        new = [clip for clip in clips if clip.name not in existing]
+        if new:
+            with transaction.atomic():
+                Clip.objects.bulk_create(new)
+                audit_record(actor=None, action="demo.seed_clips", project=project, after={"clips": len(new)})
+        return len(new)
+
+    def _files_and_copies(self, project: Project) -> int:
+        """One media file per demo clip that has none, with real bytes behind every copy.
+
+        Each file is a small stand-in (64 KiB, derived from the clip name) written
+        to every volume where its copy is verified, so restores, drills and
+        fixity checks of the demo work on real data. The last shoot day is still
+        being backed up, so its clips are short of verified copies; a few copies
+        of day 2 hold flipped bytes and are recorded corrupt; day 1 is complete. The copy-count
+        triggers keep ``Clip.min_verified_copies`` up to date.
+        """
+        labels = ["RAID-01", "SHUTTLE-01", "SHUTTLE-02"]
+        volumes = {v.label: v for v in project.volumes.filter(label__in=labels)}
+        if len(volumes) < len(labels):
+            return 0
+        clips = list(project.clips.filter(files__isnull=True).select_related("day").order_by("name"))
+        if not clips:
+            return 0
+        last_day = project.days.order_by("-number").values_list("number", flat=True).first()
+        contents = [hashlib.shake_256(clip.name.encode()).digest(DEMO_FILE_BYTES) for clip in clips]
+        files = [
+            MediaFile(
+                clip=clip,
+                relative_path=f"{clip.reel}/{clip.name}.mov",
+                size=len(content),
+                xxh128=xxhash.xxh3_128(content).hexdigest(),
+            )
+            for clip, content in zip(clips, contents, strict=True)
+        ]
+        copies: list[Copy] = []
+        for index, (clip, media_file, content) in enumerate(zip(clips, files, contents, strict=True)):
+            shot = clip.day.date if clip.day else FIRST_DAY
+            proven = datetime.combine(shot + timedelta(days=1), time(7, 30), tzinfo=UTC)
+            states = {"RAID-01": Copy.State.VERIFIED}
+            if clip.day is not None and clip.day.number == last_day:
+                states["SHUTTLE-01"] = Copy.State.COPYING if index % 2 else Copy.State.VERIFIED
+            else:
+                # Day 1 is complete (the producer can sign it off); day 2 has a
+                # few copies that failed a later check, so it is refused.
+                bad = clip.day is not None and clip.day.number == 2 and index % 37 == 5
+                states["SHUTTLE-01"] = Copy.State.CORRUPT if bad else Copy.State.VERIFIED
+                if index % 3 == 0:
+                    states["SHUTTLE-02"] = Copy.State.VERIFIED
+            for label, state in states.items():
+                copy = _demo_copy(media_file, volumes[label], state, proven=proven, project=project)
+                _write_demo_bytes(volumes[label], copy, content, corrupt=state == Copy.State.CORRUPT)
+                copies.append(copy)
+        with transaction.atomic():
+            MediaFile.objects.bulk_create(files)
+            Copy.objects.bulk_create(copies)
+            audit_record(
+                actor=None,
+                action="demo.seed_files",
+                project=project,
+                after={"files": len(files), "copies": len(copies)},
+            )
+        return len(files)
+
+    def _demo_card(self) -> None:
+        """A camera card under the first ingest root, so a DIT can try an offload from the browser."""
+        root = settings.REELVAULT_INGEST_ROOTS[0] / "A004"
+        if root.exists():
+            return
+        rng = random.Random(4)  # noqa: S311 - demo data, not security
+        for clip in range(1, 7):
+            path = root / f"A004C{clip:03d}_261105_R7XK.mov"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(rng.randbytes(256 * 1024))
+        self.stdout.write(f"demo card to offload: {root}")
+
+
+def _write_demo_bytes(volume: Volume, copy: Copy, content: bytes, *, corrupt: bool) -> None:
+    """Put the copy's bytes on its volume (flipped for a corrupt copy); leave unfinished copies absent."""
+    if copy.state not in (Copy.State.VERIFIED, Copy.State.CORRUPT):
+        return
+    path = Path(volume.location) / copy.path
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes([content[0] ^ 0xFF]) + content[1:] if corrupt else content)
+
+
+def _demo_copy(
+    media_file: MediaFile, volume: Volume, state: str, *, proven: datetime, project: Project
+) -> Copy:
+    good = state == Copy.State.VERIFIED
+    failed = state in (Copy.State.CORRUPT, Copy.State.FAILED)
+    return Copy(
+        media_file=media_file,
+        volume=volume,
+        path=f"{project.code}/{media_file.relative_path}",
+        state=state,
+        hash_found=media_file.xxh128 if good else "",
+        verified_at=proven if good else None,
+        last_error="hash mismatch at the last check" if failed else "",
+    )

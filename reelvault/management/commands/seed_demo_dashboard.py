@@ -1,0 +1,111 @@
+"""Put the demo project in the states the producer's view is about. Run after seed_demo; idempotent.
+
+- Day 1 becomes complete: its copies that failed a check were copied again
+  (now verified), and its clips short of copies get one on SHUTTLE-02. The
+  producer can sign it off.
+- Day 2 keeps its corrupt copies: refused, and an alert says so.
+- Day 3 (still copying) gets a camera report listing A003, B003 and C003;
+  C003 has not arrived.
+- The demo producer subscribes to the daily report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.hooks import copy_problem
+from catalog.audit import audit_record
+from catalog.models import Copy, MediaFile, Project, ShootDay
+from catalog.policy import short_clips
+from core.commands import ReelvaultCommand
+from dashboard.models import ExpectedCard, ReportSubscription
+
+DEMO = "DEMO"
+
+
+class Command(ReelvaultCommand):
+    help = "Give DEMO a complete day, a refused day, a missing card and an alert. Run after seed_demo."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = Project.objects.filter(code=DEMO).first()
+        if project is None:
+            raise CommandError("no DEMO project: run `manage.py seed_demo` first")
+        days = {day.number: day for day in ShootDay.objects.filter(project=project, unit="main")}
+        if len(days) < 3:
+            raise CommandError("the demo needs its three shoot days: run `manage.py seed_demo` first")
+        repaired = self._complete(project, days[1])
+        self._expected(days[3])
+        alerted = self._alert(project, days[2])
+        subscribed = self._subscribe(project)
+        self.stdout.write(
+            f"DEMO: day 1 complete ({repaired} copies made good), day 3 expects card C003, "
+            f"{alerted} corrupt copies on day 2 alerted, {subscribed} subscriber(s) to the daily report"
+        )
+
+    @transaction.atomic
+    def _complete(self, project: Project, day: ShootDay) -> int:
+        now = timezone.now()
+        repaired = 0
+        for copy in Copy.objects.filter(
+            media_file__clip__day=day, state__in=[Copy.State.CORRUPT, Copy.State.FAILED, Copy.State.MISSING]
+        ).select_related("media_file"):
+            copy.state, copy.hash_found, copy.verified_at, copy.last_error = (
+                "verified",
+                copy.media_file.xxh128,
+                now,
+                "",
+            )
+            copy.save(update_fields=["state", "hash_found", "verified_at", "last_error", "updated_at"])
+            repaired += 1
+        spare = project.volumes.filter(label="SHUTTLE-02").first()
+        short = [clip.id for clip in short_clips(day_ids=[day.pk], limit=10_000)]
+        if spare is not None:
+            for media_file in MediaFile.objects.filter(clip_id__in=short).exclude(copies__volume=spare):
+                Copy.objects.create(
+                    media_file=media_file,
+                    volume=spare,
+                    path=f"{project.code}/{media_file.relative_path}",
+                    state=Copy.State.VERIFIED,
+                    hash_found=media_file.xxh128,
+                    verified_at=now,
+                )
+                repaired += 1
+        if repaired:
+            audit_record(
+                actor=None, action="demo.seed_dashboard", obj=day, project=project, after={"copies": repaired}
+            )
+        return repaired
+
+    def _expected(self, day: ShootDay) -> None:
+        for label, camera in (("A003", "A"), ("B003", "B"), ("C003", "C")):
+            ExpectedCard.objects.get_or_create(
+                day=day, label=label, defaults={"camera": camera, "source": "demo camera report"}
+            )
+
+    def _alert(self, project: Project, day: ShootDay) -> int:
+        corrupt = list(
+            Copy.objects.filter(media_file__clip__day=day, state=Copy.State.CORRUPT).select_related(
+                "volume", "media_file"
+            )
+        )
+        if corrupt:
+            volume = corrupt[0].volume
+            copy_problem(
+                project=project,
+                volume=volume,
+                state=Copy.State.CORRUPT,
+                paths=[c.media_file.relative_path for c in corrupt if c.volume_id == volume.pk],
+                body=f"The last check of {volume.label} found copies of day {day.number} changed since they "
+                "were verified. Make new copies to restore the protection level.",
+                link=f"/p/{project.code}/days/{day.number}/",
+            )
+        return len(corrupt)
+
+    def _subscribe(self, project: Project) -> int:
+        for membership in project.memberships.filter(role_id="producer").select_related("user"):
+            ReportSubscription.objects.get_or_create(project=project, user=membership.user)
+        return ReportSubscription.objects.filter(project=project).count()
