@@ -144,9 +144,9 @@ def test_the_day_page_signs_off_and_shows_a_refusal(site: Site) -> None:
 
 
 def test_the_editorial_badge_says_whether_the_day_is_signed_off(site: Site) -> None:
-    pending = render_to_string("dashboard/_signoff_badge.html", {"signed_off": False})
+    pending = render_to_string("catalog/_signoff_badge.html", {"signed_off": False})
     assert "Not yet signed off" in pending
-    assert "Signed off" in render_to_string("dashboard/_signoff_badge.html", {"signed_off": True})
+    assert "Signed off" in render_to_string("catalog/_signoff_badge.html", {"signed_off": True})
     tag = Template("{% load dashboard_tags %}{% signoff_badge day %}")
     assert "Not yet signed off" in tag.render(Context({"day": site.days[1]}))
     assert "Not yet signed off" in tag.render(Context({"day": None}))

@@ -292,11 +292,11 @@ def test_rules_set_in_the_django_admin_are_checked_audited_and_validate_clips(wo
         "known_cameras": "",
         "camera_rules": "{}",
     }
-    bad = client.post("/admin/ingest/ingestrules/add/", form)
+    bad = client.post("/admin/metadata/ingestrules/add/", form)
     assert bad.status_code == 200 and "has no fixed width" in bad.content.decode()
     form["naming_pattern"] = "{camera}{roll:03}C{clip:03}_{date:%y%m%d}_{card}"
-    good = client.post("/admin/ingest/ingestrules/add/", form)
+    good = client.post("/admin/metadata/ingestrules/add/", form)
     assert good.status_code == 302, good.content.decode()[:500]
     assert items(c, "naming")
     assert AuditEvent.objects.filter(action="ingest_rules.update", actor_name="admin").count() == 1
-    assert world.client("outsider").get("/admin/ingest/ingestrules/").content.decode().count("FILM") == 0
+    assert world.client("outsider").get("/admin/metadata/ingestrules/").content.decode().count("FILM") == 0
