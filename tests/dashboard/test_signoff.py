@@ -147,7 +147,7 @@ def test_the_editorial_badge_says_whether_the_day_is_signed_off(site: Site) -> N
     pending = render_to_string("catalog/_signoff_badge.html", {"signed_off": False})
     assert "Not yet signed off" in pending
     assert "Signed off" in render_to_string("catalog/_signoff_badge.html", {"signed_off": True})
-    tag = Template("{% load dashboard_tags %}{% signoff_badge day %}")
+    tag = Template("{% load signoff %}{% signoff_badge day %}")
     assert "Not yet signed off" in tag.render(Context({"day": site.days[1]}))
     assert "Not yet signed off" in tag.render(Context({"day": None}))
     site.world.client("producer").post("/api/projects/FILM/days/1/signoff/")
