@@ -14,11 +14,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed $(TOOLS)/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-## make lint: ruff, migrations check.
+## make lint: ruff, mypy, import layering (import-linter), migrations check.
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 
 $(VENV)/.installed: requirements.txt
