@@ -11,8 +11,9 @@ de-duplication key. Only the first raise of a problem notifies people (in the
 app and by email, through ``notify``) and posts to the webhooks; raising it
 again counts an occurrence. ``alert_acknowledge``/``alert_resolve`` are what
 people do with them, ``alerts_escalate`` (beat) tells the admins about open
-alerts nobody acknowledged in time. The events that raise alerts are in
-``alerts/hooks.py``; the periodic checks in ``alerts/checks.py``.
+alerts nobody acknowledged in time. The catalog-level events that raise
+alerts are in ``alerts/hooks.py``, the features' own in their ``alerting.py``
+modules; the periodic checks in ``alerts/checks.py``.
 """
 
 from __future__ import annotations

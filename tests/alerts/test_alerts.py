@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts import checks, hooks, services
+from alerts import checks, services
 from alerts.models import Alert, AlertDelivery, Notification
 from alerts.services import (
     alert_deliveries_send,
@@ -20,6 +20,8 @@ from alerts.services import (
     alerts_escalate,
 )
 from catalog.models import AuditEvent, Copy, Volume
+from ingest import alerting as ingest_alerting
+from restore import alerting as restore_alerting
 from restore.models import RestoreDrill, RestoreRequest, RestoreTarget
 from tests.alerts.servers import webhook_receiver
 from tests.dashboard.conftest import build_site
@@ -253,7 +255,7 @@ def test_copies_condemned_by_a_restore_make_one_alert_per_volume(world: World) -
     copies = Copy.objects.filter(volume=site.volumes["NAS-1"]).select_related("media_file")[:3]
     for copy in copies:
         Copy.objects.filter(pk=copy.pk).update(state="corrupt", last_error="xxh128 differs")
-        hooks.copy_condemned(copy_id=copy.pk, restore_id=restore.pk)
+        restore_alerting.copy_condemned(copy_id=copy.pk, restore_id=restore.pk)
     alert = Alert.objects.get()
     assert alert.kind == "copy.corrupt" and alert.key == f"copy.corrupt:volume:{site.volumes['NAS-1'].pk}"
     assert alert.title == "FILM: corrupt copies on NAS-1" and alert.details["item_count"] == 3
@@ -264,16 +266,16 @@ def test_a_failed_drill_raises_an_alert_and_a_passing_one_resolves_it(world: Wor
     drill = RestoreDrill.objects.create(
         project=world.project, tier="warm", state="failed", error="2 of 3 files"
     )
-    hooks.drill_finished(drill_id=drill.pk)
+    restore_alerting.drill_finished(drill_id=drill.pk)
     alert = Alert.objects.get()
     assert (
         alert.title == f"FILM: restore drill {drill.pk} (warm tier) FAILED" and alert.severity == "critical"
     )
     other_tier = RestoreDrill.objects.create(project=world.project, tier="hot", state="passed")
-    hooks.drill_finished(drill_id=other_tier.pk)
+    restore_alerting.drill_finished(drill_id=other_tier.pk)
     assert Alert.objects.get().state == "open"
     passed = RestoreDrill.objects.create(project=world.project, tier="warm", state="passed")
-    hooks.drill_finished(drill_id=passed.pk)
+    restore_alerting.drill_finished(drill_id=passed.pk)
     alert.refresh_from_db()
     assert alert.state == "resolved" and f"drill {passed.pk}" in alert.resolution
 
@@ -286,15 +288,15 @@ def test_an_incomplete_offload_raises_and_a_complete_one_resolves(world: World) 
         state="incomplete",
         summary={"not_safe_reasons": ["a on X: failed"], "not_safe_reason_count": 1},
     )
-    hooks.offload_finished(job_id=job.pk)
+    ingest_alerting.offload_finished(job_id=job.pk)
     alert = Alert.objects.get(kind="transfer.incomplete")
     assert alert.title == "FILM: offload of card A001 is incomplete" and alert.link == f"/offloads/{job.pk}/"
     failed = site.job("A001", day=1, state="failed", error="the card was unplugged")
-    hooks.offload_finished(job_id=failed.pk)
+    ingest_alerting.offload_finished(job_id=failed.pk)
     alert.refresh_from_db()
     assert alert.occurrences == 2 and Alert.objects.filter(kind__startswith="transfer").count() == 1
     done = site.job("A001", day=1, state="completed")
-    hooks.offload_finished(job_id=done.pk)
+    ingest_alerting.offload_finished(job_id=done.pk)
     alert.refresh_from_db()
     assert alert.state == "resolved" and f"offload {done.pk}" in alert.resolution
 
