@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from alerts import checks, services
-from alerts.models import Alert, AlertDelivery, Notification
+from alerts.models import Alert, Delivery, Notification
+from alerts.outbox import deliveries_send, deliveries_send_pending
 from alerts.services import (
-    alert_deliveries_send,
-    alert_deliveries_send_pending,
     alert_raise,
     alert_resolve_key,
     alerts_escalate,
@@ -26,6 +26,10 @@ from restore.models import RestoreDrill, RestoreRequest, RestoreTarget
 from tests.alerts.servers import webhook_receiver
 from tests.dashboard.conftest import build_site
 from tests.fixtures import PERSONAS, World
+
+
+def webhook_posts() -> QuerySet[Delivery]:
+    return Delivery.objects.filter(kind=Delivery.Kind.WEBHOOK)
 
 
 def raise_corrupt(
@@ -205,12 +209,8 @@ def test_the_webhook_gets_slack_compatible_json(world: World, settings: Any) -> 
         alert = raise_corrupt(world, "A001/A001C001.mov")
         raise_corrupt(world, "A001/A001C002.mov")  # a repeat: no second message
         alerts_escalate(now=timezone.now() + timedelta(seconds=5))
-        assert (
-            alert_deliveries_send(delivery_ids=list(AlertDelivery.objects.values_list("pk", flat=True))) == 2
-        )
-        assert (
-            alert_deliveries_send(delivery_ids=list(AlertDelivery.objects.values_list("pk", flat=True))) == 0
-        )
+        assert deliveries_send(delivery_ids=list(webhook_posts().values_list("pk", flat=True))) == 2
+        assert deliveries_send(delivery_ids=list(webhook_posts().values_list("pk", flat=True))) == 0
     raised, escalated = receiver.posts
     assert receiver.headers[0]["Content-Type"] == "application/json"
     url = f"https://vault.example.test/alerts/{alert.pk}/"
@@ -229,8 +229,8 @@ def test_a_webhook_that_fails_is_retried_by_the_sweep(world: World, settings: An
         settings.REELVAULT_ALERT_WEBHOOK_URLS = [receiver.url]
         receiver.status = 500
         raise_corrupt(world, "a")
-        delivery = AlertDelivery.objects.get()
-        assert alert_deliveries_send(delivery_ids=[delivery.pk]) == 0
+        delivery = webhook_posts().get()
+        assert deliveries_send(delivery_ids=[delivery.pk]) == 0
         delivery.refresh_from_db()
         assert (
             delivery.sent_at is None
@@ -239,10 +239,8 @@ def test_a_webhook_that_fails_is_retried_by_the_sweep(world: World, settings: An
         )
         assert delivery.response_status == 500
         receiver.status = 200
-        AlertDelivery.objects.filter(pk=delivery.pk).update(
-            created_at=delivery.created_at - timedelta(hours=1)
-        )
-        assert alert_deliveries_send_pending() == 1
+        webhook_posts().filter(pk=delivery.pk).update(created_at=delivery.created_at - timedelta(hours=1))
+        assert deliveries_send_pending() == 1
     assert len(receiver.posts) == 1
     delivery.refresh_from_db()
     assert delivery.sent_at is not None and delivery.response_status == 200
