@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from alerts.outbox import deliveries_send_pending
 from alerts.services import alert_raise, notify
 from dashboard import services as dashboard_services
 from tests.alerts.servers import smtp_inbox, webhook_receiver
+from tests.alerts.test_offload_alerts import wait_for
 from tests.dashboard.test_metrics import parse
 from tests.fixtures import World, start_worker
 
@@ -88,15 +87,6 @@ OLD_TASK_NAMES = [
     "dashboard.report_deliveries_send",
     "dashboard.report_deliveries_send_pending",
 ]
-
-
-def wait_for(predicate: Callable[[], bool], message: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 @pytest.mark.integration
