@@ -1,7 +1,7 @@
 """Conditions that raise or clear alerts: volume space and storage-policy gaps.
 
 They run when something happens that may change them (the end of an
-offload, see ``alerts/hooks.py``) and from Celery beat, because "a gap older
+offload, see ``ingest/alerting.py``) and from Celery beat, because "a gap older
 than N hours" and "a volume filling up" also become true with time alone.
 """
 

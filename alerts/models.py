@@ -1,7 +1,7 @@
 """Notifications and alerts.
 
-- ``Notification``: one row per user per event, shown in the app and delivered
-  by email (``alerts.services.notify``).
+- ``Notification``: one row per user per event, shown in the app (and emailed
+  through the outbox, see ``Delivery``; ``alerts.services.notify``).
 - ``Alert``: one row per *problem* (a card that did not offload, a volume with
   corrupt copies, a day short of its storage policy…), identified by its
   de-duplication ``key``. Raising the same problem again while the alert is not
@@ -9,11 +9,15 @@
   a new alert. Its life: open → acknowledged → resolved, and an open alert
   nobody acknowledged within ``REELVAULT_ALERT_ESCALATE_SECONDS`` is escalated
   to the project's admins once.
-- ``AlertDelivery``: one webhook message (Slack-compatible JSON) about an alert
-  event, claimed before sending so it is posted once.
+- ``Delivery``: the outbox. One message to send: a notification's email, a
+  webhook post (Slack-compatible JSON) about an alert event, a daily report's
+  email. Claimed (a lease) before sending so it goes out once, retried by a
+  sweep until it went out or ran out of attempts (``alerts/outbox.py``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -111,46 +115,89 @@ class Notification(models.Model):
     link = models.CharField(max_length=500, blank=True, help_text="Path of the page to look at.")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
-    # Email delivery: claimed (emailing_at) before sending so two deliverers
-    # never send the same message twice; emailed_at once the server took it.
-    emailing_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
-    email_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["user", "read_at"], name="notification_user_unread"),
-            models.Index(fields=["emailed_at", "created_at"], name="notification_email_pending"),
-        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.subject}"
 
+    def _email(self) -> Delivery | None:
+        try:
+            return self.email_delivery
+        except Delivery.DoesNotExist:
+            return None
 
-class AlertDelivery(models.Model):
-    """One webhook message about an alert event (raised, escalated, resolved)."""
+    @property
+    def emailed_at(self) -> datetime | None:
+        """When the mail server took its email (None: not yet, or never)."""
+        delivery = self._email()
+        return delivery.sent_at if delivery is not None else None
+
+    @property
+    def email_attempts(self) -> int:
+        delivery = self._email()
+        return delivery.attempts if delivery is not None else 0
+
+    @property
+    def email_error(self) -> str:
+        """Why its email did not go out yet (empty once sent)."""
+        delivery = self._email()
+        return delivery.last_error if delivery is not None else ""
+
+
+class Delivery(models.Model):
+    """One message in the outbox: an email or a webhook post, sent once by whoever claims it first."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Notification email"
+        WEBHOOK = "webhook", "Webhook post"
+        REPORT = "report", "Report email"
 
     class Event(models.TextChoices):
+        """What a webhook post says happened to its alert."""
+
         RAISED = "raised", "Raised"
         ESCALATED = "escalated", "Escalated"
         RESOLVED = "resolved", "Resolved"
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=10, choices=Event.choices)
-    url = models.CharField(max_length=1000)
-    payload = models.JSONField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    recipient = models.CharField(max_length=1000, help_text="Email address, or the webhook's URL.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, null=True, blank=True, related_name="email_delivery"
+    )
+    alert = models.ForeignKey(
+        Alert, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    event = models.CharField(max_length=10, choices=Event.choices, blank=True)
+    payload = models.JSONField(
+        default=dict, blank=True, help_text='The webhook\'s JSON; for a report, {"report_id": n}.'
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The lease: taken (sending_at) before sending so two senders never send
+    # one message twice; a lease older than the claim timeout was abandoned.
     sending_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_attempts = models.PositiveSmallIntegerField(help_text="Given up after this many failed attempts.")
+    response_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The webhook's HTTP status."
+    )
     last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["sent_at", "created_at"], name="alert_delivery_pending")]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["sent_at", "created_at"], name="delivery_pending")]
 
     def __str__(self) -> str:
-        return f"{self.event} of alert {self.alert_id} to {self.url}"
+        return f"{self.kind} {self.pk} to {self.recipient}"
+
+    @property
+    def url(self) -> str:
+        """A webhook's URL (the page of an alert lists its webhook posts)."""
+        return self.recipient

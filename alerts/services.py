@@ -1,54 +1,44 @@
 """Notifications and alerts: create them, deliver them (in-app, email, webhook), handle them.
 
 ``notify`` is called inside the caller's transaction: the rows commit or roll
-back with the change they announce, and email delivery is handed to a
-Celery task only after the commit (a rolled-back change sends nothing).
-Delivery claims each row before sending, so a duplicate task or the
-periodic sweep never mails one notification twice.
+back with the change they announce, and so do their emails, which wait in
+the outbox (``alerts/outbox.py``) until a worker sends them after the commit
+(a rolled-back change sends nothing). Webhook posts go through the same
+outbox.
 
 Alerts (``alert_raise``) sit on top: one Alert per problem, identified by a
 de-duplication key. Only the first raise of a problem notifies people (in the
 app and by email, through ``notify``) and posts to the webhooks; raising it
 again counts an occurrence. ``alert_acknowledge``/``alert_resolve`` are what
 people do with them, ``alerts_escalate`` (beat) tells the admins about open
-alerts nobody acknowledged in time. The events that raise alerts are in
-``alerts/hooks.py``; the periodic checks in ``alerts/checks.py``.
+alerts nobody acknowledged in time. The catalog-level events that raise
+alerts are in ``alerts/hooks.py``, the features' own in their ``alerting.py``
+modules; the periodic checks in ``alerts/checks.py``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
-from alerts.models import Alert, AlertDelivery, Notification, Severity
+from alerts.models import Alert, Delivery, Notification, Severity
+from alerts.outbox import deliveries_enqueue, deliveries_send, deliveries_send_pending, delivery_new
 from catalog.audit import audit_record
 from catalog.models import Project
 from catalog.permissions import AnyUser
 
 logger = logging.getLogger(__name__)
-
-#: Delivery gives up on a notification after this many failed attempts.
-MAX_EMAIL_ATTEMPTS = 5
-#: A claim older than this is presumed abandoned (the deliverer died).
-CLAIM_TIMEOUT = timedelta(minutes=10)
-#: The sweep leaves fresh rows to the task enqueued at commit.
-SWEEP_GRACE = timedelta(minutes=1)
 
 
 def notify(
@@ -69,10 +59,12 @@ def notify(
     """
     seen: set[int] = set()
     rows: list[Notification] = []
+    addresses: list[str] = []
     for user in users:
         if user.pk is None or user.pk in seen or not user.is_active:
             continue
         seen.add(user.pk)
+        addresses.append(getattr(user, "email", "") or "")
         rows.append(
             Notification(
                 user_id=user.pk,
@@ -88,95 +80,26 @@ def notify(
     if not rows:
         return []
     created = Notification.objects.bulk_create(rows)
-    ids = [row.pk for row in created]
-
-    def enqueue() -> None:
-        from alerts.tasks import notifications_deliver_task
-
-        try:
-            notifications_deliver_task.apply_async(args=[ids], queue=settings.REELVAULT_ALERTS_QUEUE)
-        except Exception:  # the broker is down: the periodic sweep delivers them later
-            logger.exception("could not enqueue email delivery of notifications %s", ids)
-
-    transaction.on_commit(enqueue)
+    # A user without an address gets a delivery too: it is given up at the
+    # first attempt, with the reason, so the notification says why no email went.
+    deliveries_enqueue(
+        deliveries=[
+            delivery_new(kind=Delivery.Kind.EMAIL, recipient=address, user_id=row.user_id, notification=row)
+            for row, address in zip(created, addresses, strict=True)
+        ]
+    )
     return created
 
 
-def claim_lease(rows: QuerySet[Any], *, lease_field: str) -> bool:
-    """Take the sending lease of the one unsent row in ``rows``; True when this caller won it.
-
-    The lease is free, or held for longer than CLAIM_TIMEOUT by a sender that
-    died. A conditional UPDATE lets exactly one caller win, so a task that is
-    delivered twice never sends twice.
-    """
-    now = timezone.now()
-    free = Q(**{f"{lease_field}__isnull": True}) | Q(**{f"{lease_field}__lt": now - CLAIM_TIMEOUT})
-    return rows.filter(free).update(**{lease_field: now}) == 1
-
-
-def _claim(notification_id: int) -> bool:
-    rows = Notification.objects.filter(
-        pk=notification_id, emailed_at__isnull=True, email_attempts__lt=MAX_EMAIL_ATTEMPTS
-    )
-    return claim_lease(rows, lease_field="emailing_at")
-
-
-def _email_text(notification: Notification) -> str:
-    parts = [notification.body.strip()]
-    if notification.link:
-        parts.append(f"{settings.REELVAULT_BASE_URL.rstrip('/')}{notification.link}")
-    parts.append("— Reelvault")
-    return "\n\n".join(part for part in parts if part)
-
-
 def notifications_deliver(*, notification_ids: Sequence[int]) -> int:
-    """Email the given notifications that are not delivered yet; return how many were sent.
-
-    Safe to run twice: each row is claimed first. A user without an email
-    address is skipped (the notification stays in the app). A failure is
-    recorded on the row and retried by the sweep, up to MAX_EMAIL_ATTEMPTS.
-    """
-    sent = 0
-    for notification_id in notification_ids:
-        if not _claim(notification_id):
-            continue
-        notification = Notification.objects.select_related("user").get(pk=notification_id)
-        address = getattr(notification.user, "email", "") or ""
-        if not address:
-            Notification.objects.filter(pk=notification_id).update(
-                email_attempts=MAX_EMAIL_ATTEMPTS, email_error="the user has no email address"
-            )
-            continue
-        try:
-            send_mail(
-                subject=f"[Reelvault] {notification.subject}",
-                message=_email_text(notification),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[address],
-            )
-        except Exception as exc:  # any SMTP/network failure: record it, retry later
-            logger.warning("email of notification %s to %s failed: %s", notification_id, address, exc)
-            Notification.objects.filter(pk=notification_id).update(
-                emailing_at=None,
-                email_attempts=notification.email_attempts + 1,
-                email_error=f"{type(exc).__name__}: {exc}"[:2000],
-            )
-            continue
-        Notification.objects.filter(pk=notification_id).update(
-            emailed_at=timezone.now(), email_attempts=notification.email_attempts + 1, email_error=""
-        )
-        sent += 1
-    return sent
+    """Send now the emails of these notifications not sent yet; return how many went out (see the outbox)."""
+    ids = Delivery.objects.filter(notification_id__in=notification_ids).values_list("pk", flat=True)
+    return deliveries_send(delivery_ids=list(ids))
 
 
 def notifications_deliver_pending() -> int:
-    """Deliver what the commit-time task missed (broker down, worker killed, SMTP error)."""
-    pending = Notification.objects.filter(
-        emailed_at__isnull=True,
-        email_attempts__lt=MAX_EMAIL_ATTEMPTS,
-        created_at__lt=timezone.now() - SWEEP_GRACE,
-    ).values_list("pk", flat=True)[:500]
-    return notifications_deliver(notification_ids=list(pending))
+    """Send the notification emails the commit-time task missed (see ``deliveries_send_pending``)."""
+    return deliveries_send_pending(kinds=[Delivery.Kind.EMAIL])
 
 
 def notifications_mark_read(*, user: AnyUser, notification_ids: Sequence[int] | None = None) -> int:
@@ -206,9 +129,6 @@ ALERT_ROLES = ("admin", "producer", "dit")
 ESCALATION_ROLES = ("admin",)
 #: An alert keeps at most this many concerned items (files, clips, cards) in its details.
 MAX_DETAIL_ITEMS = 100
-#: Webhook delivery gives up after this many failed attempts.
-MAX_WEBHOOK_ATTEMPTS = 8
-WEBHOOK_TIMEOUT_SECONDS = 10
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 _SLACK_COLOURS = {Severity.INFO: "#0b5cad", Severity.WARNING: "#9a6700", Severity.CRITICAL: "#b3261e"}
 
@@ -341,7 +261,7 @@ def alert_raise(
             level=alert.severity,
             alert=alert,
         )
-        _webhook(alert, AlertDelivery.Event.RAISED)
+        _webhook(alert, Delivery.Event.RAISED)
     return Raised(alert, created=True)
 
 
@@ -385,7 +305,7 @@ def _resolve(alert: Alert, *, actor: AnyUser | None, resolution: str) -> None:
         before={"state": before},
         after={"state": alert.state, "resolution": resolution},
     )
-    _webhook(alert, AlertDelivery.Event.RESOLVED)
+    _webhook(alert, Delivery.Event.RESOLVED)
 
 
 def alert_resolve_key(*, key: str, resolution: str) -> Alert | None:
@@ -491,7 +411,7 @@ def _escalate(alert_id: int, *, now: datetime, seconds: int) -> bool:
         level=Severity.CRITICAL,
         alert=alert,
     )
-    _webhook(alert, AlertDelivery.Event.ESCALATED)
+    _webhook(alert, Delivery.Event.ESCALATED)
     return True
 
 
@@ -508,10 +428,10 @@ def webhook_payload(*, alert: Alert, event: str) -> dict[str, Any]:
     url = f"{settings.REELVAULT_BASE_URL.rstrip('/')}{alert_link(alert)}"
     severity = Severity(alert.severity)
     prefix = {
-        AlertDelivery.Event.RAISED: "",
-        AlertDelivery.Event.ESCALATED: "ESCALATED, nobody acknowledged it: ",
-        AlertDelivery.Event.RESOLVED: "Resolved: ",
-    }[AlertDelivery.Event(event)]
+        Delivery.Event.RAISED: "",
+        Delivery.Event.ESCALATED: "ESCALATED, nobody acknowledged it: ",
+        Delivery.Event.RESOLVED: "Resolved: ",
+    }[Delivery.Event(event)]
     item_count = int(alert.details.get("item_count", 0))
     return {
         "text": f"{prefix}[{severity.value.upper()}] {alert.title} <{url}|Open in Reelvault>",
@@ -522,9 +442,7 @@ def webhook_payload(*, alert: Alert, event: str) -> dict[str, Any]:
                 "color": _SLACK_COLOURS[severity],
                 "title": alert.title,
                 "title_link": url,
-                "text": (alert.resolution if event == AlertDelivery.Event.RESOLVED else alert_text(alert))[
-                    :3000
-                ],
+                "text": (alert.resolution if event == Delivery.Event.RESOLVED else alert_text(alert))[:3000],
                 "fields": [
                     {"title": "Project", "value": alert.project.code, "short": True},
                     {"title": "Severity", "value": severity.label, "short": True},
@@ -551,93 +469,17 @@ def webhook_payload(*, alert: Alert, event: str) -> dict[str, Any]:
 
 
 def _webhook(alert: Alert, event: str) -> list[int]:
-    """Queue one message per configured webhook URL; they are posted after the commit."""
+    """Queue one post per configured webhook URL in the outbox; they are sent after the commit."""
     urls = list(settings.REELVAULT_ALERT_WEBHOOK_URLS)
     if not urls:
         return []
     payload = webhook_payload(alert=alert, event=event)
-    rows = AlertDelivery.objects.bulk_create(
-        [AlertDelivery(alert=alert, event=event, url=url, payload=payload) for url in urls]
+    return deliveries_enqueue(
+        deliveries=[
+            delivery_new(kind=Delivery.Kind.WEBHOOK, recipient=url, payload=payload, alert=alert, event=event)
+            for url in urls
+        ]
     )
-    ids = [row.pk for row in rows]
-
-    def enqueue() -> None:
-        from alerts.tasks import alert_deliveries_send_task
-
-        try:
-            alert_deliveries_send_task.apply_async(args=[ids], queue=settings.REELVAULT_ALERTS_QUEUE)
-        except Exception:  # the broker is down: the periodic sweep posts them later
-            logger.exception("could not enqueue webhook deliveries %s", ids)
-
-    transaction.on_commit(enqueue)
-    return ids
-
-
-def _post_json(url: str, payload: Mapping[str, Any]) -> int:
-    if urlsplit(url).scheme not in {"http", "https"}:
-        raise ValueError(f"webhook URL {url!r} is not http(s)")
-    request = urllib.request.Request(  # noqa: S310  # scheme checked above
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "Reelvault"},
-    )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310  # as above
-        return int(response.status)
-
-
-def _claim_delivery(delivery_id: int) -> bool:
-    rows = AlertDelivery.objects.filter(
-        pk=delivery_id, sent_at__isnull=True, attempts__lt=MAX_WEBHOOK_ATTEMPTS
-    )
-    return claim_lease(rows, lease_field="sending_at")
-
-
-def alert_deliveries_send(*, delivery_ids: Sequence[int]) -> int:
-    """POST the given webhook messages not sent yet; return how many a receiver accepted (2xx).
-
-    Safe to run twice: each row is claimed first. A failure (network error,
-    non-2xx answer) is recorded on the row and retried by the sweep, up to
-    MAX_WEBHOOK_ATTEMPTS.
-    """
-    sent = 0
-    for delivery_id in delivery_ids:
-        if not _claim_delivery(delivery_id):
-            continue
-        delivery = AlertDelivery.objects.get(pk=delivery_id)
-        status: int | None = None
-        try:
-            status = _post_json(delivery.url, delivery.payload)
-        except urllib.error.HTTPError as exc:
-            status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-        except (OSError, ValueError) as exc:  # refused, timed out, DNS, bad URL
-            error = f"{type(exc).__name__}: {exc}"
-        else:
-            error = ""
-        if error:
-            logger.warning("webhook %s of alert %s failed: %s", delivery_id, delivery.alert_id, error)
-            AlertDelivery.objects.filter(pk=delivery_id).update(
-                sending_at=None,
-                attempts=delivery.attempts + 1,
-                response_status=status,
-                last_error=error[:2000],
-            )
-            continue
-        AlertDelivery.objects.filter(pk=delivery_id).update(
-            sent_at=timezone.now(), attempts=delivery.attempts + 1, response_status=status, last_error=""
-        )
-        sent += 1
-    return sent
-
-
-def alert_deliveries_send_pending() -> int:
-    """Post what the commit-time task missed (broker down, receiver down); return how many went out."""
-    pending = AlertDelivery.objects.filter(
-        sent_at__isnull=True,
-        attempts__lt=MAX_WEBHOOK_ATTEMPTS,
-        created_at__lt=timezone.now() - SWEEP_GRACE,
-    ).values_list("pk", flat=True)[:500]
-    return alert_deliveries_send(delivery_ids=list(pending))
 
 
 class AlertRefused(PermissionDenied):

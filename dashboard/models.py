@@ -77,23 +77,3 @@ class ReportSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} gets {self.project} daily reports"
-
-
-class ReportDelivery(models.Model):
-    """One email of a daily report to one subscriber; claimed before sending so it goes out once."""
-
-    report = models.ForeignKey(DailyReport, on_delete=models.CASCADE, related_name="deliveries")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    address = models.EmailField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    sending_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["sent_at", "created_at"], name="report_delivery_pending")]
-
-    def __str__(self) -> str:
-        return f"{self.report} to {self.address}"

@@ -22,7 +22,7 @@ from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from alerts.models import Alert, Severity
+from alerts.models import Alert, Delivery, Severity
 from catalog.models import Clip, Copy, DaySignOff, Project, ShootDay, Volume
 from catalog.policy import ShortClip, policy_by_day, short_clips
 from catalog.selectors import signed_off_day_ids
@@ -473,3 +473,8 @@ def alert_counts_by_project(*, project_ids: Sequence[int]) -> dict[int, int]:
 def today() -> date:
     """Today in Reelvault's time zone (TIME_ZONE): the date a daily report is about."""
     return timezone.localdate()
+
+
+def report_deliveries(*, report: DailyReport) -> QuerySet[Delivery]:
+    """The outbox rows of a daily report's emails, one per subscriber it went (or goes) to."""
+    return Delivery.objects.filter(kind=Delivery.Kind.REPORT, payload__report_id=report.pk)

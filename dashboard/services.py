@@ -21,24 +21,23 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from alerts.services import SWEEP_GRACE, claim_lease, notify
+from alerts.models import Delivery
+from alerts.outbox import deliveries_enqueue, delivery_new
+from alerts.services import notify
 from catalog.audit import audit_record
 from catalog.models import DaySignOff, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, RoleName, user_can
 from dashboard import reports
 from dashboard.camera_reports import parse_camera_report
-from dashboard.models import DailyReport, ExpectedCard, ReportDelivery, ReportSubscription
+from dashboard.models import DailyReport, ExpectedCard, ReportSubscription
 from dashboard.selectors import day_figures
 
 logger = logging.getLogger(__name__)
-
-#: Report email delivery gives up on a recipient after this many failed attempts.
-MAX_REPORT_ATTEMPTS = 5
 
 
 class SignOffRefused(PermissionDenied):
@@ -354,7 +353,7 @@ def daily_report_generate(
     """Build (or rebuild) the project's report of the date: JSON, HTML and PDF; optionally email it.
 
     With ``email``, every subscriber with an email address gets it (after the
-    commit, from a worker; see ``report_deliveries_send``).
+    commit, from a worker, through the alerts outbox; see ``report_email``).
     """
     data = reports.daily_report_data(project=project, report_date=report_date)
     user = actor if isinstance(actor, AbstractBaseUser) and actor.is_authenticated else None
@@ -383,27 +382,23 @@ def daily_report_generate(
 
 
 def _email(report: DailyReport) -> list[int]:
+    """Put one email of the report per subscriber in the outbox; it is sent after the commit."""
     subscribers = (
         ReportSubscription.objects.filter(project=report.project, user__is_active=True)
         .exclude(user__email="")
         .select_related("user")
     )
-    rows = ReportDelivery.objects.bulk_create(
-        [ReportDelivery(report=report, user=s.user, address=s.user.email) for s in subscribers]
+    return deliveries_enqueue(
+        deliveries=[
+            delivery_new(
+                kind=Delivery.Kind.REPORT,
+                recipient=s.user.email,
+                payload={"report_id": report.pk},
+                user=s.user,
+            )
+            for s in subscribers
+        ]
     )
-    ids = [row.pk for row in rows]
-    if ids:
-
-        def enqueue() -> None:
-            from dashboard.tasks import report_deliveries_send_task
-
-            try:
-                report_deliveries_send_task.apply_async(args=[ids], queue=settings.REELVAULT_ALERTS_QUEUE)
-            except Exception:  # the broker is down: the periodic sweep sends them later
-                logger.exception("could not enqueue report deliveries %s", ids)
-
-        transaction.on_commit(enqueue)
-    return ids
 
 
 def daily_reports_run(*, report_date: date | None = None) -> list[int]:
@@ -422,62 +417,21 @@ def daily_reports_run(*, report_date: date | None = None) -> list[int]:
     return built
 
 
-def _claim(delivery_id: int) -> bool:
-    rows = ReportDelivery.objects.filter(
-        pk=delivery_id, sent_at__isnull=True, attempts__lt=MAX_REPORT_ATTEMPTS
+def report_email(delivery: Delivery) -> EmailMessage:
+    """The outbox's composer of a report email: HTML + plain text + the PDF (``DashboardConfig.ready``)."""
+    report = DailyReport.objects.select_related("project").get(pk=delivery.payload["report_id"])
+    link = f"{settings.REELVAULT_BASE_URL.rstrip('/')}/p/{report.project.code}/reports/{report.report_date}/"
+    message = EmailMultiAlternatives(
+        subject=f"[Reelvault] {report.project.code} daily report {report.report_date}: "
+        f"{reports.report_summary(report.data)}"[:250],
+        body=(
+            f"The daily status report of {report.project.code} is attached (PDF) and at {link}\n\n— Reelvault"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.recipient],
     )
-    return claim_lease(rows, lease_field="sending_at")
-
-
-def report_deliveries_send(*, delivery_ids: Sequence[int]) -> int:
-    """Email the report to each recipient not served yet (HTML + plain text + the PDF); return how many.
-
-    Safe to run twice: each row is claimed first; a failure is recorded and
-    retried by the sweep up to MAX_REPORT_ATTEMPTS.
-    """
-    sent = 0
-    for delivery_id in delivery_ids:
-        if not _claim(delivery_id):
-            continue
-        delivery = ReportDelivery.objects.select_related("report__project").get(pk=delivery_id)
-        report = delivery.report
-        data = report.data
-        link = (
-            f"{settings.REELVAULT_BASE_URL.rstrip('/')}/p/{report.project.code}/reports/{report.report_date}/"
-        )
-        message = EmailMultiAlternatives(
-            subject=f"[Reelvault] {report.project.code} daily report {report.report_date}: "
-            f"{reports.report_summary(data)}"[:250],
-            body=(
-                f"The daily status report of {report.project.code} is attached (PDF) and at {link}\n\n"
-                "— Reelvault"
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[delivery.address],
-        )
-        message.attach_alternative(report.html, "text/html")
-        message.attach(
-            f"{report.project.code}-daily-report-{report.report_date}.pdf",
-            bytes(report.pdf),
-            "application/pdf",
-        )
-        try:
-            message.send()
-        except Exception as exc:  # any SMTP/network failure: record it, retry later
-            logger.warning("report email %s to %s failed: %s", delivery_id, delivery.address, exc)
-            ReportDelivery.objects.filter(pk=delivery_id).update(
-                sending_at=None, attempts=delivery.attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000]
-            )
-            continue
-        ReportDelivery.objects.filter(pk=delivery_id).update(
-            sent_at=timezone.now(), attempts=delivery.attempts + 1, error=""
-        )
-        sent += 1
-    return sent
-
-
-def report_deliveries_send_pending() -> int:
-    pending = ReportDelivery.objects.filter(
-        sent_at__isnull=True, attempts__lt=MAX_REPORT_ATTEMPTS, created_at__lt=timezone.now() - SWEEP_GRACE
-    ).values_list("pk", flat=True)[:200]
-    return report_deliveries_send(delivery_ids=list(pending))
+    message.attach_alternative(report.html, "text/html")
+    message.attach(
+        f"{report.project.code}-daily-report-{report.report_date}.pdf", bytes(report.pdf), "application/pdf"
+    )
+    return message

@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from alerts import hooks as alert_hooks
 from catalog.audit import audit_record
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
@@ -42,6 +41,7 @@ from copyengine.offload import (
 )
 from core.queues import host_queue
 from formats.naming import group_clip_files, recognize_camera_name
+from ingest import alerting
 from ingest.models import OffloadJob
 from metadata import extraction as metadata
 
@@ -518,7 +518,7 @@ def _finish_failed(job: OffloadJob, actor: AnyUser | None, message: str) -> Offl
         audit_record(
             actor=actor, action="offload.failed", obj=job, project=job.project, after={"error": message}
         )
-        transaction.on_commit(lambda: alert_hooks.offload_finished(job_id=job.pk), robust=True)
+        alerting.offload_finished_after_commit(job_id=job.pk)
     job.refresh_from_db()
     return job
 
@@ -581,7 +581,7 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
             after={"state": state, "safe_to_format": safe, "reasons": reasons[:20]},
         )
         transaction.on_commit(lambda: metadata.clip_metadata_enqueue_card(card_id=job.card_id), robust=True)
-        transaction.on_commit(lambda: alert_hooks.offload_finished(job_id=job.pk), robust=True)
+        alerting.offload_finished_after_commit(job_id=job.pk)
     job.refresh_from_db()
     return job
 
@@ -632,17 +632,6 @@ class VerifyRecorded:
     corrupt: int
     missing: int
     unknown: int  # files the history lists that the catalog does not know on this volume
-
-
-def _alert_copy_problem(*, volume: Volume, state: str, paths: list[str], root: Path) -> None:
-    """Raise (once per volume and problem) the alert for copies a verification found bad, after commit."""
-    body = f"A verification of {root} found {len(paths)} {state} copies on {volume.label}."
-    transaction.on_commit(
-        lambda: alert_hooks.copy_problem(
-            project=volume.project, volume=volume, state=state, paths=paths[:100], body=body, link=""
-        ),
-        robust=True,
-    )
 
 
 def mhl_verify_record(*, actor: AnyUser | None, root: Path, report: mhl.VerifyReport) -> VerifyRecorded:
@@ -702,5 +691,5 @@ def mhl_verify_record(*, actor: AnyUser | None, root: Path, report: mhl.VerifyRe
         )
         for state, paths in problems.items():
             if paths:
-                _alert_copy_problem(volume=volume, state=state, paths=paths, root=root)
+                alerting.copies_found_bad_after_commit(volume=volume, state=state, paths=paths, root=root)
     return VerifyRecorded(volume, counts["verified"], counts["corrupt"], counts["missing"], counts["unknown"])

@@ -73,10 +73,10 @@ def render(metrics: Iterable[Metric]) -> str:
 
 def collect() -> list[Metric]:
     """Read every metric from the database."""
-    from alerts.models import Alert, AlertDelivery, Notification
+    from alerts.models import Alert, Delivery
+    from alerts.outbox import deliveries_pending_counts
     from catalog.models import Copy, DaySignOff, Project, Volume
     from catalog.policy import policy_by_project
-    from dashboard.models import ReportDelivery
     from ingest.models import OffloadJob
     from metadata.models import MetadataExtraction
     from restore.models import RestoreRequest
@@ -143,24 +143,14 @@ def collect() -> list[Metric]:
         .order_by()
     ):
         queue.add(n, kind="metadata", state=state, project="")
-    queue.add(
-        Notification.objects.filter(emailed_at__isnull=True, email_attempts__lt=5).count(),
-        kind="email",
-        state="pending",
-        project="",
-    )
-    queue.add(
-        AlertDelivery.objects.filter(sent_at__isnull=True, attempts__lt=8).count(),
-        kind="webhook",
-        state="pending",
-        project="",
-    )
-    queue.add(
-        ReportDelivery.objects.filter(sent_at__isnull=True, attempts__lt=5).count(),
-        kind="report_email",
-        state="pending",
-        project="",
-    )
+    # The outbox's messages waiting to be sent, under the kinds the three former outboxes had.
+    outbox_kinds = {
+        Delivery.Kind.EMAIL: "email",
+        Delivery.Kind.WEBHOOK: "webhook",
+        Delivery.Kind.REPORT: "report_email",
+    }
+    for kind, n in deliveries_pending_counts().items():
+        queue.add(n, kind=outbox_kinds[Delivery.Kind(kind)], state="pending", project="")
 
     gap_clips = Metric(
         "reelvault_policy_gap_clips", "gauge", "Clips that do not meet their project's storage policy."

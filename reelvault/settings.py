@@ -163,10 +163,12 @@ CELERY_BEAT_SCHEDULE = {
     "offload-jobs-recover": {"task": "ingest.offload_jobs_recover", "schedule": 60.0},
     # Re-send metadata extraction jobs lost with a broker restart.
     "clip-metadata-recover": {"task": "ingest.clip_metadata_recover", "schedule": 600.0},
-    # Restore: resume restores whose worker died, start due restore drills, retry undelivered email.
+    # Restore: resume restores whose worker died, start due restore drills.
     "restore-requests-recover": {"task": "restore.restore_requests_recover", "schedule": 60.0},
     "restore-drills-due": {"task": "restore.restore_drills_due", "schedule": 900.0},
-    "alerts-deliver-pending": {"task": "alerts.notifications_deliver_pending", "schedule": 300.0},
+    # The outbox: send the emails (notifications, daily reports) and webhook posts the
+    # commit-time task missed (broker down, worker killed, mail server or receiver down).
+    "alerts-deliveries-pending": {"task": "alerts.deliveries_send_pending", "schedule": 120.0},
 }
 
 # --- REST API -----------------------------------------------------------
@@ -252,14 +254,9 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "dashboard.daily_reports_run",
             "schedule": crontab(hour=_report_hour, minute=_report_minute),
         },
-        "dashboard-report-deliveries-pending": {
-            "task": "dashboard.report_deliveries_send_pending",
-            "schedule": 300.0,
-        },
         "alerts-escalate": {"task": "alerts.alerts_escalate", "schedule": 60.0},
         "alerts-policy-gaps": {"task": "alerts.policy_gaps_check", "schedule": 300.0},
         "alerts-volumes": {"task": "alerts.volumes_check", "schedule": 600.0},
-        "alerts-webhooks-pending": {"task": "alerts.alert_deliveries_send_pending", "schedule": 120.0},
     }
 )
 

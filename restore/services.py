@@ -43,7 +43,6 @@ from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from alerts import hooks as alert_hooks
 from alerts.models import Notification
 from alerts.services import notify
 from catalog.audit import audit_record
@@ -53,6 +52,7 @@ from copyengine import mhl
 from core.queues import host_queue
 from formats.units import format_bytes
 from restore import copying, selectors
+from restore.alerting import copy_condemned_after_commit, drill_finished_after_commit
 from restore.models import (
     DrillSchedule,
     RestoreApproval,
@@ -675,8 +675,8 @@ def _condemn(copy: Copy, state: str, message: str, found: str, restore: RestoreR
             before={"state": Copy.State.VERIFIED},
             after={"state": state, "message": message, "found": found, "restore": restore.pk},
         )
-        # One alert per volume and problem, however many files (alerts/hooks.py).
-        alert_hooks.copy_condemned(copy_id=copy.pk, restore_id=restore.pk)
+        # One alert per volume and problem, however many files, after the commit (restore/alerting.py).
+        copy_condemned_after_commit(copy_id=copy.pk, restore_id=restore.pk)
 
 
 class _Progress:
@@ -1125,8 +1125,8 @@ def _drill_finish(restore: RestoreRequest) -> None:
                 "error": "\n".join(errors),
             },
         )
-        # A failed drill raises an alert, a passed one clears it (alerts/hooks.py).
-        alert_hooks.drill_finished(drill_id=drill.pk)
+        # A failed drill raises an alert, a passed one clears it, after the commit (restore/alerting.py).
+        drill_finished_after_commit(drill_id=drill.pk)
 
 
 def restore_drills_due(*, now: datetime | None = None) -> list[int]:

@@ -8,22 +8,28 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from alerts import checks, hooks, services
-from alerts.models import Alert, AlertDelivery, Notification
+from alerts import checks, services
+from alerts.models import Alert, Delivery, Notification
+from alerts.outbox import deliveries_send, deliveries_send_pending
 from alerts.services import (
-    alert_deliveries_send,
-    alert_deliveries_send_pending,
     alert_raise,
     alert_resolve_key,
     alerts_escalate,
 )
 from catalog.models import AuditEvent, Copy, Volume
+from ingest import alerting as ingest_alerting
+from restore import alerting as restore_alerting
 from restore.models import RestoreDrill, RestoreRequest, RestoreTarget
 from tests.alerts.servers import webhook_receiver
 from tests.dashboard.conftest import build_site
 from tests.fixtures import PERSONAS, World
+
+
+def webhook_posts() -> QuerySet[Delivery]:
+    return Delivery.objects.filter(kind=Delivery.Kind.WEBHOOK)
 
 
 def raise_corrupt(
@@ -203,12 +209,8 @@ def test_the_webhook_gets_slack_compatible_json(world: World, settings: Any) -> 
         alert = raise_corrupt(world, "A001/A001C001.mov")
         raise_corrupt(world, "A001/A001C002.mov")  # a repeat: no second message
         alerts_escalate(now=timezone.now() + timedelta(seconds=5))
-        assert (
-            alert_deliveries_send(delivery_ids=list(AlertDelivery.objects.values_list("pk", flat=True))) == 2
-        )
-        assert (
-            alert_deliveries_send(delivery_ids=list(AlertDelivery.objects.values_list("pk", flat=True))) == 0
-        )
+        assert deliveries_send(delivery_ids=list(webhook_posts().values_list("pk", flat=True))) == 2
+        assert deliveries_send(delivery_ids=list(webhook_posts().values_list("pk", flat=True))) == 0
     raised, escalated = receiver.posts
     assert receiver.headers[0]["Content-Type"] == "application/json"
     url = f"https://vault.example.test/alerts/{alert.pk}/"
@@ -227,8 +229,8 @@ def test_a_webhook_that_fails_is_retried_by_the_sweep(world: World, settings: An
         settings.REELVAULT_ALERT_WEBHOOK_URLS = [receiver.url]
         receiver.status = 500
         raise_corrupt(world, "a")
-        delivery = AlertDelivery.objects.get()
-        assert alert_deliveries_send(delivery_ids=[delivery.pk]) == 0
+        delivery = webhook_posts().get()
+        assert deliveries_send(delivery_ids=[delivery.pk]) == 0
         delivery.refresh_from_db()
         assert (
             delivery.sent_at is None
@@ -237,10 +239,8 @@ def test_a_webhook_that_fails_is_retried_by_the_sweep(world: World, settings: An
         )
         assert delivery.response_status == 500
         receiver.status = 200
-        AlertDelivery.objects.filter(pk=delivery.pk).update(
-            created_at=delivery.created_at - timedelta(hours=1)
-        )
-        assert alert_deliveries_send_pending() == 1
+        webhook_posts().filter(pk=delivery.pk).update(created_at=delivery.created_at - timedelta(hours=1))
+        assert deliveries_send_pending() == 1
     assert len(receiver.posts) == 1
     delivery.refresh_from_db()
     assert delivery.sent_at is not None and delivery.response_status == 200
@@ -253,7 +253,7 @@ def test_copies_condemned_by_a_restore_make_one_alert_per_volume(world: World) -
     copies = Copy.objects.filter(volume=site.volumes["NAS-1"]).select_related("media_file")[:3]
     for copy in copies:
         Copy.objects.filter(pk=copy.pk).update(state="corrupt", last_error="xxh128 differs")
-        hooks.copy_condemned(copy_id=copy.pk, restore_id=restore.pk)
+        restore_alerting.copy_condemned(copy_id=copy.pk, restore_id=restore.pk)
     alert = Alert.objects.get()
     assert alert.kind == "copy.corrupt" and alert.key == f"copy.corrupt:volume:{site.volumes['NAS-1'].pk}"
     assert alert.title == "FILM: corrupt copies on NAS-1" and alert.details["item_count"] == 3
@@ -264,16 +264,16 @@ def test_a_failed_drill_raises_an_alert_and_a_passing_one_resolves_it(world: Wor
     drill = RestoreDrill.objects.create(
         project=world.project, tier="warm", state="failed", error="2 of 3 files"
     )
-    hooks.drill_finished(drill_id=drill.pk)
+    restore_alerting.drill_finished(drill_id=drill.pk)
     alert = Alert.objects.get()
     assert (
         alert.title == f"FILM: restore drill {drill.pk} (warm tier) FAILED" and alert.severity == "critical"
     )
     other_tier = RestoreDrill.objects.create(project=world.project, tier="hot", state="passed")
-    hooks.drill_finished(drill_id=other_tier.pk)
+    restore_alerting.drill_finished(drill_id=other_tier.pk)
     assert Alert.objects.get().state == "open"
     passed = RestoreDrill.objects.create(project=world.project, tier="warm", state="passed")
-    hooks.drill_finished(drill_id=passed.pk)
+    restore_alerting.drill_finished(drill_id=passed.pk)
     alert.refresh_from_db()
     assert alert.state == "resolved" and f"drill {passed.pk}" in alert.resolution
 
@@ -286,15 +286,15 @@ def test_an_incomplete_offload_raises_and_a_complete_one_resolves(world: World) 
         state="incomplete",
         summary={"not_safe_reasons": ["a on X: failed"], "not_safe_reason_count": 1},
     )
-    hooks.offload_finished(job_id=job.pk)
+    ingest_alerting.offload_finished(job_id=job.pk)
     alert = Alert.objects.get(kind="transfer.incomplete")
     assert alert.title == "FILM: offload of card A001 is incomplete" and alert.link == f"/offloads/{job.pk}/"
     failed = site.job("A001", day=1, state="failed", error="the card was unplugged")
-    hooks.offload_finished(job_id=failed.pk)
+    ingest_alerting.offload_finished(job_id=failed.pk)
     alert.refresh_from_db()
     assert alert.occurrences == 2 and Alert.objects.filter(kind__startswith="transfer").count() == 1
     done = site.job("A001", day=1, state="completed")
-    hooks.offload_finished(job_id=done.pk)
+    ingest_alerting.offload_finished(job_id=done.pk)
     alert.refresh_from_db()
     assert alert.state == "resolved" and f"offload {done.pk}" in alert.resolution
 

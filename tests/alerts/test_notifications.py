@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
 
-from alerts.models import Notification
+from alerts.models import Delivery, Notification
 from alerts.services import notifications_deliver, notifications_deliver_pending, notify
 from tests.fixtures import World
 
@@ -76,7 +76,7 @@ def test_a_failed_delivery_is_recorded_and_retried_by_the_sweep(world: World, se
     row.refresh_from_db()
     assert row.emailed_at is None and row.email_attempts == 1 and "Connection" in row.email_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    Notification.objects.filter(pk=row.pk).update(created_at=row.created_at.replace(year=2020))
+    Delivery.objects.filter(notification=row).update(created_at=row.created_at.replace(year=2020))
     assert notifications_deliver_pending() == 1
     assert len(mail.outbox) == 1
 

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from alerts.models import Alert, AlertDelivery, Notification
+from alerts.models import Alert, Delivery, Notification
 from catalog.models import Copy, ShootDay, Volume
 from ingest.models import OffloadJob
 from tests.alerts.servers import Inbox, Receiver, smtp_inbox, webhook_receiver
@@ -181,4 +181,4 @@ def test_a_200_file_failure_raises_one_alert_that_escalates(world: World, rig: R
     )
     time.sleep(1)
     assert escalations.count() == 1 and len(rig.webhook.posts) == 2
-    assert AlertDelivery.objects.filter(sent_at__isnull=False).count() == 2
+    assert Delivery.objects.filter(kind=Delivery.Kind.WEBHOOK, sent_at__isnull=False).count() == 2

@@ -11,10 +11,9 @@ from django.core import mail
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from alerts.models import Alert
+from alerts.models import Alert, Delivery
+from alerts.outbox import deliveries_send
 from catalog.models import DaySignOff
-from dashboard.models import ReportDelivery
-from dashboard.services import report_deliveries_send
 
 
 def test_the_demo_has_a_day_to_sign_off_one_to_refuse_and_an_alert(
@@ -47,4 +46,5 @@ def test_the_demo_has_a_day_to_sign_off_one_to_refuse_and_an_alert(
 
     call_command("daily_report", "DEMO", "--date", "2026-11-03", "--email")
     assert [m.to for m in mail.outbox] == [["producer@demo.reelvault.local"]]
-    assert report_deliveries_send(delivery_ids=list(ReportDelivery.objects.values_list("pk", flat=True))) == 0
+    reports = Delivery.objects.filter(kind=Delivery.Kind.REPORT)
+    assert deliveries_send(delivery_ids=list(reports.values_list("pk", flat=True))) == 0

@@ -11,9 +11,12 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 
+from alerts.models import Delivery
+from alerts.outbox import deliveries_send, deliveries_send_pending
 from catalog.models import AuditEvent
 from dashboard import services
-from dashboard.models import DailyReport, ReportDelivery, ReportSubscription
+from dashboard.models import DailyReport, ReportSubscription
+from dashboard.selectors import report_deliveries
 from tests.alerts.servers import smtp_inbox
 from tests.dashboard.conftest import Site
 
@@ -75,8 +78,8 @@ def test_the_command_emails_the_report_to_subscribers_through_a_real_smtp_server
     assert pdf.get_filename() == "FILM-daily-report-2026-11-03.pdf"
     assert pdf.get_payload(decode=True).startswith(b"%PDF-")
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
-    delivery = ReportDelivery.objects.get()
-    assert delivery.sent_at is not None and delivery.address == "producer@example.test"
+    delivery = Delivery.objects.get(kind="report")
+    assert delivery.sent_at is not None and delivery.recipient == "producer@example.test"
     assert AuditEvent.objects.filter(action="report.generate", source__startswith="cli:").exists()
 
 
@@ -85,9 +88,9 @@ def test_beat_builds_each_projects_report_once_and_emails_it_once(site: Site) ->
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
         first = services.daily_reports_run(report_date=DAY_ONE)
         again = services.daily_reports_run(report_date=DAY_ONE)
-        ids = list(ReportDelivery.objects.values_list("pk", flat=True))
-        assert services.report_deliveries_send(delivery_ids=ids) == 2
-        assert services.report_deliveries_send(delivery_ids=ids) == 0  # claimed and sent: never twice
+        ids = list(Delivery.objects.filter(kind="report").values_list("pk", flat=True))
+        assert deliveries_send(delivery_ids=ids) == 2
+        assert deliveries_send(delivery_ids=ids) == 0  # claimed and sent: never twice
     assert len(first) == 1 and again == []  # OTHER has no shoot day: no report
     assert DailyReport.objects.get().trigger == "schedule"
     assert sorted(m.to[0] for m in mail.outbox) == ["dit@example.test", "producer@example.test"]
@@ -100,13 +103,13 @@ def test_a_failed_email_is_retried_by_the_sweep(site: Site, settings: Any) -> No
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     report = services.daily_report_generate(project=site.project, report_date=DAY_ONE, email=True)
-    delivery = ReportDelivery.objects.get(report=report)
-    assert services.report_deliveries_send(delivery_ids=[delivery.pk]) == 0
+    delivery = report_deliveries(report=report).get()
+    assert deliveries_send(delivery_ids=[delivery.pk]) == 0
     delivery.refresh_from_db()
-    assert delivery.sent_at is None and delivery.attempts == 1 and "Connection" in delivery.error
+    assert delivery.sent_at is None and delivery.attempts == 1 and "Connection" in delivery.last_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    ReportDelivery.objects.filter(pk=delivery.pk).update(created_at=delivery.created_at.replace(year=2020))
-    assert services.report_deliveries_send_pending() == 1 and len(mail.outbox) == 1
+    Delivery.objects.filter(pk=delivery.pk).update(created_at=delivery.created_at.replace(year=2020))
+    assert deliveries_send_pending() == 1 and len(mail.outbox) == 1
 
 
 @pytest.mark.parametrize(

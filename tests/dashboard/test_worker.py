@@ -10,8 +10,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from alerts.models import Delivery
 from catalog.models import ShootDay
-from dashboard.models import DailyReport, ReportDelivery, ReportSubscription
+from dashboard.models import DailyReport, ReportSubscription
 from tests.alerts.servers import smtp_inbox
 from tests.dashboard.conftest import build_site
 from tests.fixtures import World, start_worker
@@ -56,4 +57,4 @@ def test_beat_task_on_a_worker_emails_todays_report_to_subscribers(
     assert "text/html" in types and "application/pdf" in types
     report = DailyReport.objects.get()
     assert report.trigger == "schedule" and report.report_date == timezone.localdate()
-    assert ReportDelivery.objects.get().sent_at is not None
+    assert Delivery.objects.get(kind="report").sent_at is not None

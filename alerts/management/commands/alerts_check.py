@@ -1,22 +1,22 @@
-"""Run the periodic alert work now: escalation, policy gaps, volume space (what beat runs)."""
+"""Run the periodic alert work now: escalation, policy gaps, volume space, the outbox (what beat runs)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from alerts import checks, services
+from alerts import checks, outbox, services
 from core.commands import ReelvaultCommand
 
 
 class Command(ReelvaultCommand):
-    help = "Escalate unacknowledged alerts, check policy gaps and volume space, post pending webhooks."
+    help = "Escalate unacknowledged alerts, check policy gaps and volume space, send the pending outbox."
 
     def handle(self, *args: Any, **options: Any) -> None:
         escalated = services.alerts_escalate()
         gaps = checks.policy_gaps_check()
         full = checks.volumes_check()
-        posted = services.alert_deliveries_send_pending()
+        sent = outbox.deliveries_send_pending()
         self.stdout.write(
             f"escalated {len(escalated)} alert(s); {len(gaps)} policy gap alert(s) raised; "
-            f"{full} volume(s) near full; {posted} webhook message(s) posted"
+            f"{full} volume(s) near full; {sent} pending message(s) sent"
         )

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from alerts.outbox import deliveries_send
 from catalog.models import Project
 from core.commands import ReelvaultCommand
 from dashboard import services
-from dashboard.models import ReportDelivery
-from dashboard.selectors import today
+from dashboard.selectors import report_deliveries, today
 
 
 class Command(ReelvaultCommand):
@@ -47,12 +47,9 @@ class Command(ReelvaultCommand):
             if options["email"]:
                 # Send now rather than wait for a worker (whichever comes first
                 # sends each email; the other finds it claimed).
-                ids = list(
-                    ReportDelivery.objects.filter(report=report, sent_at__isnull=True).values_list(
-                        "pk", flat=True
-                    )
-                )
-                sent = services.report_deliveries_send(delivery_ids=ids)
+                unsent = report_deliveries(report=report).filter(sent_at__isnull=True)
+                ids = list(unsent.values_list("pk", flat=True))
+                sent = deliveries_send(delivery_ids=ids)
                 line += f", emailed to {sent} of {len(ids)} subscriber(s)"
             if options["pdf"]:
                 options["pdf"].write_bytes(bytes(report.pdf))
