@@ -257,7 +257,7 @@ class ClipPagination(PageNumberPagination):
     django_paginator_class = ClipSearchPaginator
 
 
-class ClipViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Clip]):
+class ClipViewSet(viewsets.ReadOnlyModelViewSet[Clip]):
     """Clips of the user's projects: the search page's filters, free text and ordering, paginated.
 
     Query parameters are those of `catalog.filters.ClipFilter` (`q`, `project`, `day`, `scene`, `take`,
@@ -266,9 +266,11 @@ class ClipViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Clip]):
     Editing metadata needs `edit_metadata` (editor, DIT, admin).
     """
 
+    # Reading only: `metadata.api.ClipViewSet` adds PATCH on the same route, through the one clip-edit
+    # service that also keeps the review queue in step (catalog cannot import metadata).
+
     filterset_class = ClipFilter
     pagination_class = ClipPagination
-    http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Clip]:
         queryset = clip_search_scope(user=self.request.user)
@@ -284,17 +286,6 @@ class ClipViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Clip]):
         if self.action == "retrieve":
             return ClipDetailSerializer
         return ClipListSerializer if self.action == "list" else ClipSerializer
-
-    def perform_update(self, serializer: serializers.BaseSerializer[Clip]) -> None:
-        clip = serializer.instance
-        assert clip is not None
-        if not user_can(self.request.user, clip.project_id, Cap.EDIT_METADATA):
-            raise PermissionDenied("Your role does not allow editing clip metadata.")
-        changes = {k: v for k, v in serializer.validated_data.items() if k in services.EDITABLE_CLIP_FIELDS}
-        try:
-            serializer.instance = services.clip_update(actor=self.request.user, clip=clip, changes=changes)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet[AuditEvent]):

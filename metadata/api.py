@@ -23,13 +23,14 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.models import ShootDay, Volume
-from catalog.permissions import Cap, access_project, projects_for
+from catalog import api as catalog_api
+from catalog.models import Clip, ShootDay, Volume
+from catalog.permissions import Cap, access_project, projects_for, user_can
 from formats.ale import DEFAULT_MAX_BYTES
 from metadata import extraction as metadata
 from metadata import review
@@ -204,6 +205,31 @@ class ClipEditViewSet(viewsets.GenericViewSet[Any]):
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
         return Response({"changed": result.changed, "unchanged": result.unchanged})
+
+
+class ClipViewSet(mixins.UpdateModelMixin, catalog_api.ClipViewSet):
+    # The docstring is the OpenAPI description of /api/clips/: the same as catalog's read-only viewset.
+    __doc__ = catalog_api.ClipViewSet.__doc__
+
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Clip]) -> None:
+        """PATCH: the same edit service as the pages and /api/clip-edits/ (checked, audited, re-validated)."""
+        clip = serializer.instance
+        assert clip is not None
+        if not user_can(self.request.user, clip.project_id, Cap.EDIT_METADATA):
+            raise PermissionDenied("Your role does not allow editing clip metadata.")
+        changes = dict(serializer.validated_data)
+        if changes:
+            try:
+                review.clip_metadata_bulk_edit(
+                    actor=self.request.user, project=clip.project, clip_ids=[clip.pk], changes=changes
+                )
+            except ValueError as exc:
+                raise ValidationError({"detail": str(exc)}) from exc
+            except DjangoValidationError as exc:
+                raise _django_errors(exc) from exc
+        clip.refresh_from_db()
 
 
 class ExtractionSerializer(serializers.ModelSerializer[MetadataExtraction]):

@@ -26,12 +26,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Clip, Project
 from catalog.permissions import Cap, access_clip, access_project, user_can
-from catalog.services import EDITABLE_CLIP_FIELDS
 from formats.ale import DEFAULT_MAX_BYTES
 from metadata import ale_uploads, review
 from metadata import extraction as metadata
 from metadata.ale_export import clips_export
 from metadata.ale_import import ALEImportError
+from metadata.edits import EDITABLE_CLIP_FIELDS
 from metadata.forms import AleUploadForm, BulkEditForm, ClipEditForm, ExportForm, RulesForm, WaiveForm
 from metadata.models import MetadataExtraction, ReviewItem
 from metadata.permissions import access_ale_upload, access_review_item

@@ -300,3 +300,15 @@ def test_rules_set_in_the_django_admin_are_checked_audited_and_validate_clips(wo
     assert items(c, "naming")
     assert AuditEvent.objects.filter(action="ingest_rules.update", actor_name="admin").count() == 1
     assert world.client("outsider").get("/admin/ingest/ingestrules/").content.decode().count("FILM") == 0
+
+
+def test_patching_a_clip_that_fills_a_required_field_closes_its_review_item(world: World) -> None:
+    c = clip(world, "A001C081_230815_R2AB", lens="")
+    put_rules(world, required_fields=["lens"])
+    (item,) = ReviewItem.objects.filter(clip=c, kind="required", field="lens", state="open")
+    response = world.client("editor").patch(f"/api/clips/{c.pk}/", {"lens": "32mm"}, format="json")
+    assert response.status_code == 200 and response.json()["lens"] == "32mm"
+    item.refresh_from_db()
+    assert (item.state, item.resolution) == ("fixed", "fixed by a metadata edit")
+    assert item.resolved_by is not None and item.resolved_by.get_username() == "editor"
+    assert items(c, "required") == []
