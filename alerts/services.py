@@ -24,13 +24,12 @@ import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
@@ -39,7 +38,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertDelivery, Notification, Severity
 from catalog.audit import audit_record
 from catalog.models import Project
-from catalog.permissions import AnyUser
+from catalog.permissions import AnyUser, Cap, members_with
 
 logger = logging.getLogger(__name__)
 
@@ -189,21 +188,8 @@ def notifications_mark_read(*, user: AnyUser, notification_ids: Sequence[int] | 
     return unread.update(read_at=timezone.now())
 
 
-def project_admins(*, project: Project) -> list[AbstractBaseUser]:
-    """Active admins of the project (the people alerts about it go to by default)."""
-    return list(
-        get_user_model().objects.filter(
-            memberships__project=project, memberships__role_id="admin", is_active=True
-        )
-    )
-
-
 # --- Alerts ----------------------------------------------------------------------------------
 
-#: Roles told when an alert is raised: the people who can act on it.
-ALERT_ROLES = ("admin", "producer", "dit")
-#: Roles an unacknowledged alert is escalated to.
-ESCALATION_ROLES = ("admin",)
 #: An alert keeps at most this many concerned items (files, clips, cards) in its details.
 MAX_DETAIL_ITEMS = 100
 #: Webhook delivery gives up after this many failed attempts.
@@ -227,14 +213,6 @@ class Raised:
 
 def alert_link(alert: Alert) -> str:
     return f"/alerts/{alert.pk}/"
-
-
-def _members(project: Project, roles: Sequence[str]) -> list[AbstractBaseUser]:
-    return list(
-        get_user_model()
-        .objects.filter(memberships__project=project, memberships__role_id__in=roles, is_active=True)
-        .distinct()
-    )
 
 
 def _unresolved(key: str) -> Alert | None:
@@ -332,7 +310,7 @@ def alert_raise(
             after={"key": alert.key, "kind": alert.kind, "severity": alert.severity, "title": alert.title},
         )
         notify(
-            users=_members(project, ALERT_ROLES),
+            users=members_with(project, need=Cap.HANDLE_ALERTS),
             subject=alert.title,
             body=alert_text(alert),
             link=alert_link(alert),
@@ -466,7 +444,7 @@ def _escalate(alert_id: int, *, now: datetime, seconds: int) -> bool:
     if not claimed:
         return False
     alert = Alert.objects.select_related("project").get(pk=alert_id)
-    admins = _members(alert.project, ESCALATION_ROLES) or list(
+    admins = members_with(alert.project, need=Cap.TAKE_ESCALATIONS) or list(
         get_user_model().objects.filter(is_superuser=True, is_active=True)
     )
     minutes = max(1, round(seconds / 60))
@@ -638,21 +616,3 @@ def alert_deliveries_send_pending() -> int:
         created_at__lt=timezone.now() - SWEEP_GRACE,
     ).values_list("pk", flat=True)[:500]
     return alert_deliveries_send(delivery_ids=list(pending))
-
-
-class AlertRefused(PermissionDenied):
-    """Not allowed (403). The refusal has already been written to the audit log."""
-
-
-def alert_refuse(*, actor: AnyUser, alert: Alert, action: str) -> NoReturn:
-    """Write a refused acknowledgement or resolution to the audit log, then raise AlertRefused."""
-    reason = "only admins, producers and DITs of the project handle its alerts"
-    with transaction.atomic(durable=True):
-        audit_record(
-            actor=actor,
-            action=f"alert.{action}_refused",
-            obj=alert,
-            project=alert.project,
-            after={"reason": reason},
-        )
-    raise AlertRefused(reason)
