@@ -23,14 +23,14 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import api as catalog_api
 from catalog.models import Clip, ShootDay, Volume
-from catalog.permissions import Cap, access_project, projects_for, user_can
+from catalog.permissions import Cap, access_project, gate, projects_for
 from formats.ale import DEFAULT_MAX_BYTES
 from metadata import extraction as metadata
 from metadata import review
@@ -217,8 +217,7 @@ class ClipViewSet(mixins.UpdateModelMixin, catalog_api.ClipViewSet):
         """PATCH: the same edit service as the pages and /api/clip-edits/ (checked, audited, re-validated)."""
         clip = serializer.instance
         assert clip is not None
-        if not user_can(self.request.user, clip.project_id, Cap.EDIT_METADATA):
-            raise PermissionDenied("Your role does not allow editing clip metadata.")
+        gate(self.request.user, clip.project, Cap.EDIT_METADATA, refusal="clip.update", obj=clip)
         changes = dict(serializer.validated_data)
         if changes:
             try:
