@@ -36,9 +36,11 @@ from metadata import extraction as metadata
 from metadata import review
 from metadata.ale_export import clips_export
 from metadata.ale_import import ALEImportError, ale_import_apply, ale_import_preview
+from metadata.filters import ReviewItemFilter
 from metadata.models import IngestRules, MetadataExtraction, ReviewItem
 from metadata.permissions import access_review_item
 from metadata.review import revalidate_after_import
+from metadata.selectors import review_item_list
 
 
 def _django_errors(exc: DjangoValidationError) -> ValidationError:
@@ -73,24 +75,18 @@ class WaiveSerializer(serializers.Serializer[ReviewItem]):
 
 
 class ReviewItemViewSet(viewsets.ReadOnlyModelViewSet[ReviewItem]):
-    """Review items of the user's projects. Filters: `project` (code), `state`, `kind`, `clip` (id)."""
+    """Review items of the user's projects, oldest first.
+
+    Filters (`metadata.filters.ReviewItemFilter`, as on the review page): `project` (code), `state`
+    (`all` for every state), `kind`, `clip` (id), `card`, `day`, `q` (clip name or message).
+    """
 
     serializer_class = ReviewItemSerializer
+    filterset_class = ReviewItemFilter
 
     def get_queryset(self) -> QuerySet[ReviewItem]:
-        items = ReviewItem.objects.filter(project__in=projects_for(self.request.user)).select_related(
-            "project", "clip", "media_file", "resolved_by"
-        )
-        params = self.request.query_params
-        if params.get("project"):
-            items = items.filter(project__code=params["project"].upper())
-        if params.get("state"):
-            items = items.filter(state=params["state"])
-        if params.get("kind"):
-            items = items.filter(kind=params["kind"])
-        if params.get("clip", "").isdigit():
-            items = items.filter(clip_id=int(params["clip"]))
-        return items.order_by("id")
+        # Filtered by the filter backend, which answers 400 for a value that does not parse.
+        return review_item_list(user=self.request.user, ordering=("id",))
 
     @extend_schema(request=FixSerializer, responses=ReviewItemSerializer)
     @action(detail=True, methods=["post"])

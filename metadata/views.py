@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +35,7 @@ from metadata.edits import EDITABLE_CLIP_FIELDS
 from metadata.forms import AleUploadForm, BulkEditForm, ClipEditForm, ExportForm, RulesForm, WaiveForm
 from metadata.models import MetadataExtraction, ReviewItem
 from metadata.permissions import access_ale_upload, access_review_item
+from metadata.selectors import review_item_list
 
 PLACEHOLDER_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180" viewBox="0 0 320 180">'
@@ -87,38 +88,15 @@ def metadata_home(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "metadata/home.html", context)
 
 
-def _review_items(project: Project, params: Any) -> tuple[QuerySet[ReviewItem], dict[str, str]]:
-    filters = {
-        "state": params.get("state", "open"),
-        "kind": params.get("kind", ""),
-        "card": params.get("card", ""),
-        "day": params.get("day", ""),
-        "q": params.get("q", "").strip(),
-    }
-    items = ReviewItem.objects.filter(project=project).select_related(
-        "clip", "clip__card", "clip__day", "media_file", "resolved_by"
-    )
-    if filters["state"] in ReviewItem.State.values:
-        items = items.filter(state=filters["state"])
-    if filters["kind"] in ReviewItem.Kind.values:
-        items = items.filter(kind=filters["kind"])
-    if filters["card"]:
-        items = items.filter(
-            Q(clip__card__label__iexact=filters["card"]) | Q(media_file__card__label__iexact=filters["card"])
-        )
-    if filters["day"].isdigit():
-        items = items.filter(clip__day__number=int(filters["day"]))
-    if filters["q"]:
-        items = items.filter(Q(clip__name__icontains=filters["q"]) | Q(message__icontains=filters["q"]))
-    return items.order_by("clip__name", "kind", "id"), filters
-
-
 @login_required
 def review_list(request: HttpRequest, code: str) -> HttpResponse:
     """The review queue of a project, filtered by state, kind, card, day and text."""
     project = access_project(request.user, code)
-    items, filters = _review_items(project, request.GET)
+    params = request.GET.copy()
+    params.setdefault("state", ReviewItem.State.OPEN.value)  # the page opens on what is left to do
+    items = review_item_list(user=request.user, project=project, params=params)
     page = Paginator(items, 50).get_page(request.GET.get("page"))
+    filters = {name: params.get(name, "").strip() for name in ("state", "kind", "card", "day", "q")}
     context = {
         "project": project,
         "page": page,
