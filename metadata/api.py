@@ -91,7 +91,7 @@ class ReviewItemViewSet(viewsets.ReadOnlyModelViewSet[ReviewItem]):
     @extend_schema(request=FixSerializer, responses=ReviewItemSerializer)
     @action(detail=True, methods=["post"])
     def fix(self, request: Request, pk: str | None = None) -> Response:
-        item = access_review_item(request.user, int(pk or 0), need=Cap.EDIT_METADATA)
+        item = access_review_item(request.user, int(pk or 0), need=Cap.EDIT_METADATA, refusal="review.fix")
         incoming = FixSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
@@ -107,7 +107,7 @@ class ReviewItemViewSet(viewsets.ReadOnlyModelViewSet[ReviewItem]):
     @extend_schema(request=WaiveSerializer, responses=ReviewItemSerializer)
     @action(detail=True, methods=["post"])
     def waive(self, request: Request, pk: str | None = None) -> Response:
-        item = access_review_item(request.user, int(pk or 0), need=Cap.INGEST)
+        item = access_review_item(request.user, int(pk or 0), need=Cap.INGEST, refusal="review.waive")
         incoming = WaiveSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
@@ -155,7 +155,7 @@ class IngestRulesViewSet(viewsets.GenericViewSet[IngestRules]):
 
     @extend_schema(request=IngestRulesSerializer, responses=IngestRulesSerializer)
     def update(self, request: Request, code: str | None = None) -> Response:
-        project = access_project(request.user, code or "", need=Cap.INGEST)
+        project = access_project(request.user, code or "", need=Cap.INGEST, refusal="ingest_rules.update")
         incoming = IngestRulesSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -191,7 +191,7 @@ class ClipEditViewSet(viewsets.GenericViewSet[Any]):
         incoming = ClipEditSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA)
+        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA, refusal="clip.update")
         try:
             result = review.clip_metadata_bulk_edit(
                 actor=request.user, project=project, clip_ids=data["clips"], changes=data["changes"]
@@ -277,7 +277,9 @@ class MetadataExtractionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[M
         incoming = RerunSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        project = access_project(request.user, data["project"], need=Cap.INGEST)
+        project = access_project(
+            request.user, data["project"], need=Cap.INGEST, refusal="clip.extract_requested"
+        )
         card: Volume | None = None
         day: ShootDay | None = None
         if data.get("card"):
@@ -319,7 +321,9 @@ class AleImportViewSet(viewsets.GenericViewSet[Any]):
         incoming = AleImportSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA)
+        # A preview changes nothing; a refused apply is an attempted write, and audited.
+        refusal = "ale.import" if data["apply"] else ""
+        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA, refusal=refusal)
         upload = data["file"]
         content = upload.read(DEFAULT_MAX_BYTES + 1)
         name = upload.name or "upload.ale"

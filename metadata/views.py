@@ -118,7 +118,7 @@ def review_list(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def review_fix(request: HttpRequest, item_id: int) -> HttpResponse:
     """Fix an item: set the clip field it is about (or just check again), then re-validate."""
-    item = access_review_item(request.user, item_id, need=Cap.EDIT_METADATA)
+    item = access_review_item(request.user, item_id, need=Cap.EDIT_METADATA, refusal="review.fix")
     changes: dict[str, Any] = {}
     if item.field in EDITABLE_CLIP_FIELDS and "value" in request.POST:
         value: Any = request.POST["value"]
@@ -142,7 +142,7 @@ def review_fix(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def review_waive(request: HttpRequest, item_id: int) -> HttpResponse:
     """Waive the rule for one item, with a reason (DIT, admin)."""
-    item = access_review_item(request.user, item_id, need=Cap.INGEST)
+    item = access_review_item(request.user, item_id, need=Cap.INGEST, refusal="review.waive")
     form = WaiveForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason to waive a rule.")
@@ -162,7 +162,7 @@ def review_waive(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def review_validate(request: HttpRequest, code: str) -> HttpResponse:
     """Validate every clip of the project against its rules again."""
-    project = access_project(request.user, code, need=Cap.EDIT_METADATA)
+    project = access_project(request.user, code, need=Cap.EDIT_METADATA, refusal="review.validate")
     counts = review.review_project_validate(actor=request.user, project=project)
     messages.success(
         request,
@@ -175,7 +175,13 @@ def review_validate(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def rules_edit(request: HttpRequest, code: str) -> HttpResponse:
     """The project's naming schema and validation rules: everyone reads them, DITs and admins change them."""
-    project = access_project(request.user, code, need=Cap.INGEST if request.method == "POST" else Cap.VIEW)
+    writing = request.method == "POST"
+    project = access_project(
+        request.user,
+        code,
+        need=Cap.INGEST if writing else Cap.VIEW,
+        refusal="ingest_rules.update" if writing else "",
+    )
     rules = review.rules_for(project)
     form = RulesForm(request.POST or None, initial=RulesForm.initial_from(rules))
     if request.method == "POST" and form.is_valid():
@@ -213,7 +219,9 @@ def rules_edit(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def clip_edit(request: HttpRequest, clip_id: int) -> HttpResponse:
     """Edit one clip's metadata; the audit log records before and after."""
-    clip = access_clip(request.user, clip_id, need=Cap.EDIT_METADATA)
+    # Opening a form is a read; only a refused POST is an attempted write, and audited.
+    refusal = "clip.update" if request.method == "POST" else ""
+    clip = access_clip(request.user, clip_id, need=Cap.EDIT_METADATA, refusal=refusal)
     form = ClipEditForm(request.POST or None, initial=ClipEditForm.initial_from(clip))
     if request.method == "POST" and form.is_valid():
         try:
@@ -249,7 +257,8 @@ BULK_PAGE = 500
 @login_required
 def clip_bulk_edit(request: HttpRequest, code: str) -> HttpResponse:
     """Select clips (by day, card, name) and set the same values on all of them."""
-    project = access_project(request.user, code, need=Cap.EDIT_METADATA)
+    refusal = "clip.update" if request.method == "POST" else ""
+    project = access_project(request.user, code, need=Cap.EDIT_METADATA, refusal=refusal)
     clips, filters = _bulk_clips(project, request.GET)
     form = BulkEditForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
@@ -297,7 +306,7 @@ def clip_thumbnail(request: HttpRequest, clip_id: int) -> HttpResponse | FileRes
 @require_POST
 def metadata_rerun(request: HttpRequest, code: str) -> HttpResponse:
     """Queue extraction again for a card or a day (DIT, admin)."""
-    project = access_project(request.user, code, need=Cap.INGEST)
+    project = access_project(request.user, code, need=Cap.INGEST, refusal="clip.extract_requested")
     card = (
         project.volumes.filter(label__iexact=request.POST.get("card", "")).first()
         if request.POST.get("card")
@@ -316,8 +325,9 @@ def metadata_rerun(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def ale_page(request: HttpRequest, code: str) -> HttpResponse:
     """Import (upload form) and export (day/card form) on one page."""
-    need = Cap.EDIT_METADATA if request.method == "POST" else Cap.VIEW
-    project = access_project(request.user, code, need=need)
+    writing = request.method == "POST"
+    need = Cap.EDIT_METADATA if writing else Cap.VIEW
+    project = access_project(request.user, code, need=need, refusal="ale.import" if writing else "")
     form = AleUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -347,7 +357,9 @@ def ale_page(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def ale_preview(request: HttpRequest, upload_id: int) -> HttpResponse:
     """GET: what applying the uploaded file would change. POST: apply it (all or nothing)."""
-    upload = access_ale_upload(request.user, upload_id)
+    upload = access_ale_upload(
+        request.user, upload_id, refusal="ale.import" if request.method == "POST" else ""
+    )
     if upload.applied_at is not None:
         messages.info(request, f"{upload.filename} was applied at {upload.applied_at:%Y-%m-%d %H:%M}.")
         return redirect("ale-page", code=upload.project.code)
