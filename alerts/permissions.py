@@ -1,9 +1,9 @@
 """Who sees and who handles alerts.
 
 Every member of a project sees its alerts (they are about the safety of its
-footage); admins, producers and DITs, who are told about them, also
-acknowledge and resolve them. As elsewhere, an alert of a project the user is
-not a member of is "not found" (404).
+footage); members with ``Cap.HANDLE_ALERTS`` (admins, producers and DITs), who
+are told about them, also acknowledge and resolve them. As elsewhere, an alert
+of a project the user is not a member of is "not found" (404).
 """
 
 from __future__ import annotations
@@ -11,20 +11,18 @@ from __future__ import annotations
 from django.http import Http404
 
 from alerts.models import Alert
-from catalog.permissions import AnyUser, Cap, RoleName, gate, role_of
-
-HANDLER_ROLES = frozenset({RoleName.ADMIN, RoleName.PRODUCER, RoleName.DIT})
+from catalog.permissions import AnyUser, Cap, gate, refuse, user_can
 
 
 def can_handle_alerts(user: AnyUser, project_id: int) -> bool:
-    return role_of(user, project_id) in HANDLER_ROLES
+    return user_can(user, project_id, Cap.HANDLE_ALERTS)
 
 
 def access_alert(user: AnyUser, alert_id: int, *, handle: str = "") -> Alert:
     """The alert if the user may see it; with ``handle`` (the action), also act on it.
 
-    A member whose role may not handle alerts gets AlertRefused (403), which
-    the audit log records as ``alert.<handle>_refused``.
+    A member whose role may not handle alerts is refused (403), which the audit
+    log records as ``alert.<handle>_refused``.
     """
     alert = (
         Alert.objects.select_related("project", "acknowledged_by", "resolved_by").filter(pk=alert_id).first()
@@ -33,7 +31,11 @@ def access_alert(user: AnyUser, alert_id: int, *, handle: str = "") -> Alert:
         raise Http404("No such alert.")
     gate(user, alert.project_id, Cap.VIEW)
     if handle and not can_handle_alerts(user, alert.project_id):
-        from alerts.services import alert_refuse
-
-        alert_refuse(actor=user, alert=alert, action=handle)
+        refuse(
+            actor=user,
+            action=f"alert.{handle}_refused",
+            project=alert.project,
+            obj=alert,
+            reason="only admins, producers and DITs of the project handle its alerts",
+        )
     return alert

@@ -22,12 +22,11 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,7 +35,7 @@ from alerts.models import Alert, Delivery, Notification, Severity
 from alerts.outbox import deliveries_enqueue, deliveries_send, deliveries_send_pending, delivery_new
 from catalog.audit import audit_record
 from catalog.models import Project
-from catalog.permissions import AnyUser
+from catalog.permissions import AnyUser, Cap, members_with
 
 logger = logging.getLogger(__name__)
 
@@ -112,21 +111,8 @@ def notifications_mark_read(*, user: AnyUser, notification_ids: Sequence[int] | 
     return unread.update(read_at=timezone.now())
 
 
-def project_admins(*, project: Project) -> list[AbstractBaseUser]:
-    """Active admins of the project (the people alerts about it go to by default)."""
-    return list(
-        get_user_model().objects.filter(
-            memberships__project=project, memberships__role_id="admin", is_active=True
-        )
-    )
-
-
 # --- Alerts ----------------------------------------------------------------------------------
 
-#: Roles told when an alert is raised: the people who can act on it.
-ALERT_ROLES = ("admin", "producer", "dit")
-#: Roles an unacknowledged alert is escalated to.
-ESCALATION_ROLES = ("admin",)
 #: An alert keeps at most this many concerned items (files, clips, cards) in its details.
 MAX_DETAIL_ITEMS = 100
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -147,14 +133,6 @@ class Raised:
 
 def alert_link(alert: Alert) -> str:
     return f"/alerts/{alert.pk}/"
-
-
-def _members(project: Project, roles: Sequence[str]) -> list[AbstractBaseUser]:
-    return list(
-        get_user_model()
-        .objects.filter(memberships__project=project, memberships__role_id__in=roles, is_active=True)
-        .distinct()
-    )
 
 
 def _unresolved(key: str) -> Alert | None:
@@ -252,7 +230,7 @@ def alert_raise(
             after={"key": alert.key, "kind": alert.kind, "severity": alert.severity, "title": alert.title},
         )
         notify(
-            users=_members(project, ALERT_ROLES),
+            users=members_with(project, need=Cap.HANDLE_ALERTS),
             subject=alert.title,
             body=alert_text(alert),
             link=alert_link(alert),
@@ -386,7 +364,7 @@ def _escalate(alert_id: int, *, now: datetime, seconds: int) -> bool:
     if not claimed:
         return False
     alert = Alert.objects.select_related("project").get(pk=alert_id)
-    admins = _members(alert.project, ESCALATION_ROLES) or list(
+    admins = members_with(alert.project, need=Cap.TAKE_ESCALATIONS) or list(
         get_user_model().objects.filter(is_superuser=True, is_active=True)
     )
     minutes = max(1, round(seconds / 60))
@@ -480,21 +458,3 @@ def _webhook(alert: Alert, event: str) -> list[int]:
             for url in urls
         ]
     )
-
-
-class AlertRefused(PermissionDenied):
-    """Not allowed (403). The refusal has already been written to the audit log."""
-
-
-def alert_refuse(*, actor: AnyUser, alert: Alert, action: str) -> NoReturn:
-    """Write a refused acknowledgement or resolution to the audit log, then raise AlertRefused."""
-    reason = "only admins, producers and DITs of the project handle its alerts"
-    with transaction.atomic(durable=True):
-        audit_record(
-            actor=actor,
-            action=f"alert.{action}_refused",
-            obj=alert,
-            project=alert.project,
-            after={"reason": reason},
-        )
-    raise AlertRefused(reason)

@@ -6,18 +6,27 @@ the table below is the single source of truth and the README quotes it.
 Gates follow one rule: an object of a project the user is not a member of is
 "not found" (404), so existence does not leak; a visible object with a role
 too weak for the action is "forbidden" (403).
+
+A write refused to a member is a security event: ``refuse`` writes it to the
+audit log (``<action>_refused``) and raises 403, for every app alike. Gates do
+it when given ``refusal=`` (the action they guard); they are not told on reads,
+such as opening an edit form, so those leave no entry. Outsiders (404) leave none.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, NoReturn
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
+from catalog.audit import audit_record
 from catalog.models import Clip, Membership, Project, Volume
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -42,13 +51,22 @@ class Cap(StrEnum):
     APPROVE_RESTORE = "approve_restore"
     SIGN_OFF = "sign_off"  # sign off a shoot day's archive integrity
     MANAGE_MEMBERS = "manage_members"  # grant and revoke roles
+    HANDLE_ALERTS = "handle_alerts"  # be told of alerts, acknowledge and resolve them
+    RUN_REPORTS = "run_reports"  # generate and email a daily report on demand
+    TAKE_ESCALATIONS = "take_escalations"  # be told of alerts nobody acknowledged in time
+    TAKE_RELEASES = "take_releases"  # editorial: be told when a signed-off day's footage is released
 
 
 ROLE_CAPABILITIES: dict[RoleName, frozenset[Cap]] = {
-    RoleName.ADMIN: frozenset(Cap),
-    RoleName.PRODUCER: frozenset({Cap.VIEW, Cap.VIEW_AUDIT, Cap.REQUEST_RESTORE, Cap.SIGN_OFF}),
-    RoleName.EDITOR: frozenset({Cap.VIEW, Cap.EDIT_METADATA, Cap.REQUEST_RESTORE}),
-    RoleName.DIT: frozenset({Cap.VIEW, Cap.EDIT_METADATA, Cap.INGEST, Cap.REQUEST_RESTORE}),
+    # Admins are told of the cards released for reformat (INGEST), not also of the editorial release.
+    RoleName.ADMIN: frozenset(Cap) - {Cap.TAKE_RELEASES},
+    RoleName.PRODUCER: frozenset(
+        {Cap.VIEW, Cap.VIEW_AUDIT, Cap.REQUEST_RESTORE, Cap.SIGN_OFF, Cap.HANDLE_ALERTS, Cap.RUN_REPORTS}
+    ),
+    RoleName.EDITOR: frozenset({Cap.VIEW, Cap.EDIT_METADATA, Cap.REQUEST_RESTORE, Cap.TAKE_RELEASES}),
+    RoleName.DIT: frozenset(
+        {Cap.VIEW, Cap.EDIT_METADATA, Cap.INGEST, Cap.REQUEST_RESTORE, Cap.HANDLE_ALERTS, Cap.RUN_REPORTS}
+    ),
     RoleName.VIEWER: frozenset({Cap.VIEW}),
 }
 
@@ -112,33 +130,83 @@ def projects_for(user: AnyUser, need: Cap = Cap.VIEW) -> QuerySet[Project]:
     ).distinct()
 
 
-def gate(user: AnyUser, project_id: int, need: Cap) -> None:
-    role = role_of(user, project_id)
+def members_with(project: Project, *, need: Cap) -> list[AbstractBaseUser]:
+    """The active members of the project whose role has the capability (who to tell about something)."""
+    return list(
+        get_user_model()
+        .objects.filter(
+            memberships__project=project, memberships__role_id__in=roles_with(need), is_active=True
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+class Refused(PermissionDenied):
+    """Not allowed (403). The refusal has already been written to the audit log."""
+
+
+def refuse(
+    *,
+    actor: AnyUser | None,
+    action: str,
+    project: Project,
+    reason: str,
+    obj: models.Model | None = None,
+    error: type[Refused] = Refused,
+    **details: Any,
+) -> NoReturn:
+    """Write a refused attempt to the audit log (``after={"reason": …}``), then raise ``error`` (403).
+
+    The entry commits in its own transaction, so the refusal is never rolled back
+    with the work that was refused; call it outside any transaction.
+    """
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=actor, action=action, obj=obj, project=project, after={"reason": reason, **details}
+        )
+    raise error(reason)
+
+
+def gate(
+    user: AnyUser, project: Project | int, need: Cap, *, refusal: str = "", obj: models.Model | None = None
+) -> None:
+    """404 unless the user is a member of the project; 403 unless the role has ``need``.
+
+    With ``refusal`` (the write being attempted, e.g. ``"volume.update"``), a member's
+    403 is audited as ``<refusal>_refused`` about ``obj``.
+    """
+    role = role_of(user, project)
     if role is None:
         raise Http404("No such object.")
     if need not in ROLE_CAPABILITIES[role]:
-        raise PermissionDenied(f"Your role ({role.value}) does not allow this.")
+        reason = f"Your role ({role.value}) does not allow this."
+        if refusal:
+            if isinstance(project, int):
+                project = Project.objects.get(pk=project)
+            refuse(actor=user, action=f"{refusal}_refused", project=project, reason=reason, obj=obj)
+        raise PermissionDenied(reason)
 
 
-def access_project(user: AnyUser, code: str, *, need: Cap = Cap.VIEW) -> Project:
+def access_project(user: AnyUser, code: str, *, need: Cap = Cap.VIEW, refusal: str = "") -> Project:
     project = Project.objects.filter(code=code.upper()).first()
     if project is None:
         raise Http404("No such project.")
-    gate(user, project.pk, need)
+    gate(user, project, need, refusal=refusal, obj=project)
     return project
 
 
-def access_clip(user: AnyUser, clip_id: int, *, need: Cap = Cap.VIEW) -> Clip:
+def access_clip(user: AnyUser, clip_id: int, *, need: Cap = Cap.VIEW, refusal: str = "") -> Clip:
     clip = Clip.objects.select_related("project", "day", "card").filter(pk=clip_id).first()
     if clip is None:
         raise Http404("No such clip.")
-    gate(user, clip.project_id, need)
+    gate(user, clip.project, need, refusal=refusal, obj=clip)
     return clip
 
 
-def access_volume(user: AnyUser, volume_id: int, *, need: Cap = Cap.VIEW) -> Volume:
+def access_volume(user: AnyUser, volume_id: int, *, need: Cap = Cap.VIEW, refusal: str = "") -> Volume:
     volume = Volume.objects.select_related("project").filter(pk=volume_id).first()
     if volume is None:
         raise Http404("No such volume.")
-    gate(user, volume.project_id, need)
+    gate(user, volume.project, need, refusal=refusal, obj=volume)
     return volume

@@ -10,22 +10,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from catalog.audit import audit_record, model_snapshot
-from catalog.models import Clip, Membership, Project, Role, ShootDay, Volume
+from catalog.models import Membership, Project, Role, ShootDay, Volume
 from catalog.permissions import AnyUser, RoleName
 
-# Fields of a clip a user may edit by hand (the rest comes from ingest).
-EDITABLE_CLIP_FIELDS = (
-    "scene",
-    "take",
-    "circled",
-    "cast",
-    "location",
-    "lens",
-    "camera",
-    "reel",
-    "notes",
-    "start_tc",
-)
 VOLUME_FIELDS = (
     "kind",
     "tier",
@@ -126,29 +113,3 @@ def volume_update(*, actor: AnyUser | None, volume: Volume, changes: Mapping[str
         after=model_snapshot(volume, list(changes)),
     )
     return volume
-
-
-@transaction.atomic(durable=True)
-def clip_update(*, actor: AnyUser | None, clip: Clip, changes: Mapping[str, Any]) -> Clip:
-    """Edit a clip's metadata by hand; the audit entry holds only the changed fields."""
-    unknown = set(changes) - set(EDITABLE_CLIP_FIELDS)
-    if unknown:
-        raise ValueError(f"these clip fields cannot be edited: {', '.join(sorted(unknown))}")
-    clip = Clip.objects.select_for_update().get(pk=clip.pk)
-    changed = [name for name, value in changes.items() if getattr(clip, name) != value]
-    if not changed:
-        return clip
-    before = model_snapshot(clip, changed)
-    for name in changed:
-        setattr(clip, name, changes[name])
-    clip.full_clean()
-    clip.save()
-    audit_record(
-        actor=actor,
-        action="clip.update",
-        obj=clip,
-        project=clip.project,
-        before=before,
-        after=model_snapshot(clip, changed),
-    )
-    return clip

@@ -5,8 +5,8 @@
 - Signing off a day and reopening it need ``Cap.SIGN_OFF`` (producers and
   admins); a weaker member's attempt is refused (403) and audited by the service.
 - Importing camera reports (expected cards) needs ``Cap.INGEST`` or
-  ``Cap.SIGN_OFF``; generating and emailing a report on demand is for the
-  people who run the day: admins, producers and DITs.
+  ``Cap.SIGN_OFF``; generating and emailing a report on demand needs
+  ``Cap.RUN_REPORTS``, held by the people who run the day: admins, producers and DITs.
 - Outsiders get 404 everywhere, as in the rest of Reelvault.
 """
 
@@ -15,9 +15,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from catalog.models import Project, ShootDay
-from catalog.permissions import AnyUser, Cap, RoleName, access_project, role_of, user_can
-
-REPORT_RUNNERS = frozenset({RoleName.ADMIN, RoleName.PRODUCER, RoleName.DIT})
+from catalog.permissions import AnyUser, Cap, access_project, user_can
 
 
 def access_day(user: AnyUser, code: str, number: int, *, unit: str | None = None) -> ShootDay:
@@ -42,4 +40,4 @@ def can_import_camera_reports(user: AnyUser, project: Project | int) -> bool:
 
 
 def can_run_reports(user: AnyUser, project: Project | int) -> bool:
-    return role_of(user, project) in REPORT_RUNNERS
+    return user_can(user, project, Cap.RUN_REPORTS)

@@ -18,7 +18,6 @@ from datetime import date
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -31,7 +30,7 @@ from alerts.outbox import deliveries_enqueue, delivery_new
 from alerts.services import notify
 from catalog.audit import audit_record
 from catalog.models import DaySignOff, Project, ShootDay, Volume
-from catalog.permissions import AnyUser, Cap, RoleName, user_can
+from catalog.permissions import AnyUser, Cap, Refused, members_with, refuse, user_can
 from dashboard import reports
 from dashboard.camera_reports import parse_camera_report
 from dashboard.models import DailyReport, ExpectedCard, ReportSubscription
@@ -40,7 +39,7 @@ from dashboard.selectors import day_figures
 logger = logging.getLogger(__name__)
 
 
-class SignOffRefused(PermissionDenied):
+class SignOffRefused(Refused):
     """The role does not allow it (403). Already written to the audit log."""
 
 
@@ -57,25 +56,13 @@ class DashboardError(Exception):
 
 
 def _refuse(*, actor: AnyUser, action: str, day: ShootDay, reason: str) -> NoReturn:
-    with transaction.atomic(durable=True):
-        audit_record(actor=actor, action=action, obj=day, project=day.project, after={"reason": reason})
-    raise SignOffRefused(reason)
+    refuse(actor=actor, action=action, project=day.project, obj=day, reason=reason, error=SignOffRefused)
 
 
 def _user_pk(actor: AnyUser) -> int:
     if actor.pk is None:
         raise PermissionDenied("log in first")
     return int(actor.pk)
-
-
-def _people(project: Project, roles: Sequence[RoleName]) -> list[AbstractBaseUser]:
-    return list(
-        get_user_model()
-        .objects.filter(
-            memberships__project=project, memberships__role_id__in=[r.value for r in roles], is_active=True
-        )
-        .distinct()
-    )
 
 
 def _day_cards(day: ShootDay) -> list[Volume]:
@@ -162,7 +149,7 @@ def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | li
         },
     )
     notify(
-        users=_people(day.project, [RoleName.DIT, RoleName.ADMIN]),
+        users=members_with(day.project, need=Cap.INGEST),
         subject=f"{day}: signed off, cards released for reformat",
         body=(
             f"{signoff.actor_name} signed off {day} ({figures.clips} clips, every one meeting the storage "
@@ -173,7 +160,7 @@ def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | li
         kind="day.signed_off",
     )
     notify(
-        users=_people(day.project, [RoleName.EDITOR]),
+        users=members_with(day.project, need=Cap.TAKE_RELEASES),
         subject=f"{day}: footage signed off and released to editorial",
         body=f"{figures.clips} clips of {day} are safely archived and released to editorial.",
         link=_day_link(day),
@@ -226,7 +213,7 @@ def _reopen(*, actor: AnyUser, day: ShootDay, reason: str) -> DaySignOff:
         after={"reason": reason},
     )
     notify(
-        users=_people(day.project, [RoleName.DIT, RoleName.ADMIN, RoleName.EDITOR]),
+        users=members_with(day.project, need=Cap.EDIT_METADATA),
         subject=f"{day}: sign-off withdrawn, do NOT reformat its cards",
         body=(
             f"{row.actor_name} reopened {day}: {reason}\n"

@@ -93,7 +93,7 @@ class OffloadJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[O
         incoming = OffloadCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(incoming.validated_data)
-        project = access_project(request.user, data["project"], need=Cap.INGEST)
+        project = access_project(request.user, data["project"], need=Cap.INGEST, refusal="offload.create")
         destinations = []
         for ref in data["destinations"]:
             volume = project.volumes.filter(label__iexact=ref).first()
@@ -124,6 +124,6 @@ class OffloadJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[O
     @extend_schema(request=None, responses=OffloadJobSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        job = access_offload(request.user, int(pk or 0), need=Cap.INGEST)
+        job = access_offload(request.user, int(pk or 0), need=Cap.INGEST, refusal="offload.cancel")
         job = services.offload_job_cancel(actor=request.user, job=job)
         return Response(OffloadJobSerializer(job).data)

@@ -30,7 +30,9 @@ def offload_list(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def offload_new(request: HttpRequest, code: str) -> HttpResponse:
-    project = access_project(request.user, code, need=Cap.INGEST)
+    # Opening the form is a read; only a refused POST is an attempted write, and audited.
+    refusal = "offload.create" if request.method == "POST" else ""
+    project = access_project(request.user, code, need=Cap.INGEST, refusal=refusal)
     form = OffloadForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -70,7 +72,7 @@ def offload_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def offload_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = access_offload(request.user, job_id, need=Cap.INGEST)
+    job = access_offload(request.user, job_id, need=Cap.INGEST, refusal="offload.cancel")
     services.offload_job_cancel(actor=request.user, job=job)
     messages.info(request, f"Cancel requested for {job.label}.")
     return redirect("offload-detail", job_id=job.pk)

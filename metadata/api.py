@@ -28,16 +28,19 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.models import ShootDay, Volume
-from catalog.permissions import Cap, access_project, projects_for
+from catalog import api as catalog_api
+from catalog.models import Clip, ShootDay, Volume
+from catalog.permissions import Cap, access_project, gate, projects_for
 from formats.ale import DEFAULT_MAX_BYTES
 from metadata import extraction as metadata
 from metadata import review
 from metadata.ale_export import clips_export
 from metadata.ale_import import ALEImportError, ale_import_apply, ale_import_preview
+from metadata.filters import ReviewItemFilter
 from metadata.models import IngestRules, MetadataExtraction, ReviewItem
 from metadata.permissions import access_review_item
 from metadata.review import revalidate_after_import
+from metadata.selectors import review_item_list
 
 
 def _django_errors(exc: DjangoValidationError) -> ValidationError:
@@ -72,29 +75,23 @@ class WaiveSerializer(serializers.Serializer[ReviewItem]):
 
 
 class ReviewItemViewSet(viewsets.ReadOnlyModelViewSet[ReviewItem]):
-    """Review items of the user's projects. Filters: `project` (code), `state`, `kind`, `clip` (id)."""
+    """Review items of the user's projects, oldest first.
+
+    Filters (`metadata.filters.ReviewItemFilter`, as on the review page): `project` (code), `state`
+    (`all` for every state), `kind`, `clip` (id), `card`, `day`, `q` (clip name or message).
+    """
 
     serializer_class = ReviewItemSerializer
+    filterset_class = ReviewItemFilter
 
     def get_queryset(self) -> QuerySet[ReviewItem]:
-        items = ReviewItem.objects.filter(project__in=projects_for(self.request.user)).select_related(
-            "project", "clip", "media_file", "resolved_by"
-        )
-        params = self.request.query_params
-        if params.get("project"):
-            items = items.filter(project__code=params["project"].upper())
-        if params.get("state"):
-            items = items.filter(state=params["state"])
-        if params.get("kind"):
-            items = items.filter(kind=params["kind"])
-        if params.get("clip", "").isdigit():
-            items = items.filter(clip_id=int(params["clip"]))
-        return items.order_by("id")
+        # Filtered by the filter backend, which answers 400 for a value that does not parse.
+        return review_item_list(user=self.request.user, ordering=("id",))
 
     @extend_schema(request=FixSerializer, responses=ReviewItemSerializer)
     @action(detail=True, methods=["post"])
     def fix(self, request: Request, pk: str | None = None) -> Response:
-        item = access_review_item(request.user, int(pk or 0), need=Cap.EDIT_METADATA)
+        item = access_review_item(request.user, int(pk or 0), need=Cap.EDIT_METADATA, refusal="review.fix")
         incoming = FixSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
@@ -110,7 +107,7 @@ class ReviewItemViewSet(viewsets.ReadOnlyModelViewSet[ReviewItem]):
     @extend_schema(request=WaiveSerializer, responses=ReviewItemSerializer)
     @action(detail=True, methods=["post"])
     def waive(self, request: Request, pk: str | None = None) -> Response:
-        item = access_review_item(request.user, int(pk or 0), need=Cap.INGEST)
+        item = access_review_item(request.user, int(pk or 0), need=Cap.INGEST, refusal="review.waive")
         incoming = WaiveSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
@@ -158,7 +155,7 @@ class IngestRulesViewSet(viewsets.GenericViewSet[IngestRules]):
 
     @extend_schema(request=IngestRulesSerializer, responses=IngestRulesSerializer)
     def update(self, request: Request, code: str | None = None) -> Response:
-        project = access_project(request.user, code or "", need=Cap.INGEST)
+        project = access_project(request.user, code or "", need=Cap.INGEST, refusal="ingest_rules.update")
         incoming = IngestRulesSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -194,7 +191,7 @@ class ClipEditViewSet(viewsets.GenericViewSet[Any]):
         incoming = ClipEditSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA)
+        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA, refusal="clip.update")
         try:
             result = review.clip_metadata_bulk_edit(
                 actor=request.user, project=project, clip_ids=data["clips"], changes=data["changes"]
@@ -204,6 +201,30 @@ class ClipEditViewSet(viewsets.GenericViewSet[Any]):
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
         return Response({"changed": result.changed, "unchanged": result.unchanged})
+
+
+class ClipViewSet(mixins.UpdateModelMixin, catalog_api.ClipViewSet):
+    # The docstring is the OpenAPI description of /api/clips/: the same as catalog's read-only viewset.
+    __doc__ = catalog_api.ClipViewSet.__doc__
+
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Clip]) -> None:
+        """PATCH: the same edit service as the pages and /api/clip-edits/ (checked, audited, re-validated)."""
+        clip = serializer.instance
+        assert clip is not None
+        gate(self.request.user, clip.project, Cap.EDIT_METADATA, refusal="clip.update", obj=clip)
+        changes = dict(serializer.validated_data)
+        if changes:
+            try:
+                review.clip_metadata_bulk_edit(
+                    actor=self.request.user, project=clip.project, clip_ids=[clip.pk], changes=changes
+                )
+            except ValueError as exc:
+                raise ValidationError({"detail": str(exc)}) from exc
+            except DjangoValidationError as exc:
+                raise _django_errors(exc) from exc
+        clip.refresh_from_db()
 
 
 class ExtractionSerializer(serializers.ModelSerializer[MetadataExtraction]):
@@ -256,7 +277,9 @@ class MetadataExtractionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[M
         incoming = RerunSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        project = access_project(request.user, data["project"], need=Cap.INGEST)
+        project = access_project(
+            request.user, data["project"], need=Cap.INGEST, refusal="clip.extract_requested"
+        )
         card: Volume | None = None
         day: ShootDay | None = None
         if data.get("card"):
@@ -298,7 +321,9 @@ class AleImportViewSet(viewsets.GenericViewSet[Any]):
         incoming = AleImportSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA)
+        # A preview changes nothing; a refused apply is an attempted write, and audited.
+        refusal = "ale.import" if data["apply"] else ""
+        project = access_project(request.user, data["project"], need=Cap.EDIT_METADATA, refusal=refusal)
         upload = data["file"]
         content = upload.read(DEFAULT_MAX_BYTES + 1)
         name = upload.name or "upload.ale"

@@ -5,9 +5,11 @@ inside the caller's transaction so that ALE imports, review-queue fixes and bulk
 edits all record the same audit entries. ``clip_bulk_update`` is the top-level
 service (its own durable transaction) for one clip or many.
 
-Catalog does not know about the review queue (it lives in ingest); callers that
-keep it in step pass ``after_apply``, which runs in the same transaction with
-the ids of the clips that changed.
+This module does not know about the review queue (``metadata/review.py``, which
+builds on it); callers that keep the queue in step pass ``after_apply``, which runs
+in the same transaction with the ids of the clips that changed. Pages and API
+(``/clips/<id>/edit/``, ``PATCH /api/clips/<id>/``, ``/api/clip-edits/``) all edit
+through ``metadata.review.clip_metadata_bulk_edit``.
 """
 
 from __future__ import annotations
@@ -22,10 +24,23 @@ from django.db import transaction
 from catalog.audit import audit_record, model_snapshot
 from catalog.models import Clip, Project
 from catalog.permissions import AnyUser
-from catalog.services import EDITABLE_CLIP_FIELDS
 from formats.timecode import Timecode, TimecodeError
 
 AfterApply = Callable[[Sequence[int]], object]
+
+#: Fields of a clip a user may edit by hand (the rest comes from ingest and extraction).
+EDITABLE_CLIP_FIELDS = (
+    "scene",
+    "take",
+    "circled",
+    "cast",
+    "location",
+    "lens",
+    "camera",
+    "reel",
+    "notes",
+    "start_tc",
+)
 
 #: A bulk edit larger than this is refused: an editor selects a few dozen clips,
 #: not a whole project, and one transaction holds a row lock on each.
@@ -78,7 +93,7 @@ def clip_changes_apply(
 ) -> list[str]:
     """Apply hand edits to one clip inside the caller's transaction; return the fields that changed.
 
-    ``changes`` may only hold :data:`catalog.services.EDITABLE_CLIP_FIELDS`;
+    ``changes`` may only hold :data:`EDITABLE_CLIP_FIELDS`;
     ``extra`` sets top-level keys of ``Clip.extra`` (e.g. ``{"cdl": {...}}``), audited
     as ``extra.<key>``. Values are normalised (text stripped, cast split on commas)
     and the clip is ``full_clean``-ed; a start timecode must parse at the clip's rate.

@@ -80,7 +80,7 @@ class RulesForm(forms.Form):
 
 
 class ClipEditForm(forms.Form):
-    """Every hand-editable field of one clip (catalog.services.EDITABLE_CLIP_FIELDS)."""
+    """Every hand-editable field of one clip (metadata.edits.EDITABLE_CLIP_FIELDS)."""
 
     scene = forms.CharField(required=False, max_length=32)
     take = forms.CharField(required=False, max_length=16)

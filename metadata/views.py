@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,15 +26,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Clip, Project
 from catalog.permissions import Cap, access_clip, access_project, user_can
-from catalog.services import EDITABLE_CLIP_FIELDS
 from formats.ale import DEFAULT_MAX_BYTES
 from metadata import ale_uploads, review
 from metadata import extraction as metadata
 from metadata.ale_export import clips_export
 from metadata.ale_import import ALEImportError
+from metadata.edits import EDITABLE_CLIP_FIELDS
 from metadata.forms import AleUploadForm, BulkEditForm, ClipEditForm, ExportForm, RulesForm, WaiveForm
 from metadata.models import MetadataExtraction, ReviewItem
 from metadata.permissions import access_ale_upload, access_review_item
+from metadata.selectors import review_item_list
 
 PLACEHOLDER_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180" viewBox="0 0 320 180">'
@@ -87,38 +88,15 @@ def metadata_home(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "metadata/home.html", context)
 
 
-def _review_items(project: Project, params: Any) -> tuple[QuerySet[ReviewItem], dict[str, str]]:
-    filters = {
-        "state": params.get("state", "open"),
-        "kind": params.get("kind", ""),
-        "card": params.get("card", ""),
-        "day": params.get("day", ""),
-        "q": params.get("q", "").strip(),
-    }
-    items = ReviewItem.objects.filter(project=project).select_related(
-        "clip", "clip__card", "clip__day", "media_file", "resolved_by"
-    )
-    if filters["state"] in ReviewItem.State.values:
-        items = items.filter(state=filters["state"])
-    if filters["kind"] in ReviewItem.Kind.values:
-        items = items.filter(kind=filters["kind"])
-    if filters["card"]:
-        items = items.filter(
-            Q(clip__card__label__iexact=filters["card"]) | Q(media_file__card__label__iexact=filters["card"])
-        )
-    if filters["day"].isdigit():
-        items = items.filter(clip__day__number=int(filters["day"]))
-    if filters["q"]:
-        items = items.filter(Q(clip__name__icontains=filters["q"]) | Q(message__icontains=filters["q"]))
-    return items.order_by("clip__name", "kind", "id"), filters
-
-
 @login_required
 def review_list(request: HttpRequest, code: str) -> HttpResponse:
     """The review queue of a project, filtered by state, kind, card, day and text."""
     project = access_project(request.user, code)
-    items, filters = _review_items(project, request.GET)
+    params = request.GET.copy()
+    params.setdefault("state", ReviewItem.State.OPEN.value)  # the page opens on what is left to do
+    items = review_item_list(user=request.user, project=project, params=params)
     page = Paginator(items, 50).get_page(request.GET.get("page"))
+    filters = {name: params.get(name, "").strip() for name in ("state", "kind", "card", "day", "q")}
     context = {
         "project": project,
         "page": page,
@@ -140,7 +118,7 @@ def review_list(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def review_fix(request: HttpRequest, item_id: int) -> HttpResponse:
     """Fix an item: set the clip field it is about (or just check again), then re-validate."""
-    item = access_review_item(request.user, item_id, need=Cap.EDIT_METADATA)
+    item = access_review_item(request.user, item_id, need=Cap.EDIT_METADATA, refusal="review.fix")
     changes: dict[str, Any] = {}
     if item.field in EDITABLE_CLIP_FIELDS and "value" in request.POST:
         value: Any = request.POST["value"]
@@ -164,7 +142,7 @@ def review_fix(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def review_waive(request: HttpRequest, item_id: int) -> HttpResponse:
     """Waive the rule for one item, with a reason (DIT, admin)."""
-    item = access_review_item(request.user, item_id, need=Cap.INGEST)
+    item = access_review_item(request.user, item_id, need=Cap.INGEST, refusal="review.waive")
     form = WaiveForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason to waive a rule.")
@@ -184,7 +162,7 @@ def review_waive(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def review_validate(request: HttpRequest, code: str) -> HttpResponse:
     """Validate every clip of the project against its rules again."""
-    project = access_project(request.user, code, need=Cap.EDIT_METADATA)
+    project = access_project(request.user, code, need=Cap.EDIT_METADATA, refusal="review.validate")
     counts = review.review_project_validate(actor=request.user, project=project)
     messages.success(
         request,
@@ -197,7 +175,13 @@ def review_validate(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def rules_edit(request: HttpRequest, code: str) -> HttpResponse:
     """The project's naming schema and validation rules: everyone reads them, DITs and admins change them."""
-    project = access_project(request.user, code, need=Cap.INGEST if request.method == "POST" else Cap.VIEW)
+    writing = request.method == "POST"
+    project = access_project(
+        request.user,
+        code,
+        need=Cap.INGEST if writing else Cap.VIEW,
+        refusal="ingest_rules.update" if writing else "",
+    )
     rules = review.rules_for(project)
     form = RulesForm(request.POST or None, initial=RulesForm.initial_from(rules))
     if request.method == "POST" and form.is_valid():
@@ -235,7 +219,9 @@ def rules_edit(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def clip_edit(request: HttpRequest, clip_id: int) -> HttpResponse:
     """Edit one clip's metadata; the audit log records before and after."""
-    clip = access_clip(request.user, clip_id, need=Cap.EDIT_METADATA)
+    # Opening a form is a read; only a refused POST is an attempted write, and audited.
+    refusal = "clip.update" if request.method == "POST" else ""
+    clip = access_clip(request.user, clip_id, need=Cap.EDIT_METADATA, refusal=refusal)
     form = ClipEditForm(request.POST or None, initial=ClipEditForm.initial_from(clip))
     if request.method == "POST" and form.is_valid():
         try:
@@ -271,7 +257,8 @@ BULK_PAGE = 500
 @login_required
 def clip_bulk_edit(request: HttpRequest, code: str) -> HttpResponse:
     """Select clips (by day, card, name) and set the same values on all of them."""
-    project = access_project(request.user, code, need=Cap.EDIT_METADATA)
+    refusal = "clip.update" if request.method == "POST" else ""
+    project = access_project(request.user, code, need=Cap.EDIT_METADATA, refusal=refusal)
     clips, filters = _bulk_clips(project, request.GET)
     form = BulkEditForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
@@ -319,7 +306,7 @@ def clip_thumbnail(request: HttpRequest, clip_id: int) -> HttpResponse | FileRes
 @require_POST
 def metadata_rerun(request: HttpRequest, code: str) -> HttpResponse:
     """Queue extraction again for a card or a day (DIT, admin)."""
-    project = access_project(request.user, code, need=Cap.INGEST)
+    project = access_project(request.user, code, need=Cap.INGEST, refusal="clip.extract_requested")
     card = (
         project.volumes.filter(label__iexact=request.POST.get("card", "")).first()
         if request.POST.get("card")
@@ -338,8 +325,9 @@ def metadata_rerun(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def ale_page(request: HttpRequest, code: str) -> HttpResponse:
     """Import (upload form) and export (day/card form) on one page."""
-    need = Cap.EDIT_METADATA if request.method == "POST" else Cap.VIEW
-    project = access_project(request.user, code, need=need)
+    writing = request.method == "POST"
+    need = Cap.EDIT_METADATA if writing else Cap.VIEW
+    project = access_project(request.user, code, need=need, refusal="ale.import" if writing else "")
     form = AleUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -369,7 +357,9 @@ def ale_page(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def ale_preview(request: HttpRequest, upload_id: int) -> HttpResponse:
     """GET: what applying the uploaded file would change. POST: apply it (all or nothing)."""
-    upload = access_ale_upload(request.user, upload_id)
+    upload = access_ale_upload(
+        request.user, upload_id, refusal="ale.import" if request.method == "POST" else ""
+    )
     if upload.applied_at is not None:
         messages.info(request, f"{upload.filename} was applied at {upload.applied_at:%Y-%m-%d %H:%M}.")
         return redirect("ale-page", code=upload.project.code)

@@ -35,9 +35,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -47,7 +45,7 @@ from alerts.models import Notification
 from alerts.services import notify
 from catalog.audit import audit_record
 from catalog.models import Clip, Copy, MediaFile, Project, Volume
-from catalog.permissions import AnyUser, Cap, RoleName, role_of, user_can
+from catalog.permissions import AnyUser, Cap, Refused, members_with, refuse, role_of, user_can
 from copyengine import mhl
 from core.queues import host_queue
 from formats.units import format_bytes
@@ -79,7 +77,7 @@ class RestoreConflict(RestoreError):
     """The request is not in a state that allows this (409)."""
 
 
-class RestoreRefused(PermissionDenied):
+class RestoreRefused(Refused):
     """Not allowed (403). The refusal has already been written to the audit log."""
 
 
@@ -99,18 +97,8 @@ def _refuse(
     *, actor: AnyUser | None, action: str, project: Project, reason: str, obj: Any = None, **details: Any
 ) -> NoReturn:
     """Write the refusal to the audit log in its own transaction, then raise RestoreRefused."""
-    with transaction.atomic(durable=True):
-        audit_record(
-            actor=actor, action=action, obj=obj, project=project, after={"reason": reason, **details}
-        )
-    raise RestoreRefused(reason)
-
-
-def _people(project: Project, roles: Sequence[RoleName]) -> list[AbstractBaseUser]:
-    return list(
-        get_user_model().objects.filter(
-            memberships__project=project, memberships__role_id__in=[r.value for r in roles], is_active=True
-        )
+    refuse(
+        actor=actor, action=action, project=project, obj=obj, reason=reason, error=RestoreRefused, **details
     )
 
 
@@ -129,7 +117,9 @@ def _announce(
         users.append(restore.requester)
     users.extend(a.approver for a in restore.approvals.select_related("approver"))
     if restore.state in (RestoreRequest.State.REQUESTED, RestoreRequest.State.FAILED):
-        users.extend(u for u in _people(restore.project, [RoleName.ADMIN]) if u.pk != restore.requester_id)
+        users.extend(
+            u for u in members_with(restore.project, need=Cap.APPROVE_RESTORE) if u.pk != restore.requester_id
+        )
     notify(
         users=users,
         subject=f"Restore {restore.pk} of {restore.project.code}: {subject}",

@@ -1,7 +1,8 @@
 """The role x endpoint matrix: each role gets exactly what it should, and nothing leaks across projects.
 
 Every case also checks whether an audit entry was written: writes that are
-allowed leave one, refused ones leave none.
+allowed leave one; a write refused to a project member leaves one too (a
+security event, as in every app); reads and outsiders (404) leave none.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Case:
     denied: int = 403
     outsider: int = 404
     writes: bool = False
+    audits_refusal: bool = False  # a member refused here leaves an `<action>_refused` entry
+    action: str = ""  # the audit action of an allowed write
 
 
 CASES = [
@@ -44,6 +47,8 @@ CASES = [
         {"admin", "editor", "dit"},
         data={"scene": "43"},
         writes=True,
+        audits_refusal=True,
+        action="clip.update",
     ),
     Case("volume list", "get", lambda w: "/api/volumes/", ALL | {"outsider"}),
     Case(
@@ -54,6 +59,8 @@ CASES = [
         data={"project": "FILM", "label": "SHUTTLE-9", "kind": "shuttle", "location": "/mnt/s9"},
         ok=201,
         writes=True,
+        audits_refusal=True,
+        action="volume.register",
     ),
     Case(
         "volume change",
@@ -62,6 +69,8 @@ CASES = [
         {"admin", "dit"},
         data={"online": False},
         writes=True,
+        audits_refusal=True,
+        action="volume.update",
     ),
     Case("audit log", "get", lambda w: "/api/audit/", {"admin", "producer", "outsider"}),
     Case(
@@ -71,6 +80,8 @@ CASES = [
         {"admin"},
         data={"project": "FILM", "username": "viewer", "role": "editor"},
         writes=True,
+        audits_refusal=True,
+        action="membership.set",
     ),
     Case("project page", "get", lambda w: f"/p/{w.project.code}/", ALL),
     Case("project audit page", "get", lambda w: f"/p/{w.project.code}/audit/", {"admin", "producer"}),
@@ -101,10 +112,16 @@ def expected_status(case: Case, persona: str) -> int:
 def test_role_matrix(world: World, case: Case, persona: str) -> None:
     client = world.client(persona)
     audit_before = AuditEvent.objects.count()
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = getattr(client, case.method)(case.url(world), case.data, format="json")
     assert response.status_code == expected_status(case, persona), response.content[:300]
     wrote = AuditEvent.objects.count() > audit_before
-    assert wrote == (case.writes and persona in case.allowed)
+    member_refused = persona not in case.allowed and persona != "outsider"
+    assert wrote == ((case.writes and persona in case.allowed) or (case.audits_refusal and member_refused))
+    if case.audits_refusal and member_refused:
+        (refusal,) = AuditEvent.objects.filter(id__gt=last_id)
+        assert (refusal.action, refusal.actor_name) == (f"{case.action}_refused", persona)
+        assert refusal.project_id == world.project.pk and "does not allow" in refusal.after["reason"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -168,3 +168,18 @@ def test_search_results_tell_the_editor_which_days_are_signed_off(site: Site) ->
     assert badges(1)[0] == 0 and badges(2)[0] == 0
     assert site.world.client("producer").post("/api/projects/FILM/days/1/signoff/").status_code == 201
     assert badges(1)[1] == 0 and badges(2)[0] == 0
+
+
+def test_sign_off_and_reopen_tell_the_roles_whose_capabilities_say_so(site: Site) -> None:
+    assert site.world.client("producer").post("/api/projects/FILM/days/1/signoff/").status_code == 201
+    reopened = site.world.client("admin").post(
+        "/api/projects/FILM/days/1/reopen/", {"reason": "LTO-1 failed"}
+    )
+    assert reopened.status_code == 200, reopened.content
+
+    def told(kind: str) -> set[str]:
+        return set(Notification.objects.filter(kind=kind).values_list("user__username", flat=True))
+
+    assert told("day.signed_off") == {"admin", "dit"}  # Cap.INGEST: they reformat the cards
+    assert told("day.released") == {"editor"}  # Cap.TAKE_RELEASES: editorial
+    assert told("day.reopened") == {"admin", "dit", "editor"}  # everyone told of the release

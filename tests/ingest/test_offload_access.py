@@ -1,4 +1,8 @@
-"""Who may see, start and cancel offloads, through the API and the pages; refusals leave no audit entry."""
+"""Who may see, start and cancel offloads, through the API and the pages.
+
+A start or cancel refused to a project member is audited (``offload.<action>_refused``),
+as refused writes are in every app; outsiders (404) and opening the form leave nothing.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ def test_offload_list_and_detail(offload_world: tuple[World, OffloadJob, Path], 
 def test_starting_an_offload(offload_world: tuple[World, OffloadJob, Path], persona: str) -> None:
     world, _, cards = offload_world
     before = AuditEvent.objects.count()
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     with override_settings(REELVAULT_INGEST_ROOTS=[cards]):
         response = world.client(persona).post(
             "/api/offloads/",
@@ -61,15 +66,25 @@ def test_starting_an_offload(offload_world: tuple[World, OffloadJob, Path], pers
     assert response.status_code == expected, response.content
     assert page.status_code == (200 if allowed else expected)
     assert OffloadJob.objects.filter(label="A009").exists() == allowed
-    assert (AuditEvent.objects.count() > before) == allowed
+    member_refused = not allowed and persona != "outsider"
+    assert (AuditEvent.objects.count() > before) == (allowed or member_refused)
+    if member_refused:
+        (refusal,) = AuditEvent.objects.filter(id__gt=last_id)
+        assert (refusal.action, refusal.actor_name) == ("offload.create_refused", persona)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_cancelling_an_offload(offload_world: tuple[World, OffloadJob, Path], persona: str) -> None:
     world, job, _ = offload_world
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = world.client(persona).post(f"/api/offloads/{job.pk}/cancel/")
     allowed = persona in {"admin", "dit"}
     assert response.status_code == (200 if allowed else 404 if persona == "outsider" else 403)
+    written = list(AuditEvent.objects.filter(id__gt=last_id).values_list("action", "actor_name"))
+    if allowed:
+        assert ("offload.cancel", persona) in written
+    else:
+        assert written == ([] if persona == "outsider" else [("offload.cancel_refused", persona)])
     job.refresh_from_db()
     assert job.cancel_requested == allowed
     assert job.state == (OffloadJob.State.CANCELLED if allowed else OffloadJob.State.QUEUED)
@@ -112,3 +127,19 @@ def test_report_downloads_are_audited(offload_world: tuple[World, OffloadJob, Pa
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
     actions = list(AuditEvent.objects.filter(object_id=str(job.pk)).values_list("action", "actor_name"))
     assert ("offload.report_csv", "producer") in actions and ("offload.report_pdf", "producer") in actions
+
+
+def test_a_refused_cancel_from_the_page_is_audited_like_the_api(
+    offload_world: tuple[World, OffloadJob, Path],
+) -> None:
+    world, job, _ = offload_world
+    response = world.client("editor").post(f"/offloads/{job.pk}/cancel/")
+    assert response.status_code == 403
+    refusal = AuditEvent.objects.get(action="offload.cancel_refused")
+    assert (refusal.actor_name, refusal.object_id, refusal.project_id) == (
+        "editor",
+        str(job.pk),
+        job.project_id,
+    )
+    job.refresh_from_db()
+    assert not job.cancel_requested

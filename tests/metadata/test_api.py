@@ -107,3 +107,28 @@ def test_clip_edits_api_is_all_or_nothing(world: World) -> None:
     assert ok.status_code == 200
     assert sorted(ok.json()["changed"]) == sorted([world.clip.pk, other.pk]) and ok.json()["unchanged"] == []
     assert set(Clip.objects.filter(pk__in=[world.clip.pk, other.pk]).values_list("scene", flat=True)) == {"7"}
+
+
+def test_patching_a_clip_with_a_bad_timecode_is_a_400_that_stores_nothing(world: World) -> None:
+    audit_before = AuditEvent.objects.count()
+    response = world.client("editor").patch(
+        f"/api/clips/{world.clip.pk}/", {"start_tc": "99:99:99:99", "scene": "43"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "start_tc" in response.json()
+    stored = Clip.objects.get(pk=world.clip.pk)
+    assert (stored.start_tc, stored.scene) == (world.clip.start_tc, "42")
+    assert AuditEvent.objects.count() == audit_before
+
+
+def test_patching_a_clip_is_the_same_edit_as_the_clip_edits_api(world: World) -> None:
+    response = world.client("dit").patch(
+        f"/api/clips/{world.clip.pk}/", {"cast": ["Ana", " Bo "], "start_tc": "01:00:00:00"}, format="json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["cast"], body["start_tc"], body["project"]) == (["Ana", "Bo"], "01:00:00:00", "FILM")
+    stored = Clip.objects.get(pk=world.clip.pk)
+    assert (stored.cast, stored.start_tc) == (["Ana", "Bo"], "01:00:00:00")
+    event = AuditEvent.objects.get(action="clip.update")
+    assert event.after == {"cast": ["Ana", "Bo"], "start_tc": "01:00:00:00"}

@@ -300,3 +300,54 @@ def test_rules_set_in_the_django_admin_are_checked_audited_and_validate_clips(wo
     assert items(c, "naming")
     assert AuditEvent.objects.filter(action="ingest_rules.update", actor_name="admin").count() == 1
     assert world.client("outsider").get("/admin/metadata/ingestrules/").content.decode().count("FILM") == 0
+
+
+def test_patching_a_clip_that_fills_a_required_field_closes_its_review_item(world: World) -> None:
+    c = clip(world, "A001C081_230815_R2AB", lens="")
+    put_rules(world, required_fields=["lens"])
+    (item,) = ReviewItem.objects.filter(clip=c, kind="required", field="lens", state="open")
+    response = world.client("editor").patch(f"/api/clips/{c.pk}/", {"lens": "32mm"}, format="json")
+    assert response.status_code == 200 and response.json()["lens"] == "32mm"
+    item.refresh_from_db()
+    assert (item.state, item.resolution) == ("fixed", "fixed by a metadata edit")
+    assert item.resolved_by is not None and item.resolved_by.get_username() == "editor"
+    assert items(c, "required") == []
+
+
+def test_review_page_and_api_filter_the_queue_alike(world: World) -> None:
+    card = Volume.objects.create(project=world.project, label="A009", kind=Volume.Kind.CARD, location="/c")
+    on_card = clip(world, "A001C082_230815_R2AB", lens="", card=card)
+    other = clip(world, "A001C083_230815_R2AB", lens="")
+    put_rules(world, required_fields=["lens"])
+    waived = ReviewItem.objects.get(clip=other, field="lens")
+    assert (
+        world.client("dit").post(f"/api/review-items/{waived.pk}/waive/", {"reason": "prime kit"}).status_code
+        == 200
+    )
+    client = world.client("viewer")
+
+    def api(**params: str) -> set[str]:
+        response = client.get("/api/review-items/", {"project": "film", **params})
+        assert response.status_code == 200, response.content
+        return {row["clip_name"] for row in response.json()["results"]}
+
+    def page(**params: str) -> set[str]:
+        response = client.get("/p/FILM/review/", params)
+        assert response.status_code == 200
+        return {item.clip.name for item in response.context["page"].object_list}
+
+    for params in ({"card": "a009"}, {"q": "C082"}, {"q": "lens", "state": "waived"}, {"state": "all"}):
+        assert api(**params) == page(**params), params
+    assert api(card="A009") == {on_card.name}
+    assert api(state="waived") == {other.name}
+    assert api(state="all") >= {on_card.name, other.name, world.clip.name}
+    assert page() == api(state="open")  # the page opens on the open items
+    assert client.get("/api/review-items/", {"state": "closed"}).status_code == 400
+    assert client.get("/api/review-items/", {"kind": "nonsense"}).status_code == 400
+    assert page(kind="nonsense") == page()  # the page ignores what it cannot read
+
+
+def test_review_items_api_documents_its_filters(world: World) -> None:
+    schema = world.client("viewer").get("/api/schema/", {"format": "json"}).json()
+    parameters = {p["name"] for p in schema["paths"]["/api/review-items/"]["get"]["parameters"]}
+    assert {"project", "state", "kind", "clip", "card", "day", "q", "page"} <= parameters
