@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,11 +16,12 @@ from alerts import hooks as alert_hooks
 from catalog.audit import audit_record
 from catalog.models import Clip, Copy, MediaFile, Project, Volume
 from catalog.permissions import AnyUser
-from restore import copying, selectors
+from restore import selectors
 from restore.models import (
     DrillSchedule,
     RestoreDrill,
     RestoreRequest,
+    RestoreTarget,
 )
 from restore.services.base import DrillError, user_id
 from restore.services.requests import restore_request_record
@@ -31,7 +33,7 @@ def _drill_tiers(project: Project) -> list[str]:
     """Tiers that hold verified copies on online volumes, fastest first."""
     present = set(
         Copy.objects.filter(volume__project=project, state=Copy.State.VERIFIED, volume__online=True)
-        .exclude(volume__kind__in=[Volume.Kind.CARD, Volume.Kind.S3])
+        .exclude(volume__kind=Volume.Kind.CARD)
         .values_list("volume__tier", flat=True)
         .distinct()
     )
@@ -60,6 +62,11 @@ def restore_drill_start(
     )
     if target is None:
         raise DrillError(f"project {project.code} has no scratch restore target: add one named 'scratch'")
+    if target.kind != RestoreTarget.Kind.FOLDER:
+        raise DrillError(
+            f"the scratch target {target.name} of {project.code} is object storage; drills clean up "
+            "a folder: make a folder the scratch target"
+        )
     tiers = _drill_tiers(project)
     if tier:
         if tier not in tiers:
@@ -81,7 +88,7 @@ def restore_drill_start(
             files__copies__volume__tier=tier,
             files__copies__volume__online=True,
         )
-        .exclude(files__copies__volume__kind__in=[Volume.Kind.CARD, Volume.Kind.S3])
+        .exclude(files__copies__volume__kind=Volume.Kind.CARD)
         .values_list("pk", "name")
         .distinct()
         .order_by("pk")
@@ -133,6 +140,15 @@ def restore_drill_start(
     return drill
 
 
+def restore_folder_remove(*, folder: Path, inside: Path) -> None:
+    """Delete a restore folder (drill cleanup); refuses anything not strictly inside ``inside``."""
+    folder, inside = folder.resolve(), inside.resolve()
+    if folder == inside or inside not in folder.parents:
+        raise ValueError(f"refusing to delete {folder}: it is not inside the target folder {inside}")
+    if folder.exists():
+        shutil.rmtree(folder)
+
+
 def restore_drill_finish(restore: RestoreRequest) -> None:
     """Record the drill's time and speed, clean the scratch target, alert on failure."""
     drill = RestoreDrill.objects.filter(request=restore).select_related("project").first()
@@ -141,9 +157,8 @@ def restore_drill_finish(restore: RestoreRequest) -> None:
     errors = [restore.error] if restore.error else []
     cleaned = False
     try:
-        copying.remove_restore_folder(
-            Path(restore.target.path) / restore.folder, inside=Path(restore.target.path)
-        )
+        root = Path(restore.target.path)
+        restore_folder_remove(folder=root / restore.folder, inside=root)
         cleaned = True
     except (OSError, ValueError) as exc:
         errors.append(f"the scratch folder could not be cleaned: {exc}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from catalog.models import Clip, MediaFile, Project, Volume
 from catalog.permissions import AnyUser, Cap, role_of, user_can
 from core.queues import host_queue
 from formats.units import format_bytes
-from restore import copying, selectors
+from restore import selectors
 from restore.models import (
     RestoreApproval,
     RestoreItem,
@@ -175,16 +176,17 @@ def item_path(media_file: MediaFile) -> str:
 def _check_target_space(target: RestoreTarget, size: int) -> None:
     """On this host, refuse early a target that is missing or obviously too small."""
     if target.kind != RestoreTarget.Kind.FOLDER:
-        raise RestoreError(
-            f"target {target.name} is object storage; restores to buckets are not supported yet: "
-            "restore to a folder target"
-        )
+        return  # a bucket: no free space to check, the worker finds out whether it is reachable
     if target.host and target.host != settings.REELVAULT_HOSTNAME:
         return  # checked by the worker on its own host
     root = Path(target.path)
     if not root.is_dir():
         raise RestoreError(f"target folder {root} does not exist on {settings.REELVAULT_HOSTNAME}: mount it")
-    free = copying.free_bytes(root)
+    try:
+        info = os.statvfs(root)
+    except OSError:
+        info = None
+    free = info.f_bavail * info.f_frsize if info is not None else None
     if free is not None and free < size:
         raise RestoreError(
             f"target {target.name} has {format_bytes(free)} free but the restore needs {format_bytes(size)}: "

@@ -17,10 +17,11 @@ from alerts import hooks as alert_hooks
 from alerts.models import Notification
 from catalog.audit import audit_record
 from catalog.models import Copy
-from copyengine import mhl
+from copyengine import filecopy, mhl
+from copyengine.backends import CardReader, CardWriter, DestinationError
 from core.queues import host_queue
 from formats.units import format_bytes
-from restore import copying, selectors
+from restore import selectors, storage
 from restore.models import (
     RestoreItem,
     RestoreRequest,
@@ -163,40 +164,101 @@ class _StopJob(Exception):
     """The target is unusable: stop the whole job (files done so far stay done)."""
 
 
-def _restore_item(item: RestoreItem, candidates: list[Copy], folder: Path, progress: _Progress) -> None:
+class _Sources:
+    """Read access to the volumes holding the copies, opened once per volume and card folder per job."""
+
+    def __init__(self) -> None:
+        self._readers: dict[tuple[int, str], CardReader | DestinationError] = {}
+
+    def open(self, copy: Copy) -> tuple[CardReader, str]:
+        """The reader of the copy's card folder and the copy's path inside it.
+
+        Raises DestinationError when the volume cannot be read (remembered for the job).
+        """
+        label, relpath = storage.split_copy_path(copy.path)
+        key = (copy.volume_id, label)
+        if key not in self._readers:
+            place = storage.place_for(copy.volume.location, name=copy.volume.label)
+            try:
+                self._readers[key] = place.open_reader(label)
+            except DestinationError as exc:
+                self._readers[key] = exc
+        reader = self._readers[key]
+        if isinstance(reader, DestinationError):
+            raise reader
+        return reader, relpath
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            if isinstance(reader, CardReader):
+                reader.close()
+
+
+def _target_stop(exc: DestinationError, restore: RestoreRequest, item: RestoreItem) -> _StopJob:
+    where = f"{restore.target.path.rstrip('/')}/{restore.folder}/{item.path}"
+    if exc.reason == "full":
+        return _StopJob(
+            f"the restore target is full while writing {where}: free space on it or choose another target"
+        )
+    return _StopJob(
+        f"the restore target {restore.target.name} cannot be written while writing {where} ({exc}); "
+        "check it is mounted (or reachable) and writable, then the job can be re-queued"
+    )
+
+
+def _restore_item(
+    item: RestoreItem, candidates: list[Copy], writer: CardWriter, sources: _Sources, progress: _Progress
+) -> None:
     restore = item.request
     media_file = item.media_file
     tries: list[dict[str, Any]] = list(item.tries)
     started = time.monotonic()
     progress.file_started(item.path)
     outcome_error = ""
+    mtime_ns = int(media_file.mtime.timestamp() * 1_000_000_000) if media_file.mtime is not None else None
     for copy in candidates:
-        source = Path(copy.volume.location) / copy.path
         try:
-            result = copying.restore_file(
-                source=source,
-                target=folder / item.path,
+            reader, path = sources.open(copy)
+        except DestinationError as exc:
+            if storage.is_object_storage(copy.volume.location):
+                # An unreachable bucket says nothing about the copy: try the next one, condemn nothing.
+                tries.append({"volume": copy.volume.label, "outcome": "unavailable", "message": str(exc)})
+                continue
+            # A volume folder that is not there holds no copy (as a missing file would).
+            message = f"{Path(copy.volume.location) / copy.path} is missing ({exc})"
+            tries.append({"volume": copy.volume.label, "outcome": "missing", "message": message})
+            _condemn(copy, Copy.State.MISSING, message, "", restore)
+            continue
+        try:
+            result = filecopy.copy_verified(
+                reader=reader,
+                path=path,
+                writer=writer,
+                relpath=item.path,
                 expected_xxh128=media_file.xxh128,
                 size=media_file.size,
-                mtime=media_file.mtime,
+                mtime_ns=mtime_ns,
                 on_progress=progress.on_bytes,
                 max_bytes_per_second=progress.throttle,
             )
-        except copying.SourceMissingError as exc:
+        except filecopy.SourceMissingError as exc:
             tries.append({"volume": copy.volume.label, "outcome": "missing", "message": str(exc)})
             _condemn(copy, Copy.State.MISSING, str(exc), "", restore)
             continue
-        except copying.SourceCorruptError as exc:
+        except filecopy.SourceCorruptError as exc:
             tries.append({"volume": copy.volume.label, "outcome": "corrupt", "message": str(exc)})
             _condemn(copy, Copy.State.CORRUPT, str(exc), exc.found, restore)
             continue
-        except (copying.TargetConflictError, copying.TargetVerifyError) as exc:
+        except filecopy.SourceUnavailableError as exc:
+            tries.append({"volume": copy.volume.label, "outcome": "unavailable", "message": str(exc)})
+            continue
+        except filecopy.DestinationFileError as exc:
             tries.append({"volume": copy.volume.label, "outcome": "target", "message": str(exc)})
             outcome_error = str(exc)
             break
-        except (copying.TargetFullError, copying.TargetError) as exc:
+        except filecopy.DestinationError as exc:
             RestoreItem.objects.filter(pk=item.pk).update(tries=tries)
-            raise _StopJob(str(exc)) from exc
+            raise _target_stop(exc, restore, item) from exc
         tries.append(
             {"volume": copy.volume.label, "outcome": "already there" if result.already_there else "restored"}
         )
@@ -278,52 +340,57 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
         )
         if first_start:
             announce(restore, "running", f"The worker on {settings.REELVAULT_HOSTNAME} started restoring.")
-    target_root = Path(restore.target.path)
-    folder = target_root / restore.folder
+    target = restore.target
+    object_storage = target.kind == RestoreTarget.Kind.S3
+    where = f"{target.path.rstrip('/')}/{restore.folder}"
     run_started = time.monotonic()
     progress = _Progress(restore)
+    sources = _Sources()
+    generation = ""
     try:
-        if restore.target.kind != RestoreTarget.Kind.FOLDER:
+        if not object_storage and not Path(target.path).is_dir():
             raise _StopJob(
-                f"target {restore.target.name} is object storage; restores to buckets are not supported"
-            )
-        if not target_root.is_dir():
-            raise _StopJob(
-                f"target folder {target_root} does not exist on {settings.REELVAULT_HOSTNAME}: mount it, "
+                f"target folder {target.path} does not exist on {settings.REELVAULT_HOSTNAME}: mount it, "
                 "then the job can be re-queued"
             )
         try:
-            folder.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise _StopJob(f"cannot create {folder}: {exc.strerror}") from exc
-        copying.remove_leftovers(folder)
-        pending = list(
-            restore.items.filter(state=RestoreItem.State.PENDING)
-            .select_related("media_file")
-            .order_by("path")
-        )
-        candidates = selectors.best_copies(
-            media_file_ids=[i.media_file_id for i in pending],
-            host=settings.REELVAULT_HOSTNAME,
-            tier=restore.source_tier,
-        )
-        for item in pending:
-            item.request = restore
-            # Re-read the candidates of this file: an earlier file may have condemned a shared volume's copy.
-            fresh = [
-                c
-                for c in candidates.get(item.media_file_id, [])
-                if Copy.objects.filter(pk=c.pk, state=Copy.State.VERIFIED).exists()
-            ]
-            _restore_item(item, fresh, folder, progress)
-        progress.write(force=True)
-        generation = _write_history(restore, folder)
+            # Creates the restore folder, takes its lock and removes the
+            # temporary files of a killed run (backends/base.py).
+            writer = storage.place_for(target.path, name=target.name).open_writer(restore.folder)
+        except DestinationError as exc:
+            raise _StopJob(f"cannot open the restore folder {where}: {exc}") from exc
+        with writer:
+            pending = list(
+                restore.items.filter(state=RestoreItem.State.PENDING)
+                .select_related("media_file")
+                .order_by("path")
+            )
+            candidates = selectors.best_copies(
+                media_file_ids=[i.media_file_id for i in pending],
+                host=settings.REELVAULT_HOSTNAME,
+                tier=restore.source_tier,
+            )
+            for item in pending:
+                item.request = restore
+                # Re-read this file's candidates: an earlier file may have condemned a shared volume's copy.
+                fresh = [
+                    c
+                    for c in candidates.get(item.media_file_id, [])
+                    if Copy.objects.filter(pk=c.pk, state=Copy.State.VERIFIED).exists()
+                ]
+                _restore_item(item, fresh, writer, sources, progress)
+            progress.write(force=True)
+            if not object_storage:
+                # TODO: an ASC MHL history in a bucket needs copyengine/mhl.py to write through a backend.
+                generation = _write_history(restore, Path(target.path) / restore.folder)
     except _StopJob as exc:
         return _finish(restore, run_started, error=str(exc))
     except (OSError, mhl.MHLError) as exc:
         return _finish(
-            restore, run_started, error=f"the ASC MHL history could not be written in {folder}: {exc}"
+            restore, run_started, error=f"the ASC MHL history could not be written in {where}: {exc}"
         )
+    finally:
+        sources.close()
     return _finish(restore, run_started, error="", generation=generation)
 
 

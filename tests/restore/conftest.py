@@ -16,6 +16,7 @@ import pytest
 import xxhash
 
 from catalog.models import Clip, Copy, MediaFile, Volume
+from copyengine.backends.base import PARTIAL_SUFFIX
 from restore.models import RestoreTarget
 from tests.fixtures import ClipFactory, ShootDayFactory, VolumeFactory, WorkerProcess, World, start_worker
 
@@ -45,7 +46,7 @@ def flip_byte(path: Path, offset: int = 0) -> None:
 
 
 def partial_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.endswith(".reelvault-restore-partial")]
+    return [p for p in root.rglob("*") if p.name.endswith(PARTIAL_SUFFIX)]
 
 
 @dataclass
