@@ -136,7 +136,22 @@ class PendingCopy(ABC):
         for "already gone"; never touches a file this run did not create."""
 
 
-class SourceFile(ABC):
+class _Closing:
+    """``with`` support: close on leaving the block."""
+
+    def close(self) -> None:
+        """Release what is held."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SourceFile(_Closing, ABC):
     """One stored file opened for reading as the source of a copy.
 
     Reads come from the storage in order; ``size`` is what the storage says
@@ -161,16 +176,8 @@ class SourceFile(ABC):
     def close(self) -> None:
         """Release the descriptor or connection. Idempotent."""
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class CardReader(ABC):
+class CardReader(_Closing, ABC):
     """Read access to ``<destination>/<label>/``, for checks and re-verification."""
 
     #: Human-readable place, e.g. ``/mnt/shuttle1/A001`` or ``s3://bucket/x/A001/``.
@@ -203,16 +210,8 @@ class CardReader(ABC):
         """Raise DestinationError if the destination vanished or was replaced
         (unmounted drive, deleted folder, deleted bucket)."""
 
-    def close(self) -> None:  # noqa: B027  # optional hook, most readers hold nothing
+    def close(self) -> None:  # optional hook, most readers hold nothing
         """Release resources (locks, descriptors)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class CardWriter(CardReader):

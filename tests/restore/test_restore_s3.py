@@ -8,9 +8,7 @@ the test wrote.
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,38 +16,29 @@ import pytest
 
 from catalog.models import Copy, Volume
 from restore.models import RestoreDrill, RestoreRequest, RestoreTarget
+from tests.copyengine.conftest import s3_endpoint
 from tests.fixtures import VolumeFactory
 from tests.restore.conftest import Media, Workers, partial_files, wait_for, xxh128_file
 from tests.restore.test_restore_jobs import request_and_approve, run_to_end
 
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+
+__all__ = ["s3_endpoint"]  # moto's server, a fixture shared with the copy-engine tests
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A client for the test, and the same endpoint and credentials for the workers (boto3's own settings)."""
     for name, value in {
-        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ENDPOINT_URL_S3": s3_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
 
 
 @pytest.fixture
