@@ -149,7 +149,7 @@ def restore_folder_remove(*, folder: Path, inside: Path) -> None:
         shutil.rmtree(folder)
 
 
-def restore_drill_finish(restore: RestoreRequest) -> None:
+def restore_drill_finish(*, restore: RestoreRequest) -> None:
     """Record the drill's time and speed, clean the scratch target, alert on failure."""
     drill = RestoreDrill.objects.filter(request=restore).select_related("project").first()
     if drill is None or drill.state != RestoreDrill.State.RUNNING:

@@ -452,7 +452,7 @@ def _finish(
         else:
             announce(restore, "failed", restore.error, level=Notification.Level.WARNING)
     if restore.is_drill:
-        restore_drill_finish(restore)
+        restore_drill_finish(restore=restore)
     return restore
 
 
