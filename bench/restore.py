@@ -4,9 +4,9 @@
 
 Both sides do the same provable work: copy every file, make it durable, and
 read it back from the device to check it against its XXH128. Reelvault does it
-the way a restore job does (``restore.copying.restore_file``: temporary name,
-hashing while copying, fsync, drop the cached pages, re-hash, link into place,
-then one ASC MHL generation); the baseline is ``cp`` of the folder, ``sync``,
+the way a restore job does (``copyengine.filecopy.copy_verified`` through the
+folder backend: temporary name, hashing while copying, fsync, drop the cached
+pages, re-hash, link into place, then one ASC MHL generation); the baseline is ``cp`` of the folder, ``sync``,
 dropping the copies' cached pages, and ``xxhsum -H2 -c`` of a checksum list.
 Source caches are dropped before every run so both read the source from disk.
 The figure is the best of --repeat runs (other work on the machine adds noise).
@@ -30,8 +30,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))  # run as a script, not as part of a package
 
-from copyengine import hashing, mhl  # noqa: E402
-from restore import copying  # noqa: E402
+from copyengine import filecopy, hashing, mhl  # noqa: E402
+from copyengine.backends import LocalDestination  # noqa: E402
 
 MB = 1_000_000
 
@@ -77,16 +77,23 @@ def run_reelvault(source: Path, target: Path, hashes: dict[str, str]) -> float:
     drop_cache(source)
     started = time.perf_counter()
     records = []
-    for relative, digest in hashes.items():
-        src = source / relative
-        copying.restore_file(
-            source=src, target=target / relative, expected_xxh128=digest, size=src.stat().st_size
-        )
-        records.append(
-            mhl.FileRecord(
-                path=relative, size=src.stat().st_size, mtime=datetime.now(UTC), hashes={"xxh128": digest}
+    reader = LocalDestination(source).open_reader("")
+    with LocalDestination(target.parent).open_writer(target.name) as writer:
+        for relative, digest in hashes.items():
+            src = source / relative
+            filecopy.copy_verified(
+                reader=reader,
+                path=relative,
+                writer=writer,
+                relpath=relative,
+                expected_xxh128=digest,
+                size=src.stat().st_size,
             )
-        )
+            records.append(
+                mhl.FileRecord(
+                    path=relative, size=src.stat().st_size, mtime=datetime.now(UTC), hashes={"xxh128": digest}
+                )
+            )
     mhl.write_generation(target, files=records, creator=mhl.Creator(tool_version="bench"))
     return time.perf_counter() - started
 

@@ -53,8 +53,8 @@ def restore_items(*, restore: RestoreRequest) -> QuerySet[RestoreItem]:
 def usable_copies(*, media_file_ids: Iterable[int], host: str, tier: str = "") -> QuerySet[Copy]:
     """Verified copies a worker on ``host`` can read, best first per file (one query).
 
-    Usable: verified, on an online local volume mounted on ``host`` (or with no
-    host recorded), not a camera card unless nothing else is left (cards are
+    Usable: verified, on an online volume mounted on ``host`` (or with no host
+    recorded: buckets, shared mounts), not a camera card unless nothing else is left (cards are
     reformatted and reused, but until then they are a copy like any other).
     """
     copies = (
@@ -64,7 +64,6 @@ def usable_copies(*, media_file_ids: Iterable[int], host: str, tier: str = "") -
             volume__online=True,
             volume__host__in=[host, ""],
         )
-        .exclude(volume__kind=Volume.Kind.S3)
         .select_related("volume")
         .annotate(
             health_rank=_HEALTH_RANK,
@@ -214,8 +213,9 @@ def _steps(tier: str, volumes: list[Volume], project: Project) -> list[str]:
         )
     if Volume.Kind.S3 in kinds:
         steps.append(
-            "Object-storage copies are not restored by the worker yet: download them with the bucket's own "
-            "tools to a folder, register it as a volume, then continue below."
+            "Object-storage copies are restored by the worker directly: check that the worker's host has "
+            "credentials for the bucket (boto3's configuration; AWS_ENDPOINT_URL_S3 for S3-compatible "
+            "storage)."
         )
     if offline:
         steps.append(f"A DIT marks {', '.join(offline)} online (Volumes, or PATCH /api/volumes/<id>/).")

@@ -14,6 +14,8 @@ from copyengine.backends.base import (
     FileCopyError,
     FinalExistsError,
     PendingCopy,
+    SourceFile,
+    SourceMissingError,
 )
 from copyengine.backends.local import LocalDestination
 
@@ -32,6 +34,8 @@ __all__ = [
     "LocalDestination",
     "PendingCopy",
     "S3Destination",
+    "SourceFile",
+    "SourceMissingError",
 ]
 
 

@@ -2,15 +2,20 @@
 
 To add a backend, touch:
   1. ``copyengine/backends/<name>.py``: a ``Destination`` subclass plus its
-     ``CardReader``, ``CardWriter`` and ``PendingCopy`` subclasses; implement
-     every abstract method below and keep the guarantees in their docstrings
-     (above all: never overwrite or delete a file you did not create in this
-     run, and read verification back from the storage, not from memory).
+     ``CardReader``, ``CardWriter``, ``PendingCopy`` and ``SourceFile``
+     subclasses; implement every abstract method below and keep the
+     guarantees in their docstrings (above all: never overwrite or delete a
+     file you did not create in this run, and read verification back from
+     the storage, not from memory).
   2. ``copyengine/backends/__init__.py``: export the new ``Destination`` class.
   3. ``tests/ingest/test_backends_<name>.py``: run an offload through the real
      engine against a real (or realistically emulated) service, including
      "existing different file is a conflict" and "a corrupted copy is caught".
-  4. Nothing in ``copyengine/offload.py``: the engine only speaks this interface.
+     ``tests/copyengine/test_filecopy.py``: copy one file from and to the new
+     backend through ``copy_verified`` (a corrupt or missing source is told
+     apart from a bad destination).
+  4. Nothing in ``copyengine/offload.py`` or ``copyengine/filecopy.py``: the
+     engines only speak this interface.
 
 How the engine drives a destination for one card (see ``copyengine/offload.py``):
 
@@ -24,6 +29,13 @@ How the engine drives a destination for one card (see ``copyengine/offload.py``)
     writer.flush_commits()                             # names durable, destination still there
     pending.abort()                                    # on any failure: remove what we wrote
     writer.close()
+
+The per-file engine (``copyengine/filecopy.py``, used by restores) drives the
+same writer one file at a time, and reads its source through a ``CardReader``
+of the place holding the copy::
+
+    with reader.open_file(relpath) as source:          # SourceMissingError if absent
+        n = source.readinto(buffer)                    # until 0
 
 Errors: raise ``DestinationError`` when the whole destination is unusable
 (full, gone, read-only, locked by another offload); the engine then stops
@@ -69,6 +81,10 @@ class FileCopyError(Exception):
 
 class FinalExistsError(FileCopyError):
     """The final name is taken; the existing file was left untouched."""
+
+
+class SourceMissingError(FileCopyError):
+    """Nothing (or something other than a file) is at the name a source was opened with."""
 
 
 class EntryKind(enum.Enum):
@@ -120,7 +136,48 @@ class PendingCopy(ABC):
         for "already gone"; never touches a file this run did not create."""
 
 
-class CardReader(ABC):
+class _Closing:
+    """``with`` support: close on leaving the block."""
+
+    def close(self) -> None:
+        """Release what is held."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SourceFile(_Closing, ABC):
+    """One stored file opened for reading as the source of a copy.
+
+    Reads come from the storage in order; ``size`` is what the storage says
+    the file holds when it was opened.
+    """
+
+    def __init__(self, relpath: str, size: int, location: str) -> None:
+        self.relpath = relpath
+        self.size = size
+        #: Human-readable place of this file, for messages.
+        self.location = location
+
+    @abstractmethod
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` from the current position; return the byte count, 0 at the end.
+
+        Raises FileCopyError naming the file when the storage cannot deliver
+        the bytes (I/O error, truncated download).
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the descriptor or connection. Idempotent."""
+
+
+class CardReader(_Closing, ABC):
     """Read access to ``<destination>/<label>/``, for checks and re-verification."""
 
     #: Human-readable place, e.g. ``/mnt/shuttle1/A001`` or ``s3://bucket/x/A001/``.
@@ -136,6 +193,15 @@ class CardReader(ABC):
         (not a cache). Raises FileCopyError naming the file."""
 
     @abstractmethod
+    def open_file(self, relpath: str) -> SourceFile:
+        """Open the file at its final name for streaming it as a copy's source.
+
+        Raises SourceMissingError when nothing (or no regular file) is there,
+        FileCopyError when it cannot be opened, DestinationError when the
+        storage as a whole is unreachable.
+        """
+
+    @abstractmethod
     def list_files(self) -> Iterator[str]:
         """Relative posix paths of the finished files (temporary files excluded)."""
 
@@ -144,16 +210,8 @@ class CardReader(ABC):
         """Raise DestinationError if the destination vanished or was replaced
         (unmounted drive, deleted folder, deleted bucket)."""
 
-    def close(self) -> None:  # noqa: B027  # optional hook, most readers hold nothing
+    def close(self) -> None:  # optional hook, most readers hold nothing
         """Release resources (locks, descriptors)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class CardWriter(CardReader):

@@ -47,6 +47,8 @@ from copyengine.backends.base import (
     FileCopyError,
     FinalExistsError,
     PendingCopy,
+    SourceFile,
+    SourceMissingError,
 )
 
 #: From this many files in a batch, one syncfs replaces one fsync per file.
@@ -231,6 +233,9 @@ class LocalCardReader(CardReader):
         except OSError as exc:
             raise self._error(exc, "read", relpath) from exc
 
+    def open_file(self, relpath: str) -> LocalSourceFile:
+        return LocalSourceFile(self._path(relpath), relpath)
+
     def list_files(self) -> Iterator[str]:
         for dirpath, dirnames, filenames in os.walk(self.folder):
             # Prune temporary folders (e.g. history being carried over) and sort.
@@ -262,6 +267,40 @@ class LocalCardReader(CardReader):
                 reason="unavailable" if exc.errno != errno.EROFS else "unwritable",
             )
         return FileCopyError(f"could not {action} {where}: {exc.strerror or exc}")
+
+
+class LocalSourceFile(SourceFile):
+    """A regular file read with plain ``read`` calls into the caller's (aligned) buffer."""
+
+    def __init__(self, path: Path, relpath: str) -> None:
+        self.path = path
+        try:
+            self._fd: int | None = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise SourceMissingError(f"{path} is missing") from exc
+            raise FileCopyError(f"cannot open {path}: {exc.strerror or exc}") from exc
+        try:
+            st = os.fstat(self._fd)
+        except OSError as exc:
+            self.close()
+            raise FileCopyError(f"cannot open {path}: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(st.st_mode):
+            self.close()
+            raise SourceMissingError(f"{path} is not a regular file")
+        super().__init__(relpath, st.st_size, str(path))
+
+    def readinto(self, buffer: memoryview) -> int:
+        assert self._fd is not None, "read after close"
+        try:
+            return os.readv(self._fd, [buffer])
+        except OSError as exc:
+            raise FileCopyError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
 
 class LocalPendingCopy(PendingCopy):

@@ -49,6 +49,8 @@ from copyengine.backends.base import (
     FileCopyError,
     FinalExistsError,
     PendingCopy,
+    SourceFile,
+    SourceMissingError,
 )
 
 MIN_PART = 5 * 1024 * 1024  # S3's minimum for every part but the last
@@ -127,7 +129,9 @@ class S3CardReader(CardReader):
         self.destination = destination
         self.client = destination.client
         self.bucket = destination.bucket
-        self.base = f"{destination.prefix}{label}/"
+        # An empty label reads the destination's prefix itself (a restore
+        # source whose catalog path has no card folder); offloads always have one.
+        self.base = f"{destination.prefix}{label}/" if label else destination.prefix
         self.location = destination.location(label)
         self.check_alive()
         self._sizes = self._list_sizes()
@@ -202,6 +206,19 @@ class S3CardReader(CardReader):
             raise self._error(exc, "read back", relpath) from exc
         return hasher.hexdigests()
 
+    def open_file(self, relpath: str) -> S3SourceFile:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.key(relpath))
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND_CODES:
+                raise SourceMissingError(f"{self.location}/{relpath} is missing") from exc
+            raise self._error(exc, "open", relpath) from exc
+        except BotoCoreError as exc:
+            raise self._error(exc, "open", relpath) from exc
+        return S3SourceFile(
+            response["Body"], relpath, int(response["ContentLength"]), f"{self.location}/{relpath}"
+        )
+
     def list_files(self) -> Iterator[str]:
         yield from sorted(self._list_sizes())
 
@@ -223,6 +240,29 @@ class S3CardReader(CardReader):
         if code in ("EntityTooLarge", "QuotaExceeded"):
             return DestinationError(f"destination full: could not {action} {where}: {code}", reason="full")
         return FileCopyError(f"could not {action} {where}: {code or exc}")
+
+
+class S3SourceFile(SourceFile):
+    """An object streamed by one GET; botocore checks the byte count against Content-Length."""
+
+    def __init__(self, body: Any, relpath: str, size: int, location: str) -> None:
+        super().__init__(relpath, size, location)
+        self._body: Any = body
+
+    def readinto(self, buffer: memoryview) -> int:
+        assert self._body is not None, "read after close"
+        try:
+            data = self._body.read(len(buffer))
+        except BotoCoreError as exc:
+            raise FileCopyError(f"cannot read {self.location}: {exc}") from exc
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        if self._body is not None:
+            body, self._body = self._body, None
+            body.close()
 
 
 class S3PendingCopy(PendingCopy):

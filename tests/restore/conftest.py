@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -17,15 +16,13 @@ import xxhash
 
 from catalog.models import Clip, Copy, MediaFile, Volume
 from restore.models import RestoreTarget
+from tests.copyengine.conftest import flip_byte, partial_files, tmpfs, xxh128_bytes
 from tests.fixtures import ClipFactory, ShootDayFactory, VolumeFactory, WorkerProcess, World, start_worker
 
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 ASCMHL_DEBUG = Path(__file__).resolve().parents[2] / ".venv-tools" / "bin" / "ascmhl-debug"
 MTIME = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
 
-
-def xxh128_bytes(data: bytes) -> str:
-    return xxhash.xxh3_128(data).hexdigest()
+__all__ = ["flip_byte", "partial_files", "tmpfs", "xxh128_bytes"]  # used by the tests here
 
 
 def xxh128_file(path: Path) -> str:
@@ -34,18 +31,6 @@ def xxh128_file(path: Path) -> str:
         while chunk := stream.read(4 * 1024 * 1024):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def flip_byte(path: Path, offset: int = 0) -> None:
-    with path.open("r+b") as stream:
-        stream.seek(offset)
-        byte = stream.read(1)
-        stream.seek(offset)
-        stream.write(bytes([byte[0] ^ 0xFF]))
-
-
-def partial_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.endswith(".reelvault-restore-partial")]
 
 
 @dataclass
@@ -182,28 +167,3 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float = 60, message: str
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {message or predicate}")
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
-    """Mount small real tmpfs file systems; unmounted afterwards."""
-    if not IS_ROOT or shutil.which("mount") is None:
-        pytest.skip("mounting tmpfs needs root")
-    mounted: list[Path] = []
-
-    def mount(size: str) -> Path:
-        point = tmp_path / f"tmpfs{len(mounted)}"
-        point.mkdir()
-        result = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount tmpfs: {result.stderr.strip()}")
-        mounted.append(point)
-        return point
-
-    yield mount
-    for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], capture_output=True)

@@ -1,0 +1,71 @@
+"""Restores as catalog operations: request, approve or reject, queue, run, drill.
+
+The life of a request::
+
+    requested ──approve(s)──▶ approved ──▶ queued ──▶ running ──▶ verified
+        │                                                  └────▶ failed (per-file results kept)
+        └──reject──▶ rejected
+
+Split by concern (callers may import from here or from the module):
+- ``requests``: targets, requesting, approving or rejecting, queueing. Rules:
+  requesting needs REQUEST_RESTORE on the project and every clip and the
+  target must belong to it; approving and rejecting need APPROVE_RESTORE;
+  nobody decides on their own request (admins included) nor twice; a request
+  over ``REELVAULT_RESTORE_SECOND_APPROVAL_BYTES`` or covering a whole shoot
+  day needs two different approvers; a refused attempt by a project member
+  is written to the audit log in its own transaction (never rolled back)
+  and raises RestoreRefused (403).
+- ``runner``: the job claims the row (queued, or running with a stale
+  heartbeat after a killed worker), copies each file still pending from its
+  best copy through ``copyengine.filecopy``, condemns copies found corrupt or
+  missing and goes on with the next one, and finally writes an ASC MHL
+  generation into the restore folder at the target.
+- ``drills``: drills, their schedules and the scratch clean-up.
+- ``base``: the errors, refusals and announcements they share.
+"""
+
+from __future__ import annotations
+
+from restore.services.base import (
+    REELVAULT_VERSION,
+    DrillError,
+    RestoreConflict,
+    RestoreError,
+    RestoreRefused,
+)
+from restore.services.drills import drill_schedule_set, restore_drill_start, restore_drills_due
+from restore.services.requests import (
+    BulkOutcome,
+    Selection,
+    item_path,
+    restore_request_approve,
+    restore_request_create,
+    restore_request_queue,
+    restore_request_reject,
+    restore_requests_approve,
+    restore_target_create,
+)
+from restore.services.runner import restore_request_fail, restore_request_run, restore_requests_recover
+
+__all__ = [
+    "REELVAULT_VERSION",
+    "BulkOutcome",
+    "DrillError",
+    "RestoreConflict",
+    "RestoreError",
+    "RestoreRefused",
+    "Selection",
+    "drill_schedule_set",
+    "item_path",
+    "restore_drill_start",
+    "restore_drills_due",
+    "restore_request_approve",
+    "restore_request_create",
+    "restore_request_fail",
+    "restore_request_queue",
+    "restore_request_reject",
+    "restore_request_run",
+    "restore_requests_approve",
+    "restore_requests_recover",
+    "restore_target_create",
+]
