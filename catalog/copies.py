@@ -15,6 +15,7 @@ history, a demo seeding) into Copy rows:
   attempt failed.
 - ``Found.CORRUPT`` / ``Found.MISSING``: a check read different bytes, or no
   file at all.
+- ``Found.COPYING``: the copy is being made; it counts for nothing yet.
 
 ``copy_condemn_if_verified`` is the conditional form a restore needs: mark one
 copy corrupt or missing only if it is still verified, and say whether it did.
@@ -67,6 +68,7 @@ class Found(enum.Enum):
     CONFLICT = "conflict"
     CORRUPT = "corrupt"
     MISSING = "missing"
+    COPYING = "copying"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ class CopyCheck:
     """What one check found for one file on the volume being recorded.
 
     ``path`` is the copy's path relative to the volume root; ``hash_found`` the
-    XXH3-128 the check read ("" when it read nothing); ``error`` what went wrong.
+    XXH3-128 the check read ("" when it read nothing); ``error`` what went wrong;
+    ``checked_at`` when the check ran (None: now), which a proof records as
+    ``verified_at``.
     """
 
     media_file: MediaFile
@@ -82,6 +86,7 @@ class CopyCheck:
     found: Found
     hash_found: str = ""
     error: str = ""
+    checked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ def _new_state(found: Found, *, was: str | None) -> str:
         Found.FAILED: Copy.State.FAILED,
         Found.CORRUPT: Copy.State.CORRUPT,
         Found.MISSING: Copy.State.MISSING,
+        Found.COPYING: Copy.State.COPYING,
     }[found]
 
 
@@ -172,7 +178,7 @@ def copies_record(
                 path=check.path,
                 state=state,
                 hash_found=check.hash_found,
-                verified_at=now if state == Copy.State.VERIFIED else last_proven,
+                verified_at=(check.checked_at or now) if state == Copy.State.VERIFIED else last_proven,
                 last_error="" if state == Copy.State.VERIFIED else check.error[:2000],
             )
         Copy.objects.bulk_create(
