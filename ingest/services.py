@@ -3,9 +3,12 @@
 The copy engine (``copyengine/offload.py``) knows files and destinations; this
 module knows projects, volumes, clips and copies. Its contract with the
 catalog: a Copy becomes ``verified`` only from an engine outcome that read
-the copy back and matched its hash, and a card is ``safe_to_format`` only
-when every file on it has the project's required number of verified copies
-on distinct volumes.
+the copy back and matched its hash (``catalog.copies`` refuses anything
+else), and a card is ``safe_to_format`` only when every file on it meets
+the SAFE_TO_FORMAT variant of the storage policy
+(``catalog.policy.card_safe_to_format``: the required verified copies on
+distinct volumes other than cards, on the required kinds of media; off-site
+copies are left to the day's sign-off).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts import hooks as alert_hooks
@@ -30,6 +33,7 @@ from catalog.audit import audit_record
 from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
+from catalog.policy import card_safe_to_format
 from copyengine import mhl
 from copyengine.backends.local import LocalDestination
 from copyengine.offload import (
@@ -430,23 +434,6 @@ def _write_history(job: OffloadJob, result: OffloadResult, volume: Volume, actor
     return None
 
 
-def card_is_safe_to_format(*, card: Volume) -> tuple[bool, list[str]]:
-    """Every file of the card has the project's required verified copies on distinct volumes."""
-    required = card.project.required_copies
-    files = MediaFile.objects.filter(card=card).annotate(
-        good=Count(
-            "copies__volume",
-            filter=Q(copies__state=Copy.State.VERIFIED) & ~Q(copies__volume=card),
-            distinct=True,
-        )
-    )
-    if not files.exists():
-        return False, [f"no file of card {card.label} is in the catalog"]
-    short = list(files.filter(good__lt=required).values_list("relative_path", "good")[:20])
-    reasons = [f"{path}: {good} of {required} verified copies" for path, good in short]
-    return not short, reasons
-
-
 def offload_job_run(
     *,
     job_id: int,
@@ -541,7 +528,11 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
         for error in [_write_history(job, result, job.destinations.get(label=summary.name), actor_name)]
         if error
     ]
-    catalog_safe, catalog_reasons = card_is_safe_to_format(card=job.card)
+    card_policy = card_safe_to_format(card_id=job.card_id)
+    catalog_safe = card_policy.meets
+    catalog_reasons = card_policy.short or (
+        [] if card_policy.files else [f"no file of card {job.label} is in the catalog"]
+    )
     reasons = [*result.not_safe_reasons(), *history_errors, *([] if result.cancelled else catalog_reasons)]
     safe = result.safe_to_format and catalog_safe and not history_errors
     if result.cancelled:
