@@ -48,7 +48,7 @@ from copyengine.offload import (
 )
 from core.queues import host_queue
 from formats.naming import group_clip_files, recognize_camera_name
-from ingest.models import OffloadJob
+from ingest.models import OffloadJob, OffloadSummary
 from metadata import extraction as metadata
 
 logger = logging.getLogger(__name__)
@@ -541,7 +541,7 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
         state = OffloadJob.State.COMPLETED
     else:
         state = OffloadJob.State.INCOMPLETE
-    summary = {
+    summary: OffloadSummary = {
         "files": len(result.files),
         "bytes": result.card_bytes,
         "seconds": round(result.seconds, 3),
