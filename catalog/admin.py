@@ -161,10 +161,19 @@ class MediaFileAdmin(ProjectScopedAdmin):
 
 @admin.register(Copy)
 class CopyAdmin(ProjectScopedAdmin):
+    """Copies are shown, never written here: their state changes only through catalog/copies.py.
+
+    State, hashes and paths are read-only (a copy counts only with proof, which
+    the admin cannot give), and rows are neither added nor deleted here.
+    """
+
     project_field = "volume__project"
-    list_display = ("media_file", "volume", "state", "verified_at")
+    list_display = ("media_file", "volume", "path", "state", "verified_at")
     list_filter = ("state",)
-    raw_id_fields = ("media_file",)
+    readonly_fields = ("media_file", "volume", "path", "state", "hash_found", "verified_at", "last_error")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # copies are made by offloads and recorded with their proof
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # copy states come from verification only

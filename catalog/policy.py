@@ -11,6 +11,25 @@ of clips: the copy count comes from ``Clip.min_verified_copies`` (kept right
 by database triggers, catalog migration 0004); kinds and off-site copies are
 counted per file only for clips whose copy count already passes and whose
 policy asks for more than one kind or an off-site copy.
+
+Variants. Every check of the policy is one of the named ``PolicyVariant``s,
+evaluated by the same per-file counts (``_FILE_COUNTS``) and the same
+requirements (``_REQUIREMENTS``):
+
+- ``STORAGE_POLICY``: the whole rule, N, M and K. Day sign-off, the
+  dashboard, metrics and alerts use it.
+- ``SAFE_TO_FORMAT``: whether a camera card may be reformatted after an
+  offload (``card_safe_to_format``). It asks for N verified copies on
+  distinct volumes other than camera cards, on M kinds of media, per file of
+  the card; it does NOT ask for the K off-site copies. An offload writes only
+  to volumes mounted on the host that reads the card, so no offload can ever
+  make an off-site copy: asking for K would leave every card of a project
+  with K > 0 unsafe until a shuttle travels, and a flag that is always red
+  gets ignored. Kinds of media are asked for because an offload can meet
+  them (a RAID and a shuttle are two kinds) and because copies all on one
+  kind can fail together while the card, the last independent copy, is
+  gone. The off-site copies are still required before the day is signed
+  off, which is what releases its cards for reformat in the producer's view.
 """
 
 from __future__ import annotations
@@ -22,29 +41,59 @@ from typing import Any
 
 from django.db import connection
 
+from catalog.models import MediaFile
+
+# What a variant requires of each file, from the project p: N, M and (if the
+# variant asks for it) K.
+_REQUIREMENTS = """p.required_copies, p.required_media_kinds,
+           CASE WHEN %(need_offsite)s THEN p.required_offsite ELSE 0 END AS required_offsite"""
+
+# Per file: its verified copies on distinct volumes other than camera cards,
+# their kinds of media and how many are off-site. {files} is a fixed SQL
+# condition on catalog_mediafile mf chosen in this module.
+_FILE_COUNTS = """
+        SELECT mf.id, mf.clip_id, mf.relative_path,
+               count(DISTINCT v.id) AS copies,
+               count(DISTINCT v.kind) AS kinds,
+               count(DISTINCT v.id) FILTER (WHERE v.offsite) AS offsite
+          FROM catalog_mediafile mf
+          LEFT JOIN catalog_copy cp ON cp.media_file_id = mf.id AND cp.state = 'verified'
+          LEFT JOIN catalog_volume v ON v.id = cp.volume_id AND v.kind <> 'card'
+         WHERE {files}
+         GROUP BY mf.id"""
+
+# Whether file f meets the requirements r (columns named as in _REQUIREMENTS).
+_FILE_MEETS = (
+    "f.copies >= r.required_copies AND f.kinds >= r.required_media_kinds AND f.offsite >= r.required_offsite"
+)
+
 # The per-clip evaluation. {scope} is a fixed SQL condition on catalog_clip c
 # chosen in this module (never built from input); values go in as parameters.
-_CLIP_POLICY = """
+# The copy count of a clip is the fewest of its files' (min_verified_copies,
+# the same count as _FILE_COUNTS.copies); kinds and off-site are counted per
+# file only where the count passes and the variant asks for more.
+_CLIP_POLICY = (
+    """
 WITH scoped AS (
     SELECT c.id, c.day_id, c.project_id, c.name, c.created_at, c.min_verified_copies AS copies,
-           p.required_copies, p.required_media_kinds, p.required_offsite
+           """  # noqa: S608 - built from this module's constants only; values are parameters
+    + _REQUIREMENTS
+    + """
       FROM catalog_clip c
       JOIN catalog_project p ON p.id = c.project_id
      WHERE {scope}
 ), spread AS (
-    SELECT f.clip_id, min(f.kinds) AS kinds, min(f.offsite) AS offsite,
-           bool_and(f.kinds >= f.required_media_kinds AND f.offsite >= f.required_offsite) AS ok
-      FROM (
-        SELECT mf.id, mf.clip_id, s.required_media_kinds, s.required_offsite,
-               count(DISTINCT v.kind) AS kinds,
-               count(DISTINCT v.id) FILTER (WHERE v.offsite) AS offsite
-          FROM scoped s
-          JOIN catalog_mediafile mf ON mf.clip_id = s.id
-          LEFT JOIN catalog_copy cp ON cp.media_file_id = mf.id AND cp.state = 'verified'
-          LEFT JOIN catalog_volume v ON v.id = cp.volume_id AND v.kind <> 'card'
-         WHERE s.copies >= s.required_copies AND (s.required_media_kinds > 1 OR s.required_offsite > 0)
-         GROUP BY mf.id, mf.clip_id, s.required_media_kinds, s.required_offsite
+    SELECT f.clip_id, min(f.kinds) AS kinds, min(f.offsite) AS offsite, bool_and("""
+    + _FILE_MEETS
+    + """) AS ok
+      FROM ("""
+    + _FILE_COUNTS.format(
+        files="mf.clip_id IN (SELECT id FROM scoped WHERE copies >= required_copies"
+        " AND (required_media_kinds > 1 OR required_offsite > 0))"
+    )
+    + """
       ) AS f
+      JOIN scoped r ON r.id = f.clip_id
      GROUP BY f.clip_id
 ), sizes AS (
     SELECT mf.clip_id, count(*) AS files, sum(mf.size) AS bytes
@@ -61,6 +110,32 @@ WITH scoped AS (
       LEFT JOIN sizes z ON z.clip_id = s.id
 )
 """
+)
+
+# The files of one camera card that fall short, by path.
+_CARD_SHORT = (
+    """
+WITH r AS (
+    SELECT """  # noqa: S608 - built from this module's constants only; values are parameters
+    + _REQUIREMENTS
+    + """
+      FROM catalog_volume card
+      JOIN catalog_project p ON p.id = card.project_id
+     WHERE card.id = %(card)s
+)
+SELECT f.relative_path, f.copies, r.required_copies, f.kinds, r.required_media_kinds,
+       f.offsite, r.required_offsite
+  FROM ("""
+    + _FILE_COUNTS.format(files="mf.card_id = %(card)s")
+    + """) AS f
+ CROSS JOIN r
+ WHERE NOT ("""
+    + _FILE_MEETS
+    + """)
+ ORDER BY f.relative_path
+ LIMIT %(limit)s
+"""
+)
 
 _BY_DAY = """
 SELECT day_id, count(*), sum(files), sum(bytes),
@@ -88,6 +163,40 @@ SELECT id, name, files, copies, required_copies, kinds, required_media_kinds, of
 
 _SCOPE_DAYS = "c.day_id = ANY(%(ids)s)"
 _SCOPE_PROJECTS = "c.project_id = ANY(%(ids)s)"
+
+
+@dataclass(frozen=True)
+class PolicyVariant:
+    """Which parts of a project's policy "N copies on M media with K off-site" a check asks for.
+
+    N (verified copies on distinct volumes other than camera cards) and M
+    (kinds of media among them) always; K (off-site copies) when ``offsite``.
+    """
+
+    name: str
+    offsite: bool
+
+
+STORAGE_POLICY = PolicyVariant("storage policy", offsite=True)
+SAFE_TO_FORMAT = PolicyVariant("safe to format", offsite=False)  # see the module docstring
+
+
+def _reasons(
+    copies: int,
+    required_copies: int,
+    kinds: int | None,
+    required_media_kinds: int,
+    offsite: int | None,
+    required_offsite: int,
+) -> list[str]:
+    reasons = []
+    if copies < required_copies:
+        reasons.append(f"{copies} of {required_copies} verified copies")
+    if kinds is not None and kinds < required_media_kinds:
+        reasons.append(f"{kinds} of {required_media_kinds} kinds of media")
+    if offsite is not None and offsite < required_offsite:
+        reasons.append(f"{offsite} of {required_offsite} off-site")
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -128,20 +237,54 @@ class ShortClip:
     def reasons(self) -> list[str]:
         if self.files == 0:
             return ["no file in the catalog"]
-        reasons = []
-        if self.copies < self.required_copies:
-            reasons.append(f"{self.copies} of {self.required_copies} verified copies")
-        if self.kinds is not None and self.kinds < self.required_media_kinds:
-            reasons.append(f"{self.kinds} of {self.required_media_kinds} kinds of media")
-        if self.offsite is not None and self.offsite < self.required_offsite:
-            reasons.append(f"{self.offsite} of {self.required_offsite} off-site")
-        return reasons
+        return _reasons(
+            self.copies,
+            self.required_copies,
+            self.kinds,
+            self.required_media_kinds,
+            self.offsite,
+            self.required_offsite,
+        )
 
 
-def _rows(scope: str, tail: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+@dataclass(frozen=True)
+class CardPolicy:
+    """How the files of one camera card stand against a variant of the policy."""
+
+    files: int
+    short: list[str]  # "path: reasons" of the first files that fall short, by path
+
+    @property
+    def meets(self) -> bool:
+        """The card has files in the catalog and none falls short."""
+        return self.files > 0 and not self.short
+
+
+def _rows(
+    scope: str, tail: str, params: dict[str, Any], variant: PolicyVariant = STORAGE_POLICY
+) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLIP_POLICY.format(scope=scope) + tail, params)
+        cursor.execute(_CLIP_POLICY.format(scope=scope) + tail, {**params, "need_offsite": variant.offsite})
         return list(cursor.fetchall())
+
+
+def card_policy(*, card_id: int, variant: PolicyVariant, limit: int = 20) -> CardPolicy:
+    """Each file of the camera card against ``variant``: the count and the first ``limit`` short ones."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CARD_SHORT, {"card": card_id, "limit": limit, "need_offsite": variant.offsite})
+        short = [f"{path}: {', '.join(_reasons(*counts))}" for path, *counts in cursor.fetchall()]
+    return CardPolicy(files=MediaFile.objects.filter(card_id=card_id).count(), short=short)
+
+
+def card_safe_to_format(*, card_id: int, limit: int = 20) -> CardPolicy:
+    """Whether the card may be reformatted: ``card_policy`` with the SAFE_TO_FORMAT variant.
+
+    Every file of the card needs N verified copies on distinct volumes other
+    than camera cards, on M kinds of media; off-site copies are not asked for
+    (the module docstring says why). A card without files in the catalog is
+    not safe.
+    """
+    return card_policy(card_id=card_id, variant=SAFE_TO_FORMAT, limit=limit)
 
 
 def policy_by_day(*, day_ids: Sequence[int]) -> dict[int, DayPolicy]:

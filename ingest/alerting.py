@@ -7,39 +7,27 @@ alert code is logged instead of undoing the offload's record.
 
 - ``offload_finished``: a failed or incomplete transfer raises one alert per
   card, however many files failed; a later complete offload of the card
-  resolves it. Copies the offload found corrupt raise one alert per volume;
-  the destinations' free space and the day's policy gap are checked again.
-- ``copies_found_bad``: a verification of an ASC MHL history found copies
-  corrupt or missing on a volume.
+  resolves it. The destinations' free space and the day's policy gap are
+  checked again. (Copies found corrupt or missing are announced by
+  ``catalog.copies``, which records them, and alerted by the alerts app.)
 
 The builders run after the commit, so they read the committed rows (by id) again.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from pathlib import Path
-
 from django.db import transaction
 
 from alerts.checks import policy_gap_check, volume_space_check
-from alerts.hooks import copy_problem
 from alerts.models import Severity
 from alerts.services import alert_raise, alert_resolve_key
-from catalog.models import Copy, Volume
+from catalog.models import Copy
 from ingest.models import OffloadJob
 
 
 def offload_finished_after_commit(*, job_id: int) -> None:
     """Once the caller's transaction commits, raise or resolve the alerts of an ended offload."""
     transaction.on_commit(lambda: offload_finished(job_id=job_id), robust=True)
-
-
-def copies_found_bad_after_commit(*, volume: Volume, state: str, paths: list[str], root: Path) -> None:
-    """Once the caller's transaction commits, raise the alert for copies a verification found bad."""
-    transaction.on_commit(
-        lambda: copies_found_bad(volume=volume, state=state, paths=paths, root=root), robust=True
-    )
 
 
 def offload_finished(*, job_id: int) -> None:
@@ -78,46 +66,7 @@ def offload_finished(*, job_id: int) -> None:
             item_count=count,
             details={"card": job.label, "job": job.pk, "state": job.state},
         )
-    _corrupt_copies(job)
     for volume in job.destinations.select_related("project"):
         volume_space_check(volume=volume)
     if job.day is not None:
         policy_gap_check(days=[job.day])
-
-
-def _corrupt_copies(job: OffloadJob) -> None:
-    """Copies this run found changed since they were verified (the engine marks them corrupt)."""
-    since = job.started_at or job.created_at
-    found: dict[Volume, list[str]] = defaultdict(list)
-    for copy in Copy.objects.filter(
-        media_file__card_id=job.card_id,
-        volume__in=job.destinations.all(),
-        state=Copy.State.CORRUPT,
-        updated_at__gte=since,
-    ).select_related("volume", "media_file"):
-        found[copy.volume].append(f"{job.label}/{copy.media_file.relative_path}")
-    for volume, paths in found.items():
-        copy_problem(
-            project=job.project,
-            volume=volume,
-            state=Copy.State.CORRUPT,
-            paths=paths,
-            body=(
-                f"Offload {job.pk} of card {job.label} found {len(paths)} verified copies on {volume.label} "
-                f"({volume.location}) changed since they were proven good. Make new copies to restore the "
-                "protection level, and check the drive."
-            ),
-            link=f"/offloads/{job.pk}/",
-        )
-
-
-def copies_found_bad(*, volume: Volume, state: str, paths: list[str], root: Path) -> None:
-    """One alert per volume and problem for copies a verification of ``root`` found corrupt or missing."""
-    copy_problem(
-        project=volume.project,
-        volume=volume,
-        state=state,
-        paths=paths[:100],
-        body=f"A verification of {root} found {len(paths)} {state} copies on {volume.label}.",
-        link="",
-    )

@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from catalog.models import Project, ShootDay, Volume
+
+
+class DestinationSummary(TypedDict):
+    """One destination of a finished offload."""
+
+    location: str
+    state: str  # "ok" or "failed"
+    failure: str | None  # why the destination was dropped, if it was
+    bytes_written: int
+    bytes_verified: int
+
+
+class ScanProblemSummary(TypedDict):
+    path: str
+    kind: str  # "symlink", "special_file", "unreadable_folder", "reserved_name"
+    message: str
+
+
+class OffloadSummary(TypedDict, total=False):
+    """The shape of ``OffloadJob.summary``: empty until the job finishes, then every key is set.
+
+    Built by ingest.services when the job ends; read by the offload command,
+    the transfer report, the API, alerts and the daily report.
+    """
+
+    files: int
+    bytes: int
+    seconds: float
+    mb_per_second: float
+    source_bytes_read: int
+    destinations: dict[str, DestinationSummary]  # by volume label
+    not_safe_reasons: list[str]  # the first 200
+    not_safe_reason_count: int
+    scan_problems: list[ScanProblemSummary]
 
 
 class OffloadJob(models.Model):
@@ -53,6 +89,7 @@ class OffloadJob(models.Model):
     safe_to_format = models.BooleanField(default=False)
     source_bytes_read = models.BigIntegerField(default=0)
     seconds = models.FloatField(default=0)
+    # An OffloadSummary; read it typed with ingest.selectors.offload_summary.
     summary = models.JSONField(default=dict, blank=True, help_text="Per-destination state and failures.")
     error = models.TextField(blank=True)
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from catalog.models import Copy, MediaFile, Project, Volume
-from ingest.models import OffloadJob
+from ingest.models import OffloadJob, OffloadSummary
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,9 @@ def offload_files(*, job: OffloadJob) -> QuerySet[MediaFile]:
         .order_by("relative_path")
         .prefetch_related(Prefetch("copies", queryset=Copy.objects.select_related("volume")))
     )
+
+
+def offload_summary(*, job: OffloadJob) -> OffloadSummary:
+    """The job's outcome summary (empty until it finished), typed."""
+    summary: OffloadSummary = job.summary
+    return summary

@@ -3,9 +3,12 @@
 The copy engine (``copyengine/offload.py``) knows files and destinations; this
 module knows projects, volumes, clips and copies. Its contract with the
 catalog: a Copy becomes ``verified`` only from an engine outcome that read
-the copy back and matched its hash, and a card is ``safe_to_format`` only
-when every file on it has the project's required number of verified copies
-on distinct volumes.
+the copy back and matched its hash (``catalog.copies`` refuses anything
+else), and a card is ``safe_to_format`` only when every file on it meets
+the SAFE_TO_FORMAT variant of the storage policy
+(``catalog.policy.card_safe_to_format``: the required verified copies on
+distinct volumes other than cards, on the required kinds of media; off-site
+copies are left to the day's sign-off).
 """
 
 from __future__ import annotations
@@ -22,16 +25,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.audit import audit_record
+from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
+from catalog.policy import card_safe_to_format
 from copyengine import mhl
 from copyengine.backends.local import LocalDestination
 from copyengine.offload import (
     CopyStatus,
+    DestinationOutcome,
     FileOutcome,
     OffloadRefusedError,
     OffloadResult,
@@ -42,7 +48,7 @@ from copyengine.offload import (
 from core.queues import host_queue
 from formats.naming import group_clip_files, recognize_camera_name
 from ingest import alerting
-from ingest.models import OffloadJob
+from ingest.models import OffloadJob, OffloadSummary
 from metadata import extraction as metadata
 
 logger = logging.getLogger(__name__)
@@ -279,19 +285,55 @@ class _Recorder:
             return
         batch, self.pending = self.pending, []
         with transaction.atomic():
-            by_clip: dict[str, list[dict[str, Any]]] = {}
+            entries: list[tuple[FileOutcome, dict[str, Any], MediaFile | None]] = []
+            checks: dict[str, list[CopyCheck]] = {label: [] for label in self.destinations}
             for outcome in batch:
-                entry = self._record(outcome)
+                entry, media_file = self._record(outcome)
+                entries.append((outcome, entry, media_file))
+                if media_file is not None:
+                    for dest in outcome.destinations:
+                        checks[dest.destination].append(self._check(outcome, media_file, dest))
+            # One catalog record (and audit entry) per destination volume for the whole batch.
+            states = {
+                label: copies_record(
+                    actor=self.actor,
+                    volume=self.destinations[label],
+                    checks=volume_checks,
+                    source=f"Offload {self.job.pk} of card {self.job.label}",
+                    context={"offload": self.job.pk, "card": self.job.label},
+                    link=f"/offloads/{self.job.pk}/",
+                ).states
+                for label, volume_checks in checks.items()
+                if volume_checks
+            }
+            by_clip: dict[str, list[dict[str, Any]]] = {}
+            for outcome, entry, media_file in entries:
+                if media_file is not None:
+                    entry["copies"] = {
+                        dest.destination: states[dest.destination][media_file.pk]
+                        for dest in outcome.destinations
+                    }
                 by_clip.setdefault(self.clip_of.get(outcome.relpath, ""), []).append(entry)
-            for clip_key, entries in by_clip.items():
+            for clip_key, clip_entries in by_clip.items():
                 clip = self.clips.get(clip_key)
                 audit_record(
                     actor=self.actor,
                     action="offload.files",
                     obj=clip if clip is not None else self.job,
                     project=self.job.project,
-                    after={"card": self.job.label, "files": entries},
+                    after={"card": self.job.label, "files": clip_entries},
                 )
+
+    def _check(self, outcome: FileOutcome, media_file: MediaFile, dest: DestinationOutcome) -> CopyCheck:
+        """What the engine proved about one copy: read back and matched, or why not."""
+        path = f"{self.job.label}/{outcome.relpath}"
+        if dest.status.is_good:
+            # The engine counts a copy good only after reading it back and matching this hash.
+            return CopyCheck(
+                media_file=media_file, path=path, found=Found.PROVEN, hash_found=outcome.hashes["xxh128"]
+            )
+        found = Found.CONFLICT if dest.status is CopyStatus.CONFLICT else Found.FAILED
+        return CopyCheck(media_file=media_file, path=path, found=found, error=dest.message)
 
     def _clip(self, key: str) -> Clip | None:
         if not key:
@@ -307,11 +349,12 @@ class _Recorder:
             self.clips[key] = clip
         return self.clips[key]
 
-    def _record(self, outcome: FileOutcome) -> dict[str, Any]:
+    def _record(self, outcome: FileOutcome) -> tuple[dict[str, Any], MediaFile | None]:
+        """Catalog the file; return its audit entry and the file, or None when no copy may be recorded."""
         entry: dict[str, Any] = {"path": outcome.relpath}
         if outcome.source_error or not outcome.hashes:
             entry["source_error"] = outcome.source_error
-            return entry
+            return entry, None
         media_file, created = MediaFile.objects.get_or_create(
             card=self.job.card,
             relative_path=outcome.relpath,
@@ -331,41 +374,11 @@ class _Recorder:
                 f"the catalog recorded a different hash ({media_file.xxh128}) for this path on card "
                 f"{self.job.label}: the card was changed since its first offload"
             )
-            return entry
+            return entry, None
         hash_updates = {k: outcome.hashes[k] for k in ("md5", "sha1") if k in outcome.hashes}
         if hash_updates and any(getattr(media_file, k) != v for k, v in hash_updates.items()):
             MediaFile.objects.filter(pk=media_file.pk).update(**hash_updates)
-        now = timezone.now()
-        entry["copies"] = {}
-        for dest in outcome.destinations:
-            volume = self.destinations[dest.destination]
-            path = f"{self.job.label}/{outcome.relpath}"
-            if dest.status.is_good:
-                values = {
-                    "path": path,
-                    "state": Copy.State.VERIFIED,
-                    "hash_found": outcome.hashes["xxh128"],
-                    "verified_at": now,
-                    "last_error": "",
-                }
-            else:
-                existing = Copy.objects.filter(media_file=media_file, volume=volume).first()
-                was_verified = existing is not None and existing.state == Copy.State.VERIFIED
-                state = (
-                    Copy.State.CORRUPT
-                    if was_verified and dest.status is CopyStatus.CONFLICT
-                    else Copy.State.FAILED
-                )
-                values = {
-                    "path": path,
-                    "state": state,
-                    "last_error": dest.message[:2000],
-                    "verified_at": None,
-                    "hash_found": "",
-                }
-            Copy.objects.update_or_create(media_file=media_file, volume=volume, defaults=values)
-            entry["copies"][volume.label] = values["state"]
-        return entry
+        return entry, media_file
 
 
 def _carry_over_history(source: Path, card_root: Path) -> None:
@@ -419,23 +432,6 @@ def _write_history(job: OffloadJob, result: OffloadResult, volume: Volume, actor
     except (OSError, mhl.MHLError) as exc:
         return f"ASC MHL history could not be written at {card_root}: {exc}"
     return None
-
-
-def card_is_safe_to_format(*, card: Volume) -> tuple[bool, list[str]]:
-    """Every file of the card has the project's required verified copies on distinct volumes."""
-    required = card.project.required_copies
-    files = MediaFile.objects.filter(card=card).annotate(
-        good=Count(
-            "copies__volume",
-            filter=Q(copies__state=Copy.State.VERIFIED) & ~Q(copies__volume=card),
-            distinct=True,
-        )
-    )
-    if not files.exists():
-        return False, [f"no file of card {card.label} is in the catalog"]
-    short = list(files.filter(good__lt=required).values_list("relative_path", "good")[:20])
-    reasons = [f"{path}: {good} of {required} verified copies" for path, good in short]
-    return not short, reasons
 
 
 def offload_job_run(
@@ -532,7 +528,11 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
         for error in [_write_history(job, result, job.destinations.get(label=summary.name), actor_name)]
         if error
     ]
-    catalog_safe, catalog_reasons = card_is_safe_to_format(card=job.card)
+    card_policy = card_safe_to_format(card_id=job.card_id)
+    catalog_safe = card_policy.meets
+    catalog_reasons = card_policy.short or (
+        [] if card_policy.files else [f"no file of card {job.label} is in the catalog"]
+    )
     reasons = [*result.not_safe_reasons(), *history_errors, *([] if result.cancelled else catalog_reasons)]
     safe = result.safe_to_format and catalog_safe and not history_errors
     if result.cancelled:
@@ -541,7 +541,7 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
         state = OffloadJob.State.COMPLETED
     else:
         state = OffloadJob.State.INCOMPLETE
-    summary = {
+    summary: OffloadSummary = {
         "files": len(result.files),
         "bytes": result.card_bytes,
         "seconds": round(result.seconds, 3),
@@ -632,64 +632,70 @@ class VerifyRecorded:
     corrupt: int
     missing: int
     unknown: int  # files the history lists that the catalog does not know on this volume
+    unproven: int = 0  # found OK by a history without XXH3-128: left as they were, not proven again
 
 
+@transaction.atomic(durable=True)
 def mhl_verify_record(*, actor: AnyUser | None, root: Path, report: mhl.VerifyReport) -> VerifyRecorded:
     """Record an ASC MHL verification of ``root`` in the catalog when it lies on a known volume.
 
-    Each file found OK proves its copy again (verified_at now); a mismatch
-    marks the copy corrupt; a file missing from disk marks it missing. Files
-    not in the catalog are counted, not invented. One audit entry sums it up.
+    Each file found OK with the catalog's XXH3-128 proves its copy again
+    (verified_at now); OK by a history without XXH3-128 proves nothing we can
+    record (counted as unproven, left as it is); a hash other than the
+    catalog's marks the copy corrupt; a file missing from disk marks it
+    missing. Files not in the catalog are counted, not invented. One audit
+    entry sums it up (catalog.copies), and bad copies raise an alert after
+    the commit.
     """
     volume = volume_containing(path=root)
     if volume is None:
         return VerifyRecorded(None, 0, 0, 0, 0)
     prefix = root.resolve().relative_to(Path(volume.location).resolve()).as_posix()
-    counts = {"verified": 0, "corrupt": 0, "missing": 0, "unknown": 0}
-    problems: dict[str, list[str]] = {Copy.State.CORRUPT: [], Copy.State.MISSING: []}
-    now = timezone.now()
-    with transaction.atomic():
-        for check in report.files:
-            path = check.path if prefix == "." else f"{prefix}/{check.path}"
-            copy = Copy.objects.filter(volume=volume, path=path).select_related("media_file").first()
-            if copy is None:
-                if check.status is not mhl.FileStatus.NEW:
-                    counts["unknown"] += 1
-                continue
-            if check.status is mhl.FileStatus.OK:
-                found = check.actual.get("xxh128", copy.media_file.xxh128)
-                if found != copy.media_file.xxh128:
-                    # The history agrees with the file, but the catalog does not.
-                    copy.state, copy.last_error = Copy.State.CORRUPT, f"xxh128 {found} differs from catalog"
-                    counts["corrupt"] += 1
-                else:
-                    copy.state, copy.hash_found, copy.verified_at, copy.last_error = (
-                        Copy.State.VERIFIED,
-                        found,
-                        now,
-                        "",
-                    )
-                    counts["verified"] += 1
-            elif check.status is mhl.FileStatus.MISSING:
-                copy.state, copy.last_error = Copy.State.MISSING, check.message or "missing from the volume"
-                counts["missing"] += 1
-            elif check.status is mhl.FileStatus.MISMATCH:
-                copy.state, copy.last_error = Copy.State.CORRUPT, check.message or "hash mismatch"
-                copy.hash_found = check.actual.get("xxh128", "")
-                counts["corrupt"] += 1
-            else:
-                continue
-            copy.save(update_fields=["state", "hash_found", "verified_at", "last_error", "updated_at"])
-            if copy.state in problems:
-                problems[copy.state].append(path)
-        audit_record(
-            actor=actor,
-            action="copy.verify",
-            obj=volume,
-            project=volume.project,
-            after={"root": str(root), **counts, "ok": report.ok},
-        )
-        for state, paths in problems.items():
-            if paths:
-                alerting.copies_found_bad_after_commit(volume=volume, state=state, paths=paths, root=root)
-    return VerifyRecorded(volume, counts["verified"], counts["corrupt"], counts["missing"], counts["unknown"])
+    unknown = unproven = 0
+    checks: list[CopyCheck] = []
+    for check in report.files:
+        path = check.path if prefix == "." else f"{prefix}/{check.path}"
+        copy = Copy.objects.filter(volume=volume, path=path).select_related("media_file").first()
+        if copy is None:
+            if check.status is not mhl.FileStatus.NEW:
+                unknown += 1
+            continue
+        media_file, found = copy.media_file, check.actual.get("xxh128", "")
+        if check.status is mhl.FileStatus.OK and not found:
+            unproven += 1
+        elif check.status is mhl.FileStatus.OK and found == media_file.xxh128:
+            checks.append(CopyCheck(media_file=media_file, path=path, found=Found.PROVEN, hash_found=found))
+        elif check.status is mhl.FileStatus.OK:
+            # The history agrees with the file, but the catalog does not.
+            error = f"xxh128 {found} differs from catalog"
+            checks.append(
+                CopyCheck(
+                    media_file=media_file, path=path, found=Found.CORRUPT, hash_found=found, error=error
+                )
+            )
+        elif check.status is mhl.FileStatus.MISSING:
+            error = check.message or "missing from the volume"
+            checks.append(CopyCheck(media_file=media_file, path=path, found=Found.MISSING, error=error))
+        elif check.status is mhl.FileStatus.MISMATCH:
+            error = check.message or "hash mismatch"
+            checks.append(
+                CopyCheck(
+                    media_file=media_file, path=path, found=Found.CORRUPT, hash_found=found, error=error
+                )
+            )
+    recorded = copies_record(
+        actor=actor,
+        volume=volume,
+        checks=checks,
+        source=f"A verification of {root}",
+        context={"root": str(root), "ok": report.ok, "unknown": unknown, "unproven": unproven},
+    )
+    counts = recorded.counts
+    return VerifyRecorded(
+        volume,
+        counts.get(Copy.State.VERIFIED, 0),
+        counts.get(Copy.State.CORRUPT, 0),
+        counts.get(Copy.State.MISSING, 0),
+        unknown,
+        unproven,
+    )

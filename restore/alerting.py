@@ -3,11 +3,10 @@
 Restore's services call the ``*_after_commit`` functions inside their
 transactions. They run the builders from ``transaction.on_commit(...,
 robust=True)``: an alert is only about a change that committed, and a fault in
-alert code is logged instead of rolling back a copy just marked corrupt or a
-drill's result.
+alert code is logged instead of rolling back a drill's result. (A copy a
+restore finds corrupt or missing is recorded by ``catalog.copies``, which
+announces it after the commit; the alerts app raises that alert.)
 
-- ``copy_condemned``: a restore found a verified copy corrupt or missing
-  (one alert per volume and problem, however many files);
 - ``drill_finished``: a failed restore drill raises one alert per project and
   tier; a drill of that tier that passes resolves it.
 
@@ -18,42 +17,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from alerts.hooks import copy_problem
 from alerts.models import Severity
 from alerts.services import alert_raise, alert_resolve_key
-from catalog.models import Copy
-from restore.models import RestoreDrill, RestoreRequest
-
-
-def copy_condemned_after_commit(*, copy_id: int, restore_id: int) -> None:
-    """Once the caller's transaction commits, alert about a copy a restore condemned."""
-    transaction.on_commit(lambda: copy_condemned(copy_id=copy_id, restore_id=restore_id), robust=True)
+from restore.models import RestoreDrill
 
 
 def drill_finished_after_commit(*, drill_id: int) -> None:
     """Once the caller's transaction commits, raise or resolve the alert of a finished drill."""
     transaction.on_commit(lambda: drill_finished(drill_id=drill_id), robust=True)
-
-
-def copy_condemned(*, copy_id: int, restore_id: int) -> None:
-    """A restore found a verified copy corrupt or missing (the copy is already marked)."""
-    copy = Copy.objects.select_related("volume__project", "media_file").filter(pk=copy_id).first()
-    restore = RestoreRequest.objects.filter(pk=restore_id).first()
-    if copy is None or restore is None or copy.state not in (Copy.State.CORRUPT, Copy.State.MISSING):
-        return
-    project, volume = copy.volume.project, copy.volume
-    copy_problem(
-        project=project,
-        volume=volume,
-        state=copy.state,
-        paths=[copy.media_file.relative_path],
-        body=(
-            f"Restore {restore.pk} found the copy of {copy.media_file.relative_path} on {volume.label} "
-            f"({volume.location}/{copy.path}) {copy.state}: {copy.last_error}\n"
-            "The restore went on from another copy. Make a new copy to restore the protection level."
-        ),
-        link=f"/restores/{restore.pk}/" if not restore.is_drill else f"/p/{project.code}/drills/",
-    )
 
 
 def drill_finished(*, drill_id: int) -> None:

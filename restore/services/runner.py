@@ -15,13 +15,13 @@ from django.utils import timezone
 
 from alerts.models import Notification
 from catalog.audit import audit_record
+from catalog.copies import copy_condemn_if_verified
 from catalog.models import Copy
 from copyengine import filecopy, mhl
 from copyengine.backends import CardReader, CardWriter, DestinationError
 from core.queues import host_queue
 from formats.units import format_bytes
 from restore import selectors, storage
-from restore.alerting import copy_condemned_after_commit
 from restore.models import (
     RestoreItem,
     RestoreRequest,
@@ -86,24 +86,18 @@ def restore_requests_recover() -> list[int]:
 
 
 def _condemn(copy: Copy, state: str, message: str, found: str, restore: RestoreRequest) -> None:
-    """Mark a copy corrupt or missing in the catalog, audit it, and alert the people who can act."""
-    with transaction.atomic():
-        changed = Copy.objects.filter(pk=copy.pk, state=Copy.State.VERIFIED).update(
-            state=state, last_error=message[:2000], hash_found=found if state == Copy.State.CORRUPT else ""
-        )
-        if not changed:
-            return
-        project = restore.project
-        audit_record(
-            actor=None,
-            action=f"copy.{state}",
-            obj=copy,
-            project=project,
-            before={"state": Copy.State.VERIFIED},
-            after={"state": state, "message": message, "found": found, "restore": restore.pk},
-        )
-        # One alert per volume and problem, however many files, after the commit (restore/alerting.py).
-        copy_condemned_after_commit(copy_id=copy.pk, restore_id=restore.pk)
+    """Mark a copy corrupt or missing if it is still verified: catalog.copies audits and alerts it."""
+    project = restore.project
+    copy_condemn_if_verified(
+        actor=None,
+        copy=copy,
+        state=state,
+        error=message,
+        hash_found=found,
+        source=f"Restore drill {restore.pk}" if restore.is_drill else f"Restore {restore.pk}",
+        context={"restore": restore.pk},
+        link=f"/p/{project.code}/drills/" if restore.is_drill else f"/restores/{restore.pk}/",
+    )
 
 
 class _Progress:

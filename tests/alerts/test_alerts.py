@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from alerts.services import (
     alert_resolve_key,
     alerts_escalate,
 )
+from catalog.copies import copy_condemn_if_verified
 from catalog.models import AuditEvent, Copy, Volume
 from ingest import alerting as ingest_alerting
 from restore import alerting as restore_alerting
@@ -252,8 +254,15 @@ def test_copies_condemned_by_a_restore_make_one_alert_per_volume(world: World) -
     restore = RestoreRequest.objects.create(project=site.project, target=target, reason="r")
     copies = Copy.objects.filter(volume=site.volumes["NAS-1"]).select_related("media_file")[:3]
     for copy in copies:
-        Copy.objects.filter(pk=copy.pk).update(state="corrupt", last_error="xxh128 differs")
-        restore_alerting.copy_condemned(copy_id=copy.pk, restore_id=restore.pk)
+        with transaction.atomic():
+            copy_condemn_if_verified(
+                actor=None,
+                copy=copy,
+                state="corrupt",
+                error="xxh128 differs",
+                source=f"Restore {restore.pk}",
+                link=f"/restores/{restore.pk}/",
+            )
     alert = Alert.objects.get()
     assert alert.kind == "copy.corrupt" and alert.key == f"copy.corrupt:volume:{site.volumes['NAS-1'].pk}"
     assert alert.title == "FILM: corrupt copies on NAS-1" and alert.details["item_count"] == 3

@@ -35,6 +35,11 @@ class Command(ReelvaultCommand):
             self.stdout.write(
                 f"catalog: volume {recorded.volume.label}: {recorded.verified} copies proven, "
                 f"{recorded.corrupt} corrupt, {recorded.missing} missing"
+                + (
+                    f", {recorded.unproven} left unproven (the history has no XXH3-128 to compare)"
+                    if recorded.unproven
+                    else ""
+                )
             )
         if report.ok:
             self.stdout.write(self.style.SUCCESS(f"{root}: OK ({counts or 'no files'})"))

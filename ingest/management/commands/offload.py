@@ -16,7 +16,7 @@ from tqdm import tqdm
 from catalog.models import Project, Volume
 from copyengine.offload import ProgressSnapshot
 from core.commands import ReelvaultCommand
-from ingest import services
+from ingest import selectors, services
 from ingest.models import OffloadJob
 
 
@@ -104,7 +104,7 @@ class Command(ReelvaultCommand):
         return services.volume_for_path(actor=None, project=project, path=path.absolute())
 
     def _report(self, job: OffloadJob, *, as_json: bool) -> None:
-        summary = job.summary
+        summary = selectors.offload_summary(job=job)
         if as_json:
             self.stdout.write(
                 json.dumps(

@@ -17,7 +17,8 @@ from django.db import transaction
 
 from catalog import services
 from catalog.audit import audit_record
-from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
+from catalog.copies import CopyCheck, Found, copies_record
+from catalog.models import Clip, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import RoleName
 from core.commands import ReelvaultCommand
 
@@ -206,7 +207,7 @@ class Command(ReelvaultCommand):
         if not clips:
             return 0
         last_day = project.days.order_by("-number").values_list("number", flat=True).first()
-        contents = [hashlib.shake_256(clip.name.encode()).digest(DEMO_FILE_BYTES) for clip in clips]
+        contents = [demo_content(clip.name) for clip in clips]
         files = [
             MediaFile(
                 clip=clip,
@@ -216,32 +217,51 @@ class Command(ReelvaultCommand):
             )
             for clip, content in zip(clips, contents, strict=True)
         ]
-        copies: list[Copy] = []
+        checks: dict[str, list[CopyCheck]] = {label: [] for label in labels}
         for index, (clip, media_file, content) in enumerate(zip(clips, files, contents, strict=True)):
             shot = clip.day.date if clip.day else FIRST_DAY
             proven = datetime.combine(shot + timedelta(days=1), time(7, 30), tzinfo=UTC)
-            states = {"RAID-01": Copy.State.VERIFIED}
+            found = {"RAID-01": Found.PROVEN}
             if clip.day is not None and clip.day.number == last_day:
-                states["SHUTTLE-01"] = Copy.State.COPYING if index % 2 else Copy.State.VERIFIED
+                found["SHUTTLE-01"] = Found.COPYING if index % 2 else Found.PROVEN
             else:
                 # Day 1 is complete (the producer can sign it off); day 2 has a
                 # few copies that failed a later check, so it is refused.
                 bad = clip.day is not None and clip.day.number == 2 and index % 37 == 5
-                states["SHUTTLE-01"] = Copy.State.CORRUPT if bad else Copy.State.VERIFIED
+                found["SHUTTLE-01"] = Found.CORRUPT if bad else Found.PROVEN
                 if index % 3 == 0:
-                    states["SHUTTLE-02"] = Copy.State.VERIFIED
-            for label, state in states.items():
-                copy = _demo_copy(media_file, volumes[label], state, proven=proven, project=project)
-                _write_demo_bytes(volumes[label], copy, content, corrupt=state == Copy.State.CORRUPT)
-                copies.append(copy)
+                    found["SHUTTLE-02"] = Found.PROVEN
+            for label, outcome in found.items():
+                path = f"{project.code}/{media_file.relative_path}"
+                if outcome is Found.COPYING:  # unfinished copies are absent from their volume
+                    checks[label].append(CopyCheck(media_file=media_file, path=path, found=outcome))
+                    continue
+                data = bytes([content[0] ^ 0xFF]) + content[1:] if outcome is Found.CORRUPT else content
+                target = Path(volumes[label].location) / path
+                write_demo_bytes(target, data)
+                checks[label].append(
+                    CopyCheck(
+                        media_file=media_file,
+                        path=path,
+                        found=outcome,
+                        hash_found=xxhash.xxh3_128(target.read_bytes()).hexdigest(),  # the proof: read back
+                        error="hash mismatch at the last check" if outcome is Found.CORRUPT else "",
+                        checked_at=proven,
+                    )
+                )
         with transaction.atomic():
             MediaFile.objects.bulk_create(files)
-            Copy.objects.bulk_create(copies)
+            for label, volume_checks in checks.items():
+                if not volume_checks:
+                    continue
+                copies_record(
+                    actor=None, volume=volumes[label], checks=volume_checks, source="The demo seeding"
+                )
             audit_record(
                 actor=None,
                 action="demo.seed_files",
                 project=project,
-                after={"files": len(files), "copies": len(copies)},
+                after={"files": len(files), "copies": sum(len(c) for c in checks.values())},
             )
         return len(files)
 
@@ -258,28 +278,14 @@ class Command(ReelvaultCommand):
         self.stdout.write(f"demo card to offload: {root}")
 
 
-def _write_demo_bytes(volume: Volume, copy: Copy, content: bytes, *, corrupt: bool) -> None:
-    """Put the copy's bytes on its volume (flipped for a corrupt copy); leave unfinished copies absent."""
-    if copy.state not in (Copy.State.VERIFIED, Copy.State.CORRUPT):
-        return
-    path = Path(volume.location) / copy.path
+def demo_content(clip_name: str) -> bytes:
+    """The stand-in bytes of a demo clip's file (derived from its name, so any run can rewrite them)."""
+    return hashlib.shake_256(clip_name.encode()).digest(DEMO_FILE_BYTES)
+
+
+def write_demo_bytes(path: Path, data: bytes) -> None:
+    """Put a copy's bytes on its volume, unless a file is already there."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bytes([content[0] ^ 0xFF]) + content[1:] if corrupt else content)
-
-
-def _demo_copy(
-    media_file: MediaFile, volume: Volume, state: str, *, proven: datetime, project: Project
-) -> Copy:
-    good = state == Copy.State.VERIFIED
-    failed = state in (Copy.State.CORRUPT, Copy.State.FAILED)
-    return Copy(
-        media_file=media_file,
-        volume=volume,
-        path=f"{project.code}/{media_file.relative_path}",
-        state=state,
-        hash_found=media_file.xxh128 if good else "",
-        verified_at=proven if good else None,
-        last_error="hash mismatch at the last check" if failed else "",
-    )
+    path.write_bytes(data)

@@ -11,18 +11,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
+import xxhash
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.utils import timezone
 
 from alerts.hooks import copy_problem
 from catalog.audit import audit_record
-from catalog.models import Copy, MediaFile, Project, ShootDay
+from catalog.copies import CopyCheck, Found, copies_record
+from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
 from catalog.policy import short_clips
 from core.commands import ReelvaultCommand
 from dashboard.models import ExpectedCard, ReportSubscription
+from reelvault.management.commands.seed_demo import demo_content, write_demo_bytes
 
 DEMO = "DEMO"
 
@@ -48,32 +52,28 @@ class Command(ReelvaultCommand):
 
     @transaction.atomic
     def _complete(self, project: Project, day: ShootDay) -> int:
-        now = timezone.now()
-        repaired = 0
+        """Copy the bad copies again and give short clips a copy on SHUTTLE-02, proven by read-back."""
+        checks: dict[Volume, list[CopyCheck]] = defaultdict(list)
         for copy in Copy.objects.filter(
             media_file__clip__day=day, state__in=[Copy.State.CORRUPT, Copy.State.FAILED, Copy.State.MISSING]
-        ).select_related("media_file"):
-            copy.state, copy.hash_found, copy.verified_at, copy.last_error = (
-                "verified",
-                copy.media_file.xxh128,
-                now,
-                "",
-            )
-            copy.save(update_fields=["state", "hash_found", "verified_at", "last_error", "updated_at"])
-            repaired += 1
+        ).select_related("media_file__clip", "volume"):
+            checks[copy.volume].append(_copy_again(copy.volume, copy.media_file, copy.path))
         spare = project.volumes.filter(label="SHUTTLE-02").first()
         short = [clip.id for clip in short_clips(day_ids=[day.pk], limit=10_000)]
         if spare is not None:
-            for media_file in MediaFile.objects.filter(clip_id__in=short).exclude(copies__volume=spare):
-                Copy.objects.create(
-                    media_file=media_file,
-                    volume=spare,
-                    path=f"{project.code}/{media_file.relative_path}",
-                    state=Copy.State.VERIFIED,
-                    hash_found=media_file.xxh128,
-                    verified_at=now,
+            for media_file in (
+                MediaFile.objects.filter(clip_id__in=short)
+                .exclude(copies__volume=spare)
+                .select_related("clip")
+            ):
+                checks[spare].append(
+                    _copy_again(spare, media_file, f"{project.code}/{media_file.relative_path}")
                 )
-                repaired += 1
+        for volume, volume_checks in checks.items():
+            copies_record(
+                actor=None, volume=volume, checks=volume_checks, source="The demo dashboard seeding"
+            )
+        repaired = sum(len(c) for c in checks.values())
         if repaired:
             audit_record(
                 actor=None, action="demo.seed_dashboard", obj=day, project=project, after={"copies": repaired}
@@ -98,7 +98,8 @@ class Command(ReelvaultCommand):
                 project=project,
                 volume=volume,
                 state=Copy.State.CORRUPT,
-                paths=[c.media_file.relative_path for c in corrupt if c.volume_id == volume.pk],
+                # The copies' paths on the volume, as catalog.copies announces them.
+                paths=[c.path for c in corrupt if c.volume_id == volume.pk],
                 body=f"The last check of {volume.label} found copies of day {day.number} changed since they "
                 "were verified. Make new copies to restore the protection level.",
                 link=f"/p/{project.code}/days/{day.number}/",
@@ -109,3 +110,14 @@ class Command(ReelvaultCommand):
         for membership in project.memberships.filter(role_id="producer").select_related("user"):
             ReportSubscription.objects.get_or_create(project=project, user=membership.user)
         return ReportSubscription.objects.filter(project=project).count()
+
+
+def _copy_again(volume: Volume, media_file: MediaFile, path: str) -> CopyCheck:
+    """Write the demo bytes of the file to the volume and read them back: a copy with its proof."""
+    target = Path(volume.location) / path
+    target.unlink(missing_ok=True)
+    write_demo_bytes(
+        target, demo_content(media_file.clip.name if media_file.clip else media_file.relative_path)
+    )
+    found = xxhash.xxh3_128(target.read_bytes()).hexdigest()
+    return CopyCheck(media_file=media_file, path=path, found=Found.PROVEN, hash_found=found)
