@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -248,13 +247,15 @@ def test_a_webhook_that_fails_is_retried_by_the_sweep(world: World, settings: An
     assert delivery.sent_at is not None and delivery.response_status == 200
 
 
-def test_copies_condemned_by_a_restore_make_one_alert_per_volume(world: World) -> None:
+def test_copies_condemned_by_a_restore_make_one_alert_per_volume(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
     site = build_site(world, days=1)
     target = RestoreTarget.objects.create(project=site.project, name="editorial", path="/tmp/x")
     restore = RestoreRequest.objects.create(project=site.project, target=target, reason="r")
     copies = Copy.objects.filter(volume=site.volumes["NAS-1"]).select_related("media_file")[:3]
     for copy in copies:
-        with transaction.atomic():
+        with django_capture_on_commit_callbacks(execute=True):
             copy_condemn_if_verified(
                 actor=None,
                 copy=copy,
