@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 
-from catalog.models import Copy, Project, Volume
+from catalog.models import AuditEvent, Copy, Project, Volume
 from custody.identity import IdentityFileError, identity_read
 from custody.models import Handoff, SmartReading, VolumeRecord
 
@@ -223,3 +223,12 @@ def volume_identity_find(*, path: str) -> Volume | None:
         return None
     record = VolumeRecord.objects.select_related("volume").filter(identity=identity.uuid).first()
     return record.volume if record else None
+
+
+def volume_audit(*, volume: Volume, limit: int = 50) -> QuerySet[AuditEvent]:
+    """The volume's audit entries and those of its handoffs, newest first."""
+    handoff_ids = [str(pk) for pk in Handoff.objects.filter(volume=volume).values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(object_type="catalog.volume", object_id=str(volume.pk))
+        | Q(object_type="custody.handoff", object_id__in=handoff_ids)
+    ).order_by("-id")[:limit]
