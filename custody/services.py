@@ -70,7 +70,7 @@ class CustodyError(Exception):
 
 
 def identifier_from_pattern(*, project: Project, kind: str, pattern: str) -> str:
-    """The first identifier the pattern gives that the project does not use yet.
+    """The first identifier the pattern gives that the project does not use yet (in capitals).
 
     ``{project}`` is the project code, ``{kind}`` the kind's two-letter code
     (SH for a shuttle), ``{n}`` a counter (``{n:03d}`` pads it). A pattern
@@ -97,7 +97,8 @@ def identifier_from_pattern(*, project: Project, kind: str, pattern: str) -> str
 
     def render(n: int) -> str:
         try:
-            return pattern.format(project=project.code, kind=KIND_CODES.get(kind, kind.upper()), n=n).strip()
+            filled = pattern.format(project=project.code, kind=KIND_CODES.get(kind, kind.upper()), n=n)
+            return filled.strip().upper()
         except (ValueError, IndexError, KeyError) as exc:
             raise CustodyError(f"the pattern {pattern!r} cannot be filled in: {exc}") from None
 
@@ -273,7 +274,7 @@ def volume_record_update(
     record = VolumeRecord.objects.select_for_update().select_related("volume", "project").get(pk=record.pk)
     volume = record.volume
     if "identifier" in changes:
-        changes = {**changes, "identifier": str(changes["identifier"]).strip()}
+        changes = {**changes, "identifier": str(changes["identifier"]).strip().upper()}
         clash = (
             VolumeRecord.objects.filter(project=record.project, identifier__iexact=changes["identifier"])
             .exclude(pk=record.pk)
