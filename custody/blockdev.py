@@ -87,7 +87,8 @@ def drives_behind(path: str, *, mountinfo: str | None = None, sys_block: Path = 
             f"{path} is on a {fstype} mount ({source} at {point}), not a local drive: "
             "set the volume's device for SMART checks"
         )
-    if not Path(source).exists():
-        raise DeviceError(f"the device {source} behind {point} has vanished")
+    # /dev/mapper/… and /dev/disk/by-…/ are symlinks to the kernel's name (dm-0, sdb1).
     name = Path(os.path.realpath(source)).name
+    if not (sys_block / name).exists():
+        raise DeviceError(f"the device {source} behind {point} has vanished")
     return [f"/dev/{member}" for member in _members(name, sys_block)]
