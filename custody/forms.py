@@ -65,6 +65,7 @@ class VolumeRegisterForm(forms.Form):
     device = forms.CharField(
         max_length=255,
         required=False,
+        label="SMART device",
         help_text="Block device for SMART when the mount point does not reveal it (e.g. /dev/sdb).",
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)

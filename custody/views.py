@@ -64,7 +64,8 @@ def volume_register(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, f"{record.identifier} registered. Print its label from its page.")
             return redirect("custody-volume", volume_id=record.volume_id)
-    return render(request, "custody/volume_form.html", {"project": project, "form": form, "new": True})
+    context = {"project": project, "form": form, "new": True, "can_manage": True}
+    return render(request, "custody/volume_form.html", context)
 
 
 @login_required
@@ -125,7 +126,11 @@ def volume_page(request: HttpRequest, volume_id: int) -> HttpResponse:
 @login_required
 def board(request: HttpRequest, code: str) -> HttpResponse:
     project = access_project(request.user, code)
-    context = {"project": project, "rows": selectors.holdings(project=project)}
+    context = {
+        "project": project,
+        "rows": selectors.holdings(project=project),
+        "can_manage": user_can(request.user, project, MANAGE),
+    }
     return render(request, "custody/board.html", context)
 
 
@@ -172,9 +177,7 @@ def handoff_receive(request: HttpRequest, handoff_id: int) -> HttpResponse:
             _form_error(form, exc)
         else:
             if handoff.seal_mismatch:
-                messages.error(
-                    request, "Seal mismatch: the volume is flagged and the DITs and admins alerted."
-                )
+                messages.error(request, "Seal mismatch: the volume is flagged and an alert was raised.")
             else:
                 messages.success(request, "Received; every seal matched.")
             return redirect("custody-volume", volume_id=handoff.volume_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,3 +175,33 @@ def test_the_label_sheet_is_a_pdf_with_the_identifier(world: World) -> None:
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     assert world.client("outsider").get("/p/FILM/volumes/labels.pdf").status_code == 404
+
+
+def test_registry_and_board_queries_do_not_grow_with_volumes(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(6):
+        _register(world, "dit")
+    for record in VolumeRecord.objects.all()[:3]:
+        world.client("dit").post(f"/volumes/{record.volume_id}/handoff/", {"to_place": "Lab", "seals": "S1"})
+    client = world.client("viewer")
+
+    with django_assert_max_num_queries(12):
+        assert client.get("/p/FILM/volumes/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get("/p/FILM/custody/").status_code == 200
+
+
+def test_clearing_a_seal_problem_is_an_audited_edit(world: World) -> None:
+    _register(world, "dit")
+    record = VolumeRecord.objects.get()
+    VolumeRecord.objects.filter(pk=record.pk).update(seal_problem="seal S-2 applied but not found")
+    form = {"identifier": "FILM-SH-001", "label": "FILM-SH-001", "tier": "warm", "location": "/nowhere"}
+
+    world.client("dit").post(f"/volumes/{record.volume_id}/edit/", {**form, "clear_seal_problem": "on"})
+
+    record.refresh_from_db()
+    assert record.seal_problem == ""
+    assert AuditEvent.objects.get(action="volume.update").before == {
+        "seal_problem": "seal S-2 applied but not found"
+    }
