@@ -296,8 +296,8 @@ def volume_record_update(
     record.full_clean()
     volume.save()
     record.save()
-    if "identifier" in after:
-        _identity_claim(record)
+    if {"identifier", "host", "location"} & set(after):
+        _identity_claim(record)  # the drive's file follows its identifier and its new mount
     audit_record(
         actor=actor, action="volume.update", obj=volume, project=record.project, before=before, after=after
     )

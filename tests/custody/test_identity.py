@@ -87,3 +87,18 @@ def test_two_hosts_claiming_one_identity_the_second_registration_is_refused(
 
     with pytest.raises(services.CustodyError, match="already registered as FILM-SH-001"):
         _register(world, drive, kind="raid")
+
+
+def test_moving_a_volume_writes_its_identity_at_the_new_mount(
+    world: World, drive: Path, tmp_path: Path
+) -> None:
+    record = _register(world, drive)
+    new_root = tmp_path / "remounted"
+    new_root.mkdir()
+
+    services.volume_record_update(
+        actor=world.users["dit"], record=record, changes={"location": str(new_root)}
+    )
+
+    record.refresh_from_db()
+    assert volume_identity_check(volume=record.volume).found is True
