@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from alerts import api as alerts_api
 from catalog import api as catalog_api
+from custody import api as custody_api
 from dashboard import api as dashboard_api
 from ingest import api as ingest_api
 from metadata import api as metadata_api
@@ -36,3 +37,6 @@ router.register(
 )
 router.register(r"projects/(?P<code>[^/.]+)/reports", dashboard_api.ReportViewSet, basename="daily-report")
 router.register("alerts", alerts_api.AlertViewSet, basename="alert")
+router.register("custody-volumes", custody_api.CustodyVolumeViewSet, basename="custody-volume")
+router.register("handoffs", custody_api.HandoffViewSet, basename="handoff")
+router.register("smart-readings", custody_api.SmartReadingViewSet, basename="smart-reading")

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "metadata",
     "ingest",
     "restore",
+    "custody",
     "dashboard",
     "reelvault",
 ]
@@ -248,6 +249,19 @@ REELVAULT_VOLUME_FULL_PERCENT = env_int("REELVAULT_VOLUME_FULL_PERCENT", 90)
 REELVAULT_METRICS_TOKEN = env_str("REELVAULT_METRICS_TOKEN")
 # How often the dashboard pages refresh their figures (htmx polling).
 REELVAULT_DASHBOARD_REFRESH_SECONDS = env_int("REELVAULT_DASHBOARD_REFRESH_SECONDS", 5)
+
+# --- Custody and drive health (README "Custody and drive health") ----------
+# smartctl program (smartmontools 7.0+, for --json) and how long one run may take.
+# https://www.smartmontools.org/browser/trunk/smartmontools/smartctl.8.in
+REELVAULT_SMARTCTL = env_str("REELVAULT_SMARTCTL", "smartctl")
+REELVAULT_SMARTCTL_TIMEOUT = env_int("REELVAULT_SMARTCTL_TIMEOUT", 120)
+# How often every host reads SMART from the drives it mounts (seconds).
+REELVAULT_SMART_CHECK_SECONDS = env_int("REELVAULT_SMART_CHECK_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["custody-drive-health"] = {
+    "task": "custody.drive_health_dispatch",
+    "schedule": float(REELVAULT_SMART_CHECK_SECONDS),
+}
+
 CELERY_BEAT_SCHEDULE.update(
     {
         "dashboard-daily-reports": {

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("ingest.urls")),
     path("", include("restore.urls")),
+    path("", include("custody.urls")),
     path("", include("alerts.urls")),
     path("", include("metadata.urls")),
     path("", include("dashboard.urls")),

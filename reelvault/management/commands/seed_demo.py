@@ -57,6 +57,7 @@ class Command(ReelvaultCommand):
         if len(days) >= 3:
             # The producer's view: a camera report, the daily report subscription, the day-2 alert.
             call_command("seed_demo_dashboard", stdout=self.stdout)
+        call_command("seed_demo_custody", stdout=self.stdout)  # identifiers, handoffs, drive health
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo project {project.code}: {len(days)} days, {project.volumes.count()} volumes, "

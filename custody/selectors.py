@@ -1,0 +1,234 @@
+"""Custody reads: the registry, what a volume holds, who holds what, health, replacements, identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+
+from catalog.models import AuditEvent, Copy, Project, Volume
+from custody.identity import IdentityFileError, identity_read
+from custody.models import Handoff, SmartReading, VolumeRecord
+
+
+def registry(*, project: Project) -> QuerySet[Volume]:
+    """Every volume of the project, with its record, its open handoff and its latest reading."""
+    return (
+        Volume.objects.filter(project=project)
+        .select_related("custody")
+        .prefetch_related(
+            Prefetch(
+                "handoffs",
+                queryset=Handoff.objects.select_related("from_user", "to_user").order_by("-handed_at", "-pk"),
+                to_attr="handoff_list",
+            )
+        )
+        .order_by(F("custody__identifier").asc(nulls_last=True), "label")
+    )
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Who holds a volume now, as the board shows it."""
+
+    volume: Volume
+    holder: str
+    place: str
+    since: datetime | None
+    in_transit: bool
+    handoff: Handoff | None
+
+
+def holdings(*, project: Project) -> list[Holding]:
+    """One row per volume: its holder and place since when, or in transit since when (2 queries)."""
+    rows: list[Holding] = []
+    for volume in registry(project=project):
+        last = volume.handoff_list[0] if volume.handoff_list else None  # type: ignore[attr-defined]
+        record: VolumeRecord | None = getattr(volume, "custody", None)
+        if last is None:
+            rows.append(
+                Holding(
+                    volume, record.owner if record else "", record.site if record else "", None, False, None
+                )
+            )
+        elif last.state == Handoff.State.IN_TRANSIT:
+            rows.append(
+                Holding(volume, f"{last.from_name} → {last.to_name}", last.where, last.handed_at, True, last)
+            )
+        else:
+            rows.append(
+                Holding(volume, last.to_name, last.where or last.to_place, last.received_at, False, last)
+            )
+    return rows
+
+
+def timeline(*, volume: Volume) -> QuerySet[Handoff]:
+    return Handoff.objects.filter(volume=volume).select_related("from_user", "to_user", "received_by")
+
+
+def health_history(*, volume: Volume, limit: int = 50) -> list[SmartReading]:
+    return list(SmartReading.objects.filter(volume=volume)[:limit])
+
+
+@dataclass(frozen=True)
+class Contents:
+    files: int
+    bytes: int
+    clips: int
+    cards: int
+    days: int
+    by_state: list[tuple[str, int, int]]  # (state label, copies, bytes)
+
+
+def contents(*, volume: Volume) -> Contents:
+    """What the volume holds (copies of which files, clips, cards, days) and its copies by state."""
+    copies = Copy.objects.filter(volume=volume)
+    totals = copies.aggregate(
+        files=Count("pk"),
+        size=Sum("media_file__size"),
+        clips=Count("media_file__clip", distinct=True),
+        cards=Count("media_file__card", distinct=True),
+        days=Count("media_file__clip__day", distinct=True),
+    )
+    labels = dict(Copy.State.choices)
+    by_state = [
+        (labels.get(row["state"], row["state"]), row["n"], row["size"] or 0)
+        for row in copies.values("state")
+        .annotate(n=Count("pk"), size=Sum("media_file__size"))
+        .order_by("state")
+    ]
+    if volume.kind == Volume.Kind.CARD:  # a card holds the originals: what was recorded on it
+        recorded = volume.clips_recorded.aggregate(clips=Count("pk"), days=Count("day", distinct=True))
+        card_bytes = volume.card_files.aggregate(size=Sum("size"), n=Count("pk"))
+        return Contents(
+            files=card_bytes["n"] or 0,
+            bytes=card_bytes["size"] or 0,
+            clips=recorded["clips"] or 0,
+            cards=1,
+            days=recorded["days"] or 0,
+            by_state=by_state,
+        )
+    return Contents(
+        files=totals["files"] or 0,
+        bytes=totals["size"] or 0,
+        clips=totals["clips"] or 0,
+        cards=totals["cards"] or 0,
+        days=totals["days"] or 0,
+        by_state=by_state,
+    )
+
+
+def replacement_list(*, project: Project) -> list[tuple[Volume, SmartReading | None]]:
+    """Drives to replace first: failing, then warning, then by age (power-on hours, purchase date)."""
+    rank: dict[str, int] = {Volume.Health.FAILING: 0, Volume.Health.WARNING: 1}
+    volumes = list(
+        Volume.objects.filter(project=project)
+        .filter(
+            Q(health__in=list(rank))
+            | Q(smart_readings__isnull=False)
+            | Q(custody__purchase_date__isnull=False)
+        )
+        .distinct()
+        .select_related("custody")
+    )
+    latest: dict[int, SmartReading] = {}
+    for reading in (
+        SmartReading.objects.filter(volume__in=volumes, power_on_hours__isnull=False)
+        .order_by("volume_id", "-taken_at")
+        .distinct("volume_id")
+    ):
+        latest[reading.volume_id] = reading
+
+    def key(v: Volume) -> tuple[int, int, str]:
+        hours = latest[v.pk].power_on_hours if v.pk in latest else None
+        record: VolumeRecord | None = getattr(v, "custody", None)
+        bought = record.purchase_date.isoformat() if record and record.purchase_date else "9999"
+        return (rank.get(v.health, 2), -(hours or 0), bought)
+
+    return [(v, latest.get(v.pk)) for v in sorted(volumes, key=key)]
+
+
+def members(*, project: Project) -> QuerySet[AbstractBaseUser]:
+    """Users who may be named in a handoff: the project's members."""
+    return get_user_model().objects.filter(memberships__project=project, is_active=True).order_by("username")
+
+
+def in_transit_for(*, volume: Volume) -> Handoff | None:
+    return Handoff.objects.filter(volume=volume, state=Handoff.State.IN_TRANSIT).first()
+
+
+# --- identity -------------------------------------------------------------------
+
+
+class VolumeIdentityError(Exception):
+    """The path carries another volume's identity (or an unreadable one): do not write there."""
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """``found``: the path carries this volume's identity (False: no identity file yet).
+    ``moved``: found at a path other than the volume's registered location."""
+
+    volume: Volume
+    path: str
+    found: bool
+    moved: bool
+
+
+def volume_identity_check(*, volume: Volume, path: str | None = None) -> IdentityCheck:
+    """Check that ``path`` (default: the volume's location) is this volume's drive before writing to it.
+
+    Returns an :class:`IdentityCheck` when the identity file is this volume's
+    (``found``; ``moved`` if mounted elsewhere) or absent (``found=False``: an
+    unlabelled drive, nothing to contradict).
+
+    Raises:
+        VolumeIdentityError: the identity belongs to another volume, is unknown
+            to this catalog, or cannot be read; the message names the drive found.
+    """
+    root = path or volume.location
+    try:
+        identity = identity_read(root)
+    except IdentityFileError as exc:
+        raise VolumeIdentityError(f"{exc}; refusing to use {root} as {volume.label}") from None
+    if identity is None:
+        return IdentityCheck(volume, root, found=False, moved=False)
+    record = VolumeRecord.objects.filter(volume=volume).first()
+    if record is not None and identity.uuid == record.identity:
+        moved = Path(root).resolve() != Path(volume.location).resolve()
+        return IdentityCheck(volume, root, found=True, moved=moved)
+    other = VolumeRecord.objects.select_related("volume", "project").filter(identity=identity.uuid).first()
+    if other is not None:
+        raise VolumeIdentityError(
+            f"{root} is the drive {other.identifier} ({other.volume.label}, project {other.project.code}), "
+            f"not {record.identifier if record else volume.label}: refusing to write there"
+        )
+    raise VolumeIdentityError(
+        f"{root} carries identity {identity.identifier} ({identity.uuid}) unknown to this catalog, "
+        f"not {volume.label}: refusing to write there"
+    )
+
+
+def volume_identity_find(*, path: str) -> Volume | None:
+    """The registered volume whose drive is mounted at ``path`` (by its identity file), or None."""
+    try:
+        identity = identity_read(path)
+    except IdentityFileError:
+        return None
+    if identity is None:
+        return None
+    record = VolumeRecord.objects.select_related("volume").filter(identity=identity.uuid).first()
+    return record.volume if record else None
+
+
+def volume_audit(*, volume: Volume, limit: int = 50) -> QuerySet[AuditEvent]:
+    """The volume's audit entries and those of its handoffs, newest first."""
+    handoff_ids = [str(pk) for pk in Handoff.objects.filter(volume=volume).values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(object_type="catalog.volume", object_id=str(volume.pk))
+        | Q(object_type="custody.handoff", object_id__in=handoff_ids)
+    ).order_by("-id")[:limit]
