@@ -1,7 +1,33 @@
+from pathlib import Path
+from typing import Any
+
 from django.apps import AppConfig
+from django.utils import timezone
 
 
 class CustodyConfig(AppConfig):
     name = "custody"
     verbose_name = "Custody and drive health"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Features that write to or audit a volume ask catalog; custody knows the drives.
+        from catalog.volumes import volume_identity_check_register, volume_offline_reason_register
+
+        volume_identity_check_register(_identity_check)
+        volume_offline_reason_register(_in_transit)
+
+
+def _identity_check(volume: Any, path: Path) -> None:
+    from custody.selectors import volume_identity_check
+
+    volume_identity_check(volume=volume, path=str(path))
+
+
+def _in_transit(volume: Any) -> str | None:
+    from custody.selectors import in_transit_for
+
+    handoff = in_transit_for(volume=volume)
+    if handoff is None:
+        return None
+    return f"in transit to {handoff.to_name} since {timezone.localtime(handoff.handed_at):%Y-%m-%d %H:%M %Z}"

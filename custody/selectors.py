@@ -11,6 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 
 from catalog.models import AuditEvent, Copy, Project, Volume
+from catalog.volumes import VolumeIdentityError as CatalogVolumeIdentityError
 from custody.identity import IdentityFileError, identity_read
 from custody.models import Handoff, SmartReading, VolumeRecord
 
@@ -164,8 +165,8 @@ def in_transit_for(*, volume: Volume) -> Handoff | None:
 # --- identity -------------------------------------------------------------------
 
 
-class VolumeIdentityError(Exception):
-    """The path carries another volume's identity (or an unreadable one): do not write there."""
+class VolumeIdentityError(CatalogVolumeIdentityError):
+    """The folder is another drive than the volume (catalog's error, with custody's wording)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+"""Questions every feature asks about a volume, answered by the app that knows.
+
+Catalog holds volumes but not their drives' identity files or their custody
+(the ``custody`` app does), and features may not import one another. So the
+features that write to or audit a volume (offload, restore, replication,
+fixity) ask here, and the app that knows installs its answer at startup:
+
+- ``volume_identity_verify(volume=, path=)``: is the folder at ``path`` (default:
+  the volume's location) really this volume's drive? Raises
+  ``VolumeIdentityError`` naming the drive found when it is another one.
+  Without an installed check, every folder passes.
+- ``volume_expected_offline(volume=)``: a reason the volume is expected to be
+  unreachable right now (e.g. "in transit to the post house since 14:05"), or
+  ``None``. Audits and "unreachable" alerts take it into account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from catalog.models import Volume
+
+IdentityCheck = Callable[[Volume, Path], None]
+OfflineReason = Callable[[Volume], str | None]
+
+_identity_checks: list[IdentityCheck] = []
+_offline_reasons: list[OfflineReason] = []
+
+
+class VolumeIdentityError(Exception):
+    """The folder is another drive than the volume it is mounted as; the message names both."""
+
+
+def volume_identity_check_register(check: IdentityCheck) -> None:
+    """Install a check (called from an AppConfig.ready; installing the same one twice is a no-op)."""
+    if check not in _identity_checks:
+        _identity_checks.append(check)
+
+
+def volume_offline_reason_register(reason: OfflineReason) -> None:
+    if reason not in _offline_reasons:
+        _offline_reasons.append(reason)
+
+
+def volume_identity_verify(*, volume: Volume, path: Path | str | None = None) -> None:
+    root = Path(path) if path is not None else Path(volume.location)
+    for check in _identity_checks:
+        check(volume, root)
+
+
+def volume_expected_offline(*, volume: Volume) -> str | None:
+    for reason in _offline_reasons:
+        found = reason(volume)
+        if found:
+            return found
+    return None
