@@ -122,6 +122,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+# Date-times carry their zone on every page (reelvault/locale_formats/en/formats.py).
+FORMAT_MODULE_PATH = ["reelvault.locale_formats"]
 TIME_ZONE = env_str("REELVAULT_TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
