@@ -1,0 +1,91 @@
+"""Pages and API of fixity: what each role may do (outsiders 404, weak roles 403, audited refusals)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from catalog.models import AuditEvent
+from catalog.permissions import RoleName
+from fixity.models import FixityRun
+from tests.fixity.conftest import Vault
+from tests.fixtures import PERSONAS
+
+pytestmark = pytest.mark.django_db
+
+STARTERS = {RoleName.ADMIN.value, RoleName.DIT.value}
+
+
+def finished_run(vault: Vault) -> FixityRun:
+    try:
+        call_command("fixity_audit", "FILM/RAID-A", "--full", stdout=open("/dev/null", "w"))
+    except SystemExit:
+        pass
+    return FixityRun.objects.latest("pk")
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_reading_pages_and_api(vault: Vault, persona: str) -> None:
+    run = finished_run(vault)
+    client = vault.world.client(persona)
+    urls = [
+        "/p/FILM/fixity/",
+        f"/volumes/{vault.raid.pk}/fixity/",
+        f"/fixity-runs/{run.pk}/",
+        f"/api/fixity-runs/{run.pk}/",
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == (404 if persona == "outsider" else 200), url
+    listed = client.get("/api/fixity-runs/?project=FILM").json()
+    assert [r["id"] for r in listed["results"]] == ([] if persona == "outsider" else [run.pk])
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_starting_an_audit(vault: Vault, persona: str) -> None:
+    client = vault.world.client(persona)
+    before = AuditEvent.objects.count()
+    response = client.post(f"/api/volumes/{vault.raid.pk}/audit/", {"kind": "sample", "sample_size": 2})
+    if persona == "outsider":
+        assert response.status_code == 404
+        assert AuditEvent.objects.count() == before
+    elif persona in STARTERS:
+        assert response.status_code == 201, response.content
+        run = FixityRun.objects.get(pk=response.json()["id"])
+        assert (run.kind, run.sample_size, run.state, run.requested_by) == (
+            "sample",
+            2,
+            "queued",
+            vault.world.users[persona],
+        )
+        assert AuditEvent.objects.filter(action="fixity.request", object_id=str(run.pk)).exists()
+        # One active audit per volume.
+        again = client.post("/api/fixity-runs/", {"volume": vault.raid.pk}, format="json")
+        assert again.status_code == 409 and "already queued" in again.json()["detail"]
+    else:
+        assert response.status_code == 403
+        assert AuditEvent.objects.filter(action="fixity.request_refused").count() == 1
+        assert not FixityRun.objects.exists()
+
+
+def test_the_pages_show_the_report_in_human_units(vault: Vault) -> None:
+    run = finished_run(vault)
+    client = vault.world.client("viewer")
+    page = client.get(f"/fixity-runs/{run.pk}/").content.decode()
+    assert "4 of 4 files" in page and "520.0 kB" not in page and "520.0 KB" in page
+    assert "Nothing wrong was found." in page
+    volume_page = client.get(f"/volumes/{vault.raid.pk}/fixity/").content.decode()
+    assert "100 % of 520.0 KB proven in the last 7 days" in volume_page
+    assert "Audit now" not in volume_page  # viewers do not start audits
+    overview = client.get("/p/FILM/fixity/").content.decode()
+    assert "RAID-A" in overview and "SHUTTLE-A" in overview and "A001</a>" not in overview
+
+
+def test_a_dit_starts_an_audit_from_the_volume_page(vault: Vault) -> None:
+    client = vault.world.client("dit")
+    response = client.post(f"/volumes/{vault.raid.pk}/fixity/", {"kind": "full"})
+    run = FixityRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/fixity-runs/{run.pk}/"
+    assert run.kind == "full" and run.requested_by == vault.world.users["dit"]
+    refused = vault.world.client("editor").post(f"/volumes/{vault.raid.pk}/fixity/", {"kind": "full"})
+    assert refused.status_code == 403
