@@ -89,3 +89,22 @@ def test_a_dit_starts_an_audit_from_the_volume_page(vault: Vault) -> None:
     assert run.kind == "full" and run.requested_by == vault.world.users["dit"]
     refused = vault.world.client("editor").post(f"/volumes/{vault.raid.pk}/fixity/", {"kind": "full"})
     assert refused.status_code == 403
+
+
+def test_the_project_policy_and_volume_overrides_set_the_schedule(vault: Vault) -> None:
+    from fixity.models import FixityPolicy, VolumeFixity
+    from fixity.selectors import policy_for
+
+    assert policy_for(volume=vault.raid).every_days == 7
+    assert policy_for(volume=vault.shuttle).every_days == 14
+    FixityPolicy.objects.create(
+        project=vault.world.project, tier="hot", every_days=3, budget_bytes=10**9, unreachable_alert_hours=6
+    )
+    assert policy_for(volume=vault.raid).every_days == 3
+    VolumeFixity.objects.create(volume=vault.raid, every_days=1, budget_bytes=0)
+    policy = policy_for(volume=vault.raid)
+    assert (policy.every_days, policy.budget_bytes, policy.unreachable_alert_hours) == (1, 0, 6)
+    admin = vault.world.client("admin")
+    assert "1 fixity policy" in admin.get("/admin/fixity/fixitypolicy/").content.decode()
+    outsider_view = vault.world.client("outsider").get("/admin/fixity/fixitypolicy/")
+    assert outsider_view.context["cl"].result_count == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,15 @@ def test_audits_append_a_verify_generation_to_a_card_history(vault: Vault) -> No
     actions = {e.path: [h.action for h in e.hashes] for e in history.generations[1].hashes}
     assert actions[vault.files[0].relative_path] == ["failed"]
     assert actions[vault.files[1].relative_path] == ["verified"]
+    # The ASC reference tool reads the history the audit appended to.
+    tool = Path(__file__).resolve().parents[2] / ".venv-tools" / "bin" / "ascmhl"
+    if tool.exists():
+        proxy = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+        info = subprocess.run(
+            [str(tool), "info", str(card_folder)], capture_output=True, text=True, env={**os.environ, **proxy}
+        )
+        assert info.returncode == 0, info.stdout + info.stderr
+        assert "Generation 2" in info.stdout or "0002" in info.stdout, info.stdout
 
 
 def test_budget_and_sample_limit_what_is_checked(vault: Vault) -> None:
