@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.models import Copy, Project, Volume
@@ -113,10 +113,10 @@ def volume_summary(*, volume: Volume) -> VolumeSummary:
 def project_overview(*, project: Project) -> list[VolumeSummary]:
     """Every volume of the project that holds copies (cards excluded), in label order."""
     volumes = (
-        Volume.objects.filter(project=project, copies__isnull=False)
+        Volume.objects.filter(project=project)
+        .filter(Exists(Copy.objects.filter(volume=OuterRef("pk"))))
         .exclude(kind=Volume.Kind.CARD)
         .select_related("project")
-        .distinct()
         .order_by("label")
     )
     return [volume_summary(volume=volume) for volume in volumes]

@@ -38,7 +38,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts.models import Severity
@@ -181,7 +182,7 @@ def _claim(run_id: int) -> bool:
     return (
         FixityRun.objects.filter(Q(pk=run_id) & claimable).update(
             state=FixityRun.State.RUNNING,
-            started_at=now,
+            started_at=Coalesce(F("started_at"), Value(now)),
             heartbeat_at=now,
             host=settings.REELVAULT_HOSTNAME,
             attempts=F("attempts") + 1,
@@ -302,6 +303,7 @@ class _Audit:
         self.findings: list[dict[str, Any]] = list(run.findings)
         self.checked: list[tuple[Copy, str]] = []  # (copy, hash found) for the MHL generations
         self.started = time.monotonic()
+        self.base_seconds = run.seconds  # what earlier attempts (killed workers) spent
         self.last_write = 0.0
         self.file_bytes = 0
 
@@ -468,6 +470,7 @@ class _Audit:
                 corrupt=run.corrupt,
                 missing=run.missing,
                 findings=self.findings,
+                seconds=self.base_seconds + (time.monotonic() - self.started),
                 heartbeat_at=timezone.now(),
             )
         self._write(force=True)
@@ -646,6 +649,7 @@ def _next_due(volume: Volume, state: str) -> tuple[Any, bool]:
 
 def _finish(run: FixityRun, started: float, *, state: str, error: str) -> FixityRun:
     volume = run.volume
+    # run.seconds is what earlier attempts spent (as loaded when this one started).
     seconds = run.seconds + (time.monotonic() - started)
     next_due, complete = _next_due(volume, state)
     now = timezone.now()
@@ -720,7 +724,7 @@ def fixity_audits_due() -> list[FixityRun]:
     queued = []
     volumes = (
         Volume.objects.exclude(kind=Volume.Kind.CARD)
-        .filter(copies__isnull=False)
+        .filter(Exists(Copy.objects.filter(volume=OuterRef("pk"))))
         .exclude(fixity_runs__state__in=FixityRun.ACTIVE)
         .filter(
             Q(fixity__isnull=True) | Q(fixity__next_due_at__isnull=True) | Q(fixity__next_due_at__lte=now)
@@ -743,7 +747,6 @@ def fixity_audits_due() -> list[FixityRun]:
 # --- Moved copies -------------------------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
 def fixity_moved_accept(*, actor: AnyUser, run: FixityRun, path: str) -> Copy:
     """Accept a "moved" finding: after hashing it again, the copy's catalog path becomes the new one.
 
@@ -762,26 +765,30 @@ def fixity_moved_accept(*, actor: AnyUser, run: FixityRun, path: str) -> Copy:
         raise FixityError(str(exc)) from exc
     if found != copy.media_file.xxh128:
         raise FixityError(f"{finding['to']} no longer holds the content of {path}; run a new audit")
-    copies_record(
-        actor=actor,
-        volume=copy.volume,
-        checks=[
-            CopyCheck(media_file=copy.media_file, path=finding["to"], found=Found.PROVEN, hash_found=found)
-        ],
-        source=f"Moved copy accepted from audit {run.pk}",
-        context={"fixity_run": run.pk, "from": path},
-        link=_link(run),
-    )
-    finding["accepted"] = True
-    FixityRun.objects.filter(pk=run.pk).update(findings=run.findings)
-    audit_record(
-        actor=actor,
-        action="fixity.moved_accept",
-        obj=copy,
-        project=copy.volume.project,
-        before={"path": path},
-        after={"path": finding["to"], "fixity_run": run.pk},
-    )
+    # Hashed above, outside the transaction: a large file must not hold it open.
+    with transaction.atomic(durable=True):
+        copies_record(
+            actor=actor,
+            volume=copy.volume,
+            checks=[
+                CopyCheck(
+                    media_file=copy.media_file, path=finding["to"], found=Found.PROVEN, hash_found=found
+                )
+            ],
+            source=f"Moved copy accepted from audit {run.pk}",
+            context={"fixity_run": run.pk, "from": path},
+            link=_link(run),
+        )
+        finding["accepted"] = True
+        FixityRun.objects.filter(pk=run.pk).update(findings=run.findings)
+        audit_record(
+            actor=actor,
+            action="fixity.moved_accept",
+            obj=copy,
+            project=copy.volume.project,
+            before={"path": path},
+            after={"path": finding["to"], "fixity_run": run.pk},
+        )
     copy.refresh_from_db()
     return copy
 

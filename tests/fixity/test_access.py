@@ -108,3 +108,24 @@ def test_the_project_policy_and_volume_overrides_set_the_schedule(vault: Vault) 
     assert "1 fixity policy" in admin.get("/admin/fixity/fixitypolicy/").content.decode()
     outsider_view = vault.world.client("outsider").get("/admin/fixity/fixitypolicy/")
     assert outsider_view.context["cl"].result_count == 0
+
+
+def test_a_dit_accepts_a_moved_copy_from_the_report(vault: Vault) -> None:
+    from pathlib import Path
+
+    from catalog.models import Copy
+
+    root = Path(vault.raid.location)
+    (root / "A001").rename(root / "A001-renamed")
+    run = finished_run(vault)
+    first = vault.files[0]
+    old, new = f"A001/{first.relative_path}", f"A001-renamed/{first.relative_path}"
+    refused = vault.world.client("viewer").post(f"/fixity-runs/{run.pk}/", {"path": old})
+    assert refused.status_code == 403
+    response = vault.world.client("dit").post(f"/fixity-runs/{run.pk}/", {"path": old})
+    assert response.status_code == 302
+    copy = Copy.objects.get(volume=vault.raid, media_file=first)
+    assert (copy.path, copy.state) == (new, Copy.State.VERIFIED)
+    assert AuditEvent.objects.filter(action="fixity.moved_accept", object_id=str(copy.pk)).exists()
+    page = vault.world.client("dit").get(f"/fixity-runs/{run.pk}/").content.decode()
+    assert "accepted" in page

@@ -156,3 +156,36 @@ def test_an_unknown_volume_is_a_clear_error(vault: Vault) -> None:
 
     with pytest.raises(CommandError, match="no volume FILM/NOPE"):
         call_command("fixity_audit", "FILM/NOPE")
+
+
+def test_a_volume_in_transit_raises_no_unreachable_alert(vault: Vault) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerts.models import Alert
+    from custody.models import Handoff
+    from fixity.services import fixity_audits_due
+
+    root = Path(vault.shuttle.location)
+    root.rename(root.with_name("in-the-van"))
+    audit("FILM/SHUTTLE-A")
+    VolumeFixity.objects.filter(volume=vault.shuttle).update(
+        unreachable_since=timezone.now() - timedelta(days=5)
+    )
+    handoff = Handoff.objects.create(
+        volume=vault.shuttle,
+        project=vault.world.project,
+        from_place="Set",
+        to_place="Lab",
+        handed_at=timezone.now(),
+    )
+    fixity_audits_due()
+    key = f"fixity.unreachable:volume:{vault.shuttle.pk}"
+    assert not Alert.objects.filter(key=key).exists()
+    page = vault.world.client("viewer").get(f"/volumes/{vault.shuttle.pk}/fixity/").content.decode()
+    assert "expected: in transit to Lab" in page
+    handoff.state, handoff.received_at = Handoff.State.RECEIVED, timezone.now()
+    handoff.save()
+    fixity_audits_due()
+    assert Alert.objects.filter(key=key).count() == 1
