@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from catalog.models import Copy, Project, Volume
@@ -160,3 +161,30 @@ def fixity_figures() -> FixityFigures:
         oldest_proof_seconds=oldest,
         unreachable=VolumeFixity.objects.filter(unreachable_since__isnull=False).count(),
     )
+
+
+def copies_to_repair(*, volume: Volume) -> int:
+    return Copy.objects.filter(volume=volume, state__in=[Copy.State.CORRUPT, Copy.State.MISSING]).count()
+
+
+@dataclass(frozen=True)
+class TrendWeek:
+    week: datetime
+    failures: dict[str, int]  # volume kind (display name) -> corrupt + missing found by audits that week
+
+
+def failure_trend(*, project: Project, weeks: int = 8) -> list[TrendWeek]:
+    """Corrupt and missing copies found by audits per week and kind of volume, newest week first."""
+    since = timezone.now() - timedelta(weeks=weeks)
+    rows = (
+        FixityRun.objects.filter(project=project, finished_at__gte=since)
+        .annotate(week=TruncWeek("finished_at"))
+        .values("week", "volume__kind")
+        .annotate(found=Sum("corrupt") + Sum("missing"))
+        .order_by("-week", "volume__kind")
+    )
+    by_week: dict[datetime, dict[str, int]] = {}
+    for row in rows:
+        label = str(Volume.Kind(row["volume__kind"]).label)
+        by_week.setdefault(row["week"], {})[label] = int(row["found"] or 0)
+    return [TrendWeek(week, failures) for week, failures in by_week.items()]

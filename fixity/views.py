@@ -29,6 +29,7 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
         "project": project,
         "summaries": selectors.project_overview(project=project),
         "runs": selectors.run_list(projects=type(project).objects.filter(pk=project.pk))[:20],
+        "trend": selectors.failure_trend(project=project),
     }
     return render(request, "fixity/overview.html", context)
 
@@ -66,6 +67,15 @@ def volume_page(request: HttpRequest, volume_id: int) -> HttpResponse:
 @login_required
 def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access_fixity_run(request.user, run_id)
+    if request.method == "POST" and request.POST.get("action") == "repair":
+        run = access_fixity_run(request.user, run_id, need=AUDIT, refusal="fixity.repair_request")
+        try:
+            count = services.fixity_repair_request(actor=request.user, run=run)
+        except services.FixityError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"A repair of {count} cop{'y' if count == 1 else 'ies'} is queued.")
+        return redirect("fixity-run", run_id=run.pk)
     if request.method == "POST":
         run = access_fixity_run(request.user, run_id, need=AUDIT, refusal="fixity.moved_accept")
         path = request.POST.get("path", "")
@@ -83,5 +93,6 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         "findings": selectors.findings_by_kind(run=run),
         "can_audit": user_can(request.user, run.project, AUDIT),
         "active": run.state in FixityRun.ACTIVE,
+        "to_repair": selectors.copies_to_repair(volume=run.volume) if services.repairable(run.volume) else 0,
     }
     return render(request, "fixity/run.html", context)

@@ -793,6 +793,35 @@ def fixity_moved_accept(*, actor: AnyUser, run: FixityRun, path: str) -> Copy:
     return copy
 
 
+def fixity_repair_request(*, actor: AnyUser, run: FixityRun) -> int:
+    """Ask for the repair of the corrupt and missing copies of the run's volume; return how many there are.
+
+    Raises FixityError when the volume cannot be repaired in place (WORM, a
+    bucket, a camera card) or has nothing to repair. The repair job goes to
+    the queue of the host mounting the volume after the commit.
+    """
+    volume = run.volume
+    if not repairable(volume):
+        raise FixityError(
+            f"{volume.label} is "
+            f"{'WORM' if volume.worm else 'object storage' if _is_s3(volume) else 'a camera card'}: "
+            "its copies are never rewritten in place; make new copies elsewhere"
+        )
+    bad = Copy.objects.filter(volume=volume, state__in=[Copy.State.CORRUPT, Copy.State.MISSING]).count()
+    if not bad:
+        raise FixityError(f"{volume.label} has no corrupt or missing copy to repair")
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=actor,
+            action="fixity.repair_request",
+            obj=run,
+            project=run.project,
+            after={"volume": volume.label, "copies": bad},
+        )
+        transaction.on_commit(lambda: _enqueue_repair(run), robust=True)
+    return bad
+
+
 # --- Repair -------------------------------------------------------------------------------------
 
 

@@ -129,3 +129,30 @@ def test_a_dit_accepts_a_moved_copy_from_the_report(vault: Vault) -> None:
     assert AuditEvent.objects.filter(action="fixity.moved_accept", object_id=str(copy.pk)).exists()
     page = vault.world.client("dit").get(f"/fixity-runs/{run.pk}/").content.decode()
     assert "accepted" in page
+
+
+def test_repair_on_request_and_the_weekly_trend(vault: Vault) -> None:
+    from pathlib import Path
+
+    vault.path(vault.files[0], vault.raid).unlink()
+    run = finished_run(vault)
+    page = vault.world.client("dit").get(f"/fixity-runs/{run.pk}/").content.decode()
+    assert "1 copy is corrupt or missing on RAID-A" in page
+    assert (
+        "Repair from good copies"
+        not in vault.world.client("viewer").get(f"/fixity-runs/{run.pk}/").content.decode()
+    )
+    assert (
+        vault.world.client("viewer").post(f"/fixity-runs/{run.pk}/", {"action": "repair"}).status_code == 403
+    )
+    response = vault.world.client("dit").post(f"/fixity-runs/{run.pk}/", {"action": "repair"})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="fixity.repair_request", object_id=str(run.pk)).exists()
+    # WORM volumes are never rewritten: refused with the reason.
+    vault.raid.worm = True
+    vault.raid.save()
+    response = vault.world.client("dit").post(f"/fixity-runs/{run.pk}/", {"action": "repair"}, follow=True)
+    assert "RAID-A is WORM" in response.content.decode()
+    overview = vault.world.client("viewer").get("/p/FILM/fixity/").content.decode()
+    assert "Failures found per week" in overview and "RAID: " in overview
+    assert Path(vault.raid.location).exists()
