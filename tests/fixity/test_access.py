@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.management import call_command
 
@@ -18,7 +20,7 @@ STARTERS = {RoleName.ADMIN.value, RoleName.DIT.value}
 
 def finished_run(vault: Vault) -> FixityRun:
     try:
-        call_command("fixity_audit", "FILM/RAID-A", "--full", stdout=open("/dev/null", "w"))
+        call_command("fixity_audit", "FILM/RAID-A", "--full", stdout=io.StringIO(), stderr=io.StringIO())
     except SystemExit:
         pass
     return FixityRun.objects.latest("pk")
