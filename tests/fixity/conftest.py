@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import xxhash
 
 from catalog.models import Clip, Copy, MediaFile, Volume
+from tests.copyengine.conftest import flip_byte, xxh128_bytes
 from tests.fixtures import ClipFactory, ShootDayFactory, VolumeFactory, World
-from tests.restore.conftest import Workers, wait_for
+from tests.restore.conftest import Workers, wait_for, workers
 
-__all__ = ["Workers", "wait_for"]
+# Shared with the restore and copy-engine tests (workers: real Celery workers on our host's queue).
+__all__ = ["Workers", "flip_byte", "wait_for", "workers", "xxh128_bytes"]
 
 PROVEN_AT = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
-
-
-def xxh128_bytes(data: bytes) -> str:
-    return xxhash.xxh3_128(data).hexdigest()
-
-
-def flip_byte(path: Path, offset: int = 0) -> None:
-    with path.open("r+b") as stream:
-        stream.seek(offset)
-        byte = stream.read(1)
-        stream.seek(offset)
-        stream.write(bytes([byte[0] ^ 0xFF]))
 
 
 @dataclass
@@ -118,20 +106,3 @@ def host(settings: object) -> str:
 @pytest.fixture
 def vault(world: World, tmp_path: Path, host: str) -> Vault:
     return build_vault(world, tmp_path / "media", host=host)
-
-
-@pytest.fixture
-def workers(transactional_db: None, host: str, tmp_path: Path) -> Iterator[Workers]:
-    log_dir = tmp_path / "worker-logs"
-    log_dir.mkdir()
-    pool = Workers(host, log_dir)
-    try:
-        yield pool
-    finally:
-        for worker in pool.started:
-            if worker.process.poll() is None:
-                worker.process.terminate()
-                try:
-                    worker.process.wait(timeout=20)
-                except Exception:
-                    worker.kill()

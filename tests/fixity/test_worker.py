@@ -19,10 +19,11 @@ from fixity.tasks import fixity_audits_due_task
 from tests.copyengine.conftest import s3_endpoint
 from tests.fixity.conftest import PROVEN_AT, Vault, Workers, flip_byte, wait_for
 from tests.fixtures import VolumeFactory
+from tests.restore.test_restore_s3 import s3
 
 boto3 = pytest.importorskip("boto3")
 
-__all__ = ["s3_endpoint"]
+__all__ = ["s3", "s3_endpoint"]  # moto's server, and a client whose endpoint the workers share
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -71,18 +72,6 @@ def test_a_killed_worker_resumes_where_it_stopped(
     assert run.state == FixityRun.State.FINISHED and run.attempts == 2
     # Resumed, not restarted: every file recorded exactly once.
     assert (run.position, run.files_checked, run.proven) == (4, 4, 4)
-
-
-@pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name, value in {
-        "AWS_ENDPOINT_URL_S3": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
 
 
 def bucket_volume(vault: Vault, s3: Any) -> Volume:
