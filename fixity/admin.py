@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from catalog.admin import ProjectScopedAdmin
+from catalog.models import Volume
+from catalog.permissions import projects_for
 from fixity.models import FixityPolicy, VolumeFixity
 
 
@@ -33,5 +38,15 @@ class VolumeFixityAdmin(ProjectScopedAdmin):
         "next_due_at",
     )
     fields = ("volume", "every_days", "budget_bytes", "budget_minutes")
-    readonly_fields = ("volume",)
     list_filter = ("volume__project",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("volume",) if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Only volumes of projects where the user manages volumes.
+        if db_field.name == "volume":
+            kwargs["queryset"] = Volume.objects.filter(
+                project__in=projects_for(request.user, self.change_cap)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

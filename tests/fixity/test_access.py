@@ -110,6 +110,11 @@ def test_the_project_policy_and_volume_overrides_set_the_schedule(vault: Vault) 
     assert "1 fixity policy" in admin.get("/admin/fixity/fixitypolicy/").content.decode()
     outsider_view = vault.world.client("outsider").get("/admin/fixity/fixitypolicy/")
     assert outsider_view.context["cl"].result_count == 0
+    # A volume override is added in the admin, offering only the user's volumes.
+    form = admin.get("/admin/fixity/volumefixity/add/")
+    assert form.status_code == 200
+    offered = set(form.context["adminform"].form.fields["volume"].queryset)
+    assert vault.raid in offered and all(v.project == vault.world.project for v in offered)
 
 
 def test_a_dit_accepts_a_moved_copy_from_the_report(vault: Vault) -> None:
