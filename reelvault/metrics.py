@@ -250,7 +250,37 @@ def collect() -> list[Metric]:
         escalated,
         signed,
         free,
+        *_fixity_metrics(),
     ]
+
+
+def _fixity_metrics() -> list[Metric]:
+    """Audits: bytes re-proven, failures found, the oldest proof per tier, volumes unreachable."""
+    from fixity.selectors import fixity_figures
+
+    figures = fixity_figures()
+    verified = Metric(
+        "reelvault_fixity_bytes_verified_total", "counter", "Bytes read back and hashed by fixity audits."
+    )
+    verified.add(figures.bytes_verified)
+    failures = Metric(
+        "reelvault_fixity_failures_total", "counter", "Copies fixity audits found corrupt or missing."
+    )
+    failures.add(figures.failures)
+    oldest = Metric(
+        "reelvault_fixity_oldest_proof_seconds",
+        "gauge",
+        "Age of the oldest proof of a verified copy, per tier.",
+    )
+    for tier, seconds in sorted(figures.oldest_proof_seconds.items()):
+        oldest.add(seconds, tier=tier)
+    unreachable = Metric(
+        "reelvault_volumes_unreachable",
+        "gauge",
+        "Volumes the last audit could not read (not mounted, no answer).",
+    )
+    unreachable.add(figures.unreachable)
+    return [verified, failures, oldest, unreachable]
 
 
 def _authorized(request: HttpRequest) -> bool | None:

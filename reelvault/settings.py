@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "ingest",
     "restore",
     "custody",
+    "fixity",
     "dashboard",
     "reelvault",
 ]
@@ -275,6 +276,15 @@ CELERY_BEAT_SCHEDULE.update(
         "alerts-volumes": {"task": "alerts.volumes_check", "schedule": 600.0},
     }
 )
+
+# --- Fixity audits (README "Fixity audits") -------------------------------
+# Due volumes are queued every 15 minutes; a volume with more to cover this period is
+# due again this long after a run ends; throttle (bytes/s, 0: none) for tests only.
+REELVAULT_FIXITY_RUN_GAP_SECONDS = env_int("REELVAULT_FIXITY_RUN_GAP_SECONDS", 3600)
+REELVAULT_FIXITY_THROTTLE_BPS = env_int("REELVAULT_FIXITY_THROTTLE_BPS", 0)
+REELVAULT_FIXITY_REPAIR = env_bool("REELVAULT_FIXITY_REPAIR", True)
+CELERY_BEAT_SCHEDULE["fixity-audits-due"] = {"task": "fixity.fixity_audits_due", "schedule": 900.0}
+CELERY_BEAT_SCHEDULE["fixity-runs-recover"] = {"task": "fixity.fixity_runs_recover", "schedule": 60.0}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,237 @@
+"""Reading a whole volume for an audit: list everything on it, hash one file, tell "gone" from "absent".
+
+No Django here. A ``Store`` is a volume's root (a mounted folder or an S3
+prefix) seen by an auditor:
+
+- ``check()`` raises ``Unreachable`` when the volume as a whole cannot be
+  read now (unmounted, replaced by another folder, bucket not answering).
+  Callers ask it before they record a file as missing, so an unplugged drive
+  never turns into thousands of missing copies.
+- ``listing()`` is every regular file below the root with its size, including
+  left-over ``.reelvault-partial`` files (they are findings), without the ASC
+  MHL histories and the volume's identity file (they are ours, not media).
+- ``hash(path)`` streams one file and returns its XXH3-128, or None when the
+  file is not there. Local files are read from the device in large aligned
+  chunks, and what was read is dropped from the page cache as it goes
+  (``POSIX_FADV_DONTNEED``), so an audit of a 100 TB RAID does not evict the
+  cache of the offloads and restores running beside it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from copyengine import hashing
+from copyengine.mhl import ASCMHL_FOLDER
+
+IDENTITY_FILE = ".reelvault-volume.json"
+QUARANTINE_MARK = ".reelvault-quarantine-"
+S3_SCHEME = "s3://"
+#: Drop what was read from the page cache every this many bytes (and at the end).
+DROP_EVERY = 64 * 1024 * 1024
+
+BytesCallback = Callable[[int], None]
+
+
+class Unreachable(Exception):
+    """The volume as a whole cannot be read now; the message says why and what to do."""
+
+
+class FileUnreadable(Exception):
+    """This one file exists but cannot be read (an I/O error on a volume that still answers)."""
+
+
+class Store(ABC):
+    location: str
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise Unreachable if the volume went away since it was opened."""
+
+    @abstractmethod
+    def listing(self) -> dict[str, int]:
+        """Every file below the root (relative posix path) with its size."""
+
+    @abstractmethod
+    def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
+        """XXH3-128 of the file, None if absent. Raises FileUnreadable or Unreachable."""
+
+    def close(self) -> None:  # noqa: B027  (most stores hold nothing)
+        """Release what is held."""
+
+
+def _skipped_dir(name: str) -> bool:
+    return name == ASCMHL_FOLDER
+
+
+class LocalStore(Store):
+    """A mounted folder. Opening it remembers its (device, inode): an unmount shows as another folder."""
+
+    def __init__(self, root: str | os.PathLike[str], *, throttle_bps: int = 0) -> None:
+        self.root = Path(root)
+        self.location = str(self.root)
+        self.throttle_bps = throttle_bps
+        try:
+            st = self.root.stat()
+        except OSError as exc:
+            raise Unreachable(
+                f"{self.root} cannot be opened ({exc.strerror}): is the drive mounted?"
+            ) from exc
+        if not stat.S_ISDIR(st.st_mode):
+            raise Unreachable(f"{self.root} is not a folder: is the drive mounted?")
+        self._identity = (st.st_dev, st.st_ino)
+        self._buffer = hashing.aligned_buffer(hashing.CHUNK_SIZE)
+
+    def is_empty(self) -> bool:
+        with os.scandir(self.root) as entries:
+            return next(entries, None) is None
+
+    def check(self) -> None:
+        try:
+            st = self.root.stat()
+        except OSError as exc:
+            raise Unreachable(
+                f"{self.root} went away ({exc.strerror}): the drive was unplugged or unmounted"
+            ) from exc
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise Unreachable(f"{self.root} now leads to another folder or device: the drive was unmounted")
+
+    def listing(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(d))
+            base = Path(dirpath).relative_to(self.root)
+            for name in filenames:
+                if base == Path() and name == IDENTITY_FILE:
+                    continue
+                try:
+                    st = (Path(dirpath) / name).lstat()
+                except OSError:
+                    continue  # vanished while listing; check() tells whether the volume did
+                if stat.S_ISREG(st.st_mode):
+                    found[(base / name).as_posix()] = st.st_size
+        return found
+
+    def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
+        full = self.root.joinpath(*path.split("/"))
+        try:
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                return None
+            self.check()
+            raise FileUnreadable(f"cannot open {full}: {exc.strerror}") from exc
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            # Read the device, not a cached copy: drop first, then drop as we go.
+            hashing.drop_cache(fd)
+            hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
+            buf, done, dropped, started = self._buffer, 0, 0, time.monotonic()
+            while True:
+                try:
+                    n = os.readv(fd, [buf])
+                except OSError as exc:
+                    self.check()
+                    raise FileUnreadable(f"cannot read {full}: {exc.strerror}") from exc
+                if not n:
+                    break
+                hasher.update(memoryview(buf)[:n])
+                done += n
+                on_bytes(n)
+                if done - dropped >= DROP_EVERY:
+                    os.posix_fadvise(fd, dropped, done - dropped, os.POSIX_FADV_DONTNEED)
+                    dropped = done
+                if self.throttle_bps:
+                    ahead = done / self.throttle_bps - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+            hashing.drop_cache(fd)
+            return hasher.hexdigest()
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        try:
+            self._buffer.close()
+        except BufferError:
+            pass
+
+
+class S3Store(Store):
+    """An ``s3://bucket/prefix`` location through boto3's own configuration (endpoint, credentials)."""
+
+    def __init__(self, location: str, *, client: Any = None) -> None:
+        import boto3  # only workers that touch buckets pay for the import
+
+        self.location = location.rstrip("/")
+        self.bucket, _, prefix = location.removeprefix(S3_SCHEME).partition("/")
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.client = client if client is not None else boto3.client("s3")
+        self.check()
+
+    def _unreachable(self, exc: Exception) -> Unreachable:
+        return Unreachable(f"bucket {self.bucket} ({self.location}) does not answer: {exc}")
+
+    def check(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unreachable(exc) from exc
+
+    def listing(self) -> dict[str, int]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found: dict[str, int] = {}
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            ):
+                for obj in page.get("Contents", []):
+                    path = str(obj["Key"])[len(self.prefix) :]
+                    parts = path.split("/")
+                    if ASCMHL_FOLDER in parts[:-1] or path == IDENTITY_FILE:
+                        continue
+                    found[path] = int(obj["Size"])
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unreachable(exc) from exc
+        return found
+
+    def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self.prefix + path)["Body"]
+            try:
+                for data in body.iter_chunks(chunk_size=hashing.CHUNK_SIZE):
+                    hasher.update(data)
+                    on_bytes(len(data))
+            finally:
+                body.close()
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            self.check()
+            raise FileUnreadable(f"cannot read {self.location}/{path}: {code or exc}") from exc
+        except BotoCoreError as exc:
+            self.check()
+            raise FileUnreadable(f"cannot read {self.location}/{path}: {exc}") from exc
+        return hasher.hexdigest()
+
+
+def store_open(location: str, *, throttle_bps: int = 0) -> Store:
+    """The store of a volume's location. Raises Unreachable."""
+    if location.startswith(S3_SCHEME):
+        return S3Store(location)
+    return LocalStore(location, throttle_bps=throttle_bps)
