@@ -46,6 +46,7 @@ def offload_new(request: HttpRequest, code: str) -> HttpResponse:
                 label=data["label"] or None,
                 algorithms=algorithms,
                 day=data["day"],
+                confirm_warning=data["confirm_warning"],
             )
         except services.OffloadError as exc:
             form.add_error(None, str(exc))
