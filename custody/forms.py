@@ -166,3 +166,8 @@ class QuotaForm(forms.Form):
     planned_bytes_per_day = SizeField(
         required=False, label="Planned per shoot day", help_text="e.g. 2 TB; drift from it is flagged."
     )
+
+
+class CardFormatForm(forms.Form):
+    camera = forms.CharField(max_length=60, required=False, help_text="The camera it goes back to, e.g. A.")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

@@ -188,3 +188,23 @@ class CapacityQuota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.kind} {self.quota_bytes}"
+
+
+class CardFormat(models.Model):
+    """A DIT's confirmation that a camera card was formatted and returned to a camera."""
+
+    volume = models.ForeignKey(Volume, on_delete=models.PROTECT, related_name="card_formats")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    formatted_at = models.DateTimeField()
+    formatted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    camera = models.CharField(max_length=60, blank=True, help_text="The camera it went back to, e.g. A.")
+    note = models.TextField(blank=True)
+    files = models.PositiveIntegerField(help_text="Files the catalog knew on the card when it was formatted.")
+
+    class Meta:
+        ordering = ["-formatted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.volume_id} formatted {self.formatted_at}"

@@ -13,10 +13,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from catalog.models import AuditEvent, Copy, Project, ShootDay, Volume
+from catalog.models import AuditEvent, Copy, MediaFile, Project, ShootDay, Volume
+from catalog.policy import CardPolicy, card_safe_to_format
+from catalog.selectors import signed_off_day_ids
 from catalog.volumes import VolumeIdentityError as CatalogVolumeIdentityError
 from custody.identity import IdentityFileError, identity_read
-from custody.models import CapacityQuota, CapacityReading, Handoff, SmartReading, VolumeRecord
+from custody.models import CapacityQuota, CapacityReading, CardFormat, Handoff, SmartReading, VolumeRecord
 from formats.units import format_bytes
 
 
@@ -423,3 +425,122 @@ def quota_status(*, project: Project) -> list[QuotaStatus]:
             )
         )
     return rows
+
+
+# --- card lifecycle ---------------------------------------------------------------------
+
+
+def card_formatted_at(*, volume: Volume) -> datetime | None:
+    """When the card was last confirmed formatted and returned to camera, or None."""
+    return (
+        CardFormat.objects.filter(volume=volume)
+        .order_by("-formatted_at")
+        .values_list("formatted_at", flat=True)
+    ).first()
+
+
+@dataclass(frozen=True)
+class CardOffload:
+    """One offload of the card, as the audit log tells it (custody does not read ingest's tables)."""
+
+    job_id: int
+    at: datetime
+    by: str
+    destinations: list[str]
+    outcome: str  # "completed", "incomplete", "failed", "cancelled", or "" while it runs
+    safe_to_format: bool | None
+
+
+@dataclass(frozen=True)
+class SameContent:
+    """Another card of the project holding files with the same hashes: a second offload of one card."""
+
+    card: Volume
+    files: int
+
+
+@dataclass(frozen=True)
+class CardLifecycle:
+    offloads: list[CardOffload]
+    policy: CardPolicy
+    days: list[tuple[ShootDay, bool]]  # each day the card's clips belong to, signed off or not
+    same_content: list[SameContent]
+    formats: list[CardFormat]
+    offloaded_since_format: bool  # files cataloged after the last format confirmation (or never formatted)
+
+    @property
+    def safe_to_format(self) -> bool:
+        return self.policy.meets
+
+
+def card_offloads(*, card: Volume) -> list[CardOffload]:
+    """The card's offloads, newest first, from their audit entries (2 queries)."""
+    created = list(
+        AuditEvent.objects.filter(
+            project_id=card.project_id,
+            action="offload.create",
+            object_type="ingest.offloadjob",
+            after__card__iexact=card.label,
+        ).order_by("-id")
+    )
+    ids = [event.object_id for event in created]
+    endings: dict[str, AuditEvent] = {}
+    for event in AuditEvent.objects.filter(
+        object_type="ingest.offloadjob",
+        object_id__in=ids,
+        action__in=["offload.finish", "offload.failed", "offload.cancel"],
+    ).order_by("id"):
+        endings[event.object_id] = event
+    rows = []
+    for event in created:
+        end = endings.get(event.object_id)
+        after = end.after or {} if end is not None else {}
+        outcome = {"offload.failed": "failed", "offload.cancel": "cancelled"}.get(
+            end.action if end else "", str(after.get("state", ""))
+        )
+        rows.append(
+            CardOffload(
+                job_id=int(event.object_id),
+                at=event.at,
+                by=event.actor_name,
+                destinations=list((event.after or {}).get("destinations", [])),
+                outcome=outcome,
+                safe_to_format=after.get("safe_to_format") if end is not None else None,
+            )
+        )
+    return rows
+
+
+def card_same_content(*, card: Volume) -> list[SameContent]:
+    """Other cards of the project with files of the same XXH3-128 and size (one query)."""
+    hashes = MediaFile.objects.filter(card=card).values("xxh128", "size")
+    rows = (
+        MediaFile.objects.filter(card__project_id=card.project_id)
+        .exclude(card=card)
+        .filter(xxh128__in=hashes.values("xxh128"))
+        .values("card")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    counts = {row["card"]: row["n"] for row in rows}
+    cards = Volume.objects.in_bulk(list(counts))
+    return [SameContent(cards[card_id], n) for card_id, n in counts.items()]
+
+
+def card_lifecycle(*, card: Volume) -> CardLifecycle:
+    """Everything the card page shows about one camera card: offloads, policy, days, formats."""
+    days = list(ShootDay.objects.filter(clips__card=card).distinct().order_by("number", "unit"))
+    signed = signed_off_day_ids(day_ids=[d.pk for d in days])
+    formats = list(CardFormat.objects.filter(volume=card).select_related("formatted_by"))
+    newest_file = (
+        MediaFile.objects.filter(card=card).order_by("-created_at").values_list("created_at", flat=True)
+    )
+    newest = newest_file.first()
+    return CardLifecycle(
+        offloads=card_offloads(card=card),
+        policy=card_safe_to_format(card_id=card.pk, limit=5),
+        days=[(d, d.pk in signed) for d in days],
+        same_content=card_same_content(card=card),
+        formats=formats,
+        offloaded_since_format=newest is not None and (not formats or newest > formats[0].formatted_at),
+    )

@@ -33,12 +33,13 @@ from alerts.checks import volume_space_check
 from alerts.models import Severity
 from alerts.services import alert_raise, alert_resolve_key
 from catalog.audit import audit_record, model_snapshot
-from catalog.models import Membership, Project, Volume
+from catalog.models import MediaFile, Membership, Project, Volume
 from catalog.permissions import AnyUser
+from catalog.policy import card_safe_to_format
 from core.queues import host_queue
 from custody import blockdev
 from custody.identity import Identity, IdentityFileError, identity_read, identity_write
-from custody.models import CapacityQuota, CapacityReading, Handoff, SmartReading, VolumeRecord
+from custody.models import CapacityQuota, CapacityReading, CardFormat, Handoff, SmartReading, VolumeRecord
 from formats.smart import DriveHealth, SmartError, run_smartctl
 
 logger = logging.getLogger(__name__)
@@ -852,3 +853,58 @@ def capacity_quota_set(
         after={"kind": kind, "quota_bytes": quota_bytes, "planned_bytes_per_day": planned_bytes_per_day},
     )
     return quota
+
+
+# --- card lifecycle -----------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def card_format_confirm(
+    *, actor: AnyUser | None, card: Volume, camera: str = "", note: str = ""
+) -> CardFormat:
+    """Record the DIT's confirmation that a card was formatted and returned to camera; return it.
+
+    The card's files stay in the catalog (their copies live elsewhere); the
+    card itself goes offline, so no restore tries to read it.
+
+    Raises:
+        CustodyError: not a camera card, not safe to format (the storage policy
+            says why), or already confirmed with nothing offloaded since.
+    """
+    card = Volume.objects.select_for_update().select_related("project").get(pk=card.pk)
+    if card.kind != Volume.Kind.CARD:
+        raise CustodyError(f"{card.label} is a {card.get_kind_display().lower()}, not a camera card")
+    policy = card_safe_to_format(card_id=card.pk, limit=5)
+    if not policy.meets:
+        why = "; ".join(policy.short) or "none of its files is in the catalog"
+        raise CustodyError(f"card {card.label} is not safe to format: {why}")
+    last = CardFormat.objects.filter(volume=card).first()
+    newest = MediaFile.objects.filter(card=card).order_by("-created_at").values_list("created_at", flat=True)
+    if last is not None and (newest.first() or last.formatted_at) <= last.formatted_at:
+        raise CustodyError(
+            f"card {card.label} was already confirmed formatted on "
+            f"{timezone.localtime(last.formatted_at):%Y-%m-%d %H:%M %Z}; nothing was offloaded from it since"
+        )
+    files = MediaFile.objects.filter(card=card).count()
+    confirmation = CardFormat(
+        volume=card,
+        project=card.project,
+        formatted_at=timezone.now(),
+        formatted_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        camera=camera.strip(),
+        note=note.strip(),
+        files=files,
+    )
+    confirmation.full_clean()
+    confirmation.save()
+    if card.online:
+        card.online = False
+        card.save(update_fields=["online"])
+    audit_record(
+        actor=actor,
+        action="card.formatted",
+        obj=card,
+        project=card.project,
+        after={"files": files, "camera": confirmation.camera, "note": confirmation.note},
+    )
+    return confirmation

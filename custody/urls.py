@@ -13,6 +13,7 @@ urlpatterns = [
     path("p/<str:code>/volumes/quota/", views.quota_set, name="custody-quota"),
     path("volumes/<int:volume_id>/", views.volume_page, name="custody-volume"),
     path("volumes/<int:volume_id>/edit/", views.volume_edit, name="custody-edit"),
+    path("volumes/<int:volume_id>/formatted/", views.card_formatted, name="custody-card-formatted"),
     path("volumes/<int:volume_id>/handoff/", views.handoff_new, name="custody-handoff"),
     path("handoffs/<int:handoff_id>/receive/", views.handoff_receive, name="custody-receive"),
 ]

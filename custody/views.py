@@ -19,6 +19,7 @@ from catalog.permissions import Cap, access_project, user_can
 from catalog.selectors import project_list
 from custody import labels, selectors, services
 from custody.forms import (
+    CardFormatForm,
     HandoffForm,
     LabelSheetForm,
     QuotaForm,
@@ -144,6 +145,8 @@ def volume_page(request: HttpRequest, volume_id: int) -> HttpResponse:
         else None,
         "readings": selectors.health_history(volume=volume),
         "forecast": selectors.volume_forecast(volume=volume),
+        "card": selectors.card_lifecycle(card=volume) if volume.kind == Volume.Kind.CARD else None,
+        "format_form": CardFormatForm(),
         "reports": selectors.capacity_history(volume=volume, limit=10),
         "timeline": selectors.timeline(volume=volume),
         "in_transit": in_transit,
@@ -154,6 +157,21 @@ def volume_page(request: HttpRequest, volume_id: int) -> HttpResponse:
         else None,
     }
     return render(request, "custody/volume.html", context)
+
+
+@login_required
+@require_POST
+def card_formatted(request: HttpRequest, volume_id: int) -> HttpResponse:
+    volume = access_custody_volume(request.user, volume_id, need=MANAGE, refusal="card.formatted")
+    form = CardFormatForm(request.POST)
+    if form.is_valid():
+        try:
+            services.card_format_confirm(actor=request.user, card=volume, **form.cleaned_data)
+        except services.CustodyError as exc:
+            messages.error(request, f"Not recorded: {exc}.")
+        else:
+            messages.success(request, f"{volume.label} recorded as formatted and returned to camera.")
+    return redirect(reverse("custody-volume", args=[volume.pk]) + "#card-h")
 
 
 @login_required

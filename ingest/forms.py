@@ -43,6 +43,17 @@ class OffloadForm(forms.Form):
         assert isinstance(source, forms.ChoiceField)
         assert isinstance(destinations, forms.ModelMultipleChoiceField)
         assert isinstance(day, forms.ModelChoiceField)
-        source.choices = [(str(c.path), f"{c.label}  ({c.path})") for c in selectors.card_candidates()]
+        candidates = selectors.card_candidates()
+        self.warnings = selectors.cards_offloaded_not_formatted(
+            project=project, labels=[c.label for c in candidates]
+        )
+        source.choices = [
+            (
+                str(c.path),
+                f"{c.label}  ({c.path})"
+                + (" — already offloaded" if c.label.upper() in self.warnings else ""),
+            )
+            for c in candidates
+        ]
         destinations.queryset = selectors.destination_volumes(project=project)
         day.queryset = ShootDay.objects.filter(project=project)
