@@ -29,7 +29,7 @@ from custody import services as custody
 from custody.models import Handoff, SmartReading, VolumeRecord
 from ingest.models import OffloadJob
 from tests.browser.conftest import ARTIFACTS, log_in, requires_chromium
-from tests.custody.conftest import FakeSmartctl, fake_smartctl  # noqa: F401  (fixture)
+from tests.custody.conftest import FakeSmartctl, fake_smartctl, queue_purge  # noqa: F401  (fixture)
 from tests.fixtures import World, child_env, start_worker
 from tests.ingest.conftest import write_card
 
@@ -87,13 +87,6 @@ def _pdf_text(data: bytes) -> bytes:
     return found
 
 
-def _purge(queue: str) -> None:
-    from reelvault.celery import app
-
-    with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(queue)
-
-
 def test_register_label_hand_over_seal_mismatch_failing_raid_and_refused_offload(
     transactional_db: None,
     world: World,
@@ -136,7 +129,7 @@ def test_register_label_hand_over_seal_mismatch_failing_raid_and_refused_offload
         for process in (beat, worker.process):
             process.terminate()
             process.wait(timeout=30)
-        _purge(f"host.{world.volume.host}")  # the fixture's RAID lives on a host no worker serves
+        queue_purge(f"host.{world.volume.host}")  # the fixture's RAID lives on a host no worker serves
 
 
 def _dit_registers_prints_and_hands_over(world: World, base_url: str, browser: Browser) -> int:

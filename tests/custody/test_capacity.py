@@ -19,16 +19,10 @@ from catalog.models import AuditEvent, Copy, MediaFile, ShootDay, Volume
 from custody import services
 from custody.identity import IDENTITY_FILE
 from custody.models import CapacityQuota, CapacityReading, Handoff
+from tests.custody.conftest import queue_purge
 from tests.fixtures import PERSONAS, VolumeFactory, World, start_worker
 
 TB = 10**12
-
-
-def _purge(queue: str) -> None:
-    from reelvault.celery import app
-
-    with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(queue)
 
 
 def _wait(predicate: object, timeout: float = 60) -> None:
@@ -80,7 +74,7 @@ def test_beat_asks_each_host_and_silence_means_offline_unless_in_transit(
         worker.process.terminate()
         worker.process.wait(timeout=30)
         for host in ("cart-dead", world.volume.host):
-            _purge(f"host.{host}")
+            queue_purge(f"host.{host}")
 
     raid.refresh_from_db()
     usage = shutil.disk_usage(mounted)
