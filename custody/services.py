@@ -14,6 +14,7 @@ itself, with the same ``full_clean`` and the same audit action names.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import string
 from collections.abc import Mapping, Sequence
@@ -640,9 +641,22 @@ def _measure(volume: Volume, host: str) -> Measure:
     if not location.is_absolute() or not location.is_dir():
         return Measure(volume.pk, False, problem=f"{volume.location} is not mounted on {host}")
     try:
-        volume_identity_check(volume=volume)
+        check = volume_identity_check(volume=volume)
     except VolumeIdentityError as exc:
         return Measure(volume.pk, False, problem=str(exc), claimed=volume_identity_find(path=volume.location))
+    record = VolumeRecord.objects.select_related("project").filter(volume=volume).first()
+    if record is not None and not check.found:
+        # An unmounted mount point is an empty folder on the system disk: never report
+        # it as the drive. A mounted file system, or a folder holding data, without an
+        # identity file is the registered drive seen here for the first time: label it.
+        if not os.path.ismount(location) and not any(location.iterdir()):
+            return Measure(
+                volume.pk, False, problem=f"{location} is an empty folder, not the drive: is it mounted?"
+            )
+        try:
+            identity_write(location, Identity(record.identity, record.identifier, record.project.code))
+        except OSError as exc:
+            return Measure(volume.pk, False, problem=f"cannot write the identity file at {location}: {exc}")
     try:
         usage = shutil.disk_usage(location)
     except OSError as exc:

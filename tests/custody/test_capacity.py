@@ -226,3 +226,28 @@ def test_a_quota_flags_overuse_and_drift_from_plan(world: World) -> None:
 
     assert "4.0 GB (133%)" in page and "over quota" in page and "+100% from plan" in page
     assert "No quota set." not in page and "on plan" in page  # the LTO quota, unused, is on plan
+
+
+def test_an_empty_mount_point_is_not_the_drive_and_a_drive_seen_first_is_labelled(
+    world: World, tmp_path: Path
+) -> None:
+    mount_point = tmp_path / "raid"
+    record = services.volume_record_register(
+        actor=None,
+        project=world.project,
+        kind=Volume.Kind.RAID,
+        location=str(mount_point),
+        host=settings.REELVAULT_HOSTNAME,
+    )  # registered while unplugged: no identity file yet
+    mount_point.mkdir()  # the empty mount point left when the drive is not mounted
+
+    services.volume_capacity_report(host=settings.REELVAULT_HOSTNAME)
+
+    assert not Volume.objects.get(pk=record.volume_id).online
+    assert "is an empty folder, not the drive" in CapacityReading.objects.get(volume=record.volume).problem
+
+    (mount_point / "A001").mkdir()  # the drive, with data on it, is mounted there
+    services.volume_capacity_report(host=settings.REELVAULT_HOSTNAME)
+
+    assert Volume.objects.get(pk=record.volume_id).online
+    assert str(record.identity) in (mount_point / IDENTITY_FILE).read_text()
