@@ -12,20 +12,26 @@ fixity) ask here, and the app that knows installs its answer at startup:
 - ``volume_expected_offline(volume=)``: a reason the volume is expected to be
   unreachable right now (e.g. "in transit to the post house since 14:05"), or
   ``None``. Audits and "unreachable" alerts take it into account.
+- ``volume_card_formatted(volume=)``: when a camera card was last confirmed
+  formatted and returned to camera, or ``None``. Offload warns about a card
+  offloaded before and not formatted since.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from catalog.models import Volume
 
 IdentityCheck = Callable[[Volume, Path], None]
 OfflineReason = Callable[[Volume], str | None]
+FormattedAt = Callable[[Volume], datetime | None]
 
 _identity_checks: list[IdentityCheck] = []
 _offline_reasons: list[OfflineReason] = []
+_formatted_at: list[FormattedAt] = []
 
 
 class VolumeIdentityError(Exception):
@@ -55,3 +61,13 @@ def volume_expected_offline(*, volume: Volume) -> str | None:
         if found:
             return found
     return None
+
+
+def volume_card_formatted_register(answer: FormattedAt) -> None:
+    if answer not in _formatted_at:
+        _formatted_at.append(answer)
+
+
+def volume_card_formatted(*, volume: Volume) -> datetime | None:
+    found = [at for answer in _formatted_at if (at := answer(volume)) is not None]
+    return max(found, default=None)

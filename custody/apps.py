@@ -1,3 +1,4 @@
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,15 @@ class CustodyConfig(AppConfig):
 
     def ready(self) -> None:
         # Features that write to or audit a volume ask catalog; custody knows the drives.
-        from catalog.volumes import volume_identity_check_register, volume_offline_reason_register
+        from catalog.volumes import (
+            volume_card_formatted_register,
+            volume_identity_check_register,
+            volume_offline_reason_register,
+        )
 
         volume_identity_check_register(_identity_check)
         volume_offline_reason_register(_in_transit)
+        volume_card_formatted_register(_formatted_at)
 
 
 def _identity_check(volume: Any, path: Path) -> None:
@@ -31,3 +37,9 @@ def _in_transit(volume: Any) -> str | None:
     if handoff is None:
         return None
     return f"in transit to {handoff.to_name} since {timezone.localtime(handoff.handed_at):%Y-%m-%d %H:%M %Z}"
+
+
+def _formatted_at(volume: Any) -> datetime | None:
+    from custody.selectors import card_formatted_at
+
+    return card_formatted_at(volume=volume)

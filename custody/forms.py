@@ -156,3 +156,18 @@ class LabelSheetForm(forms.Form):
         initial="L7160",
     )
     skip = forms.IntegerField(min_value=0, max_value=29, initial=0, required=False, label="Skip used labels")
+
+
+class QuotaForm(forms.Form):
+    kind = forms.ChoiceField(choices=[c for c in Volume.Kind.choices if c[0] != Volume.Kind.CARD])
+    quota_bytes = SizeField(
+        required=False, label="Quota", help_text="e.g. 40 TB; empty removes the kind's quota."
+    )
+    planned_bytes_per_day = SizeField(
+        required=False, label="Planned per shoot day", help_text="e.g. 2 TB; drift from it is flagged."
+    )
+
+
+class CardFormatForm(forms.Form):
+    camera = forms.CharField(max_length=60, required=False, help_text="The camera it goes back to, e.g. A.")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

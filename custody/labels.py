@@ -90,8 +90,14 @@ def labels_pdf(labels: Sequence[Label], *, sheet: str = "L7160", skip: int = 0) 
         text_x = x + pad + qr_size + pad
         text_w = geometry.width - (text_x - x) - pad
         pdf.set_xy(text_x, y + pad)
-        pdf.set_font("Helvetica", "B", 11 if geometry.height > 30 else 9)
-        pdf.multi_cell(text_w, 5, _latin1(label.identifier), new_x="LEFT", new_y="NEXT")
+        identifier = _latin1(label.identifier)
+        size = 11.0 if geometry.height > 30 else 9.0
+        pdf.set_font("Helvetica", "B", size)
+        # The identifier is what people read off the drive: smaller rather than broken in two.
+        while size > 6 and pdf.get_string_width(identifier) > text_w - 2 * pdf.c_margin:
+            size -= 0.5
+            pdf.set_font("Helvetica", "B", size)
+        pdf.multi_cell(text_w, 5, identifier, new_x="LEFT", new_y="NEXT")
         pdf.set_font("Helvetica", size=7)
         for line in (label.project, label.kind, label.detail):
             if line:

@@ -145,3 +145,66 @@ class SmartReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.volume_id} {self.verdict}"
+
+
+class CapacityReading(models.Model):
+    """One report of a volume by the host that mounts it: reachable or not, free and total bytes."""
+
+    volume = models.ForeignKey(Volume, on_delete=models.CASCADE, related_name="capacity_readings")
+    taken_at = models.DateTimeField()
+    host = models.CharField(max_length=255)
+    online = models.BooleanField()
+    free_bytes = models.BigIntegerField(null=True)
+    total_bytes = models.BigIntegerField(null=True)
+    problem = models.TextField(blank=True, help_text="Why the volume is not reachable, when it is not.")
+
+    class Meta:
+        ordering = ["-taken_at", "-pk"]
+        indexes = [models.Index(fields=["volume", "-taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.volume_id} {self.free_bytes}/{self.total_bytes}"
+
+    @property
+    def used_bytes(self) -> int | None:
+        if self.free_bytes is None or self.total_bytes is None:
+            return None
+        return self.total_bytes - self.free_bytes
+
+
+class CapacityQuota(models.Model):
+    """The plan for a project's storage of one kind: how much in all, and how much per shoot day."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="capacity_quotas")
+    kind = models.CharField(max_length=10, choices=Volume.Kind.choices)
+    quota_bytes = models.BigIntegerField(help_text="Planned space on this kind of volume for the project.")
+    planned_bytes_per_day = models.BigIntegerField(
+        null=True, blank=True, help_text="Planned bytes a shoot day adds to this kind of volume."
+    )
+
+    class Meta:
+        ordering = ["project", "kind"]
+        constraints = [models.UniqueConstraint(fields=["project", "kind"], name="one_quota_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.kind} {self.quota_bytes}"
+
+
+class CardFormat(models.Model):
+    """A DIT's confirmation that a camera card was formatted and returned to a camera."""
+
+    volume = models.ForeignKey(Volume, on_delete=models.PROTECT, related_name="card_formats")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    formatted_at = models.DateTimeField()
+    formatted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    camera = models.CharField(max_length=60, blank=True, help_text="The camera it went back to, e.g. A.")
+    note = models.TextField(blank=True)
+    files = models.PositiveIntegerField(help_text="Files the catalog knew on the card when it was formatted.")
+
+    class Meta:
+        ordering = ["-formatted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.volume_id} formatted {self.formatted_at}"

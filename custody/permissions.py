@@ -18,9 +18,11 @@ from custody.models import Handoff
 MANAGE = Cap.INGEST
 
 
-def access_custody_volume(user: AnyUser, volume_id: int, *, need: Cap = Cap.VIEW) -> Volume:
+def access_custody_volume(
+    user: AnyUser, volume_id: int, *, need: Cap = Cap.VIEW, refusal: str = ""
+) -> Volume:
     """The volume, with its custody record loaded (None-safe through ``getattr(v, 'custody', None)``)."""
-    return access_volume(user, volume_id, need=need)
+    return access_volume(user, volume_id, need=need, refusal=refusal)
 
 
 def access_handoff(user: AnyUser, handoff_id: int, *, need: Cap = Cap.VIEW) -> Handoff:

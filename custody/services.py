@@ -14,28 +14,33 @@ itself, with the same ``full_clean`` and the same audit action names.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from alerts.checks import volume_space_check
 from alerts.models import Severity
-from alerts.services import alert_raise
+from alerts.services import alert_raise, alert_resolve_key
 from catalog.audit import audit_record, model_snapshot
-from catalog.models import Membership, Project, Volume
+from catalog.models import MediaFile, Membership, Project, Volume
 from catalog.permissions import AnyUser
+from catalog.policy import card_safe_to_format
 from core.queues import host_queue
 from custody import blockdev
 from custody.identity import Identity, IdentityFileError, identity_read, identity_write
-from custody.models import Handoff, SmartReading, VolumeRecord
+from custody.models import CapacityQuota, CapacityReading, CardFormat, Handoff, SmartReading, VolumeRecord
 from formats.smart import DriveHealth, SmartError, run_smartctl
 
 logger = logging.getLogger(__name__)
@@ -608,3 +613,312 @@ def drive_health_dispatch() -> list[str]:
     for host in hosts:
         drive_health_check_task.apply_async(args=[host], queue=host_queue(host))
     return hosts
+
+
+# --- live capacity --------------------------------------------------------------
+
+#: Kinds that stay mounted where they are: one going unreachable is a problem to
+#: report (a card or shuttle leaving its cart is not).
+FIXED_KINDS = (Volume.Kind.RAID, Volume.Kind.NAS)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a host found at a volume's mount point."""
+
+    volume_id: int
+    online: bool
+    free_bytes: int | None = None
+    total_bytes: int | None = None
+    problem: str = ""
+    claimed: Volume | None = None  # the volume whose identity file was found there instead
+
+
+def _measure(volume: Volume, host: str) -> Measure:
+    from custody.selectors import VolumeIdentityError, volume_identity_check, volume_identity_find
+
+    location = Path(volume.location)
+    if not location.is_absolute() or not location.is_dir():
+        return Measure(volume.pk, False, problem=f"{volume.location} is not mounted on {host}")
+    try:
+        check = volume_identity_check(volume=volume)
+    except VolumeIdentityError as exc:
+        return Measure(volume.pk, False, problem=str(exc), claimed=volume_identity_find(path=volume.location))
+    record = VolumeRecord.objects.select_related("project").filter(volume=volume).first()
+    if record is not None and not check.found:
+        # An unmounted mount point is an empty folder on the system disk: never report
+        # it as the drive. A mounted file system, or a folder holding data, without an
+        # identity file is the registered drive seen here for the first time: label it.
+        if not os.path.ismount(location) and not any(location.iterdir()):
+            return Measure(
+                volume.pk, False, problem=f"{location} is an empty folder, not the drive: is it mounted?"
+            )
+        try:
+            identity_write(location, Identity(record.identity, record.identifier, record.project.code))
+        except OSError as exc:
+            return Measure(volume.pk, False, problem=f"cannot write the identity file at {location}: {exc}")
+    try:
+        usage = shutil.disk_usage(location)
+    except OSError as exc:
+        return Measure(volume.pk, False, problem=f"cannot measure {location}: {exc.strerror or exc}")
+    return Measure(volume.pk, True, usage.free, usage.total)
+
+
+def _name(volume: Volume) -> str:
+    record = VolumeRecord.objects.filter(volume=volume).only("identifier").first()
+    return record.identifier if record else volume.label
+
+
+def _online_set(volume: Volume, *, online: bool, reason: str) -> None:
+    """Record a volume going online or offline (audit); a fixed volume unreachable raises an alert.
+
+    A volume in transit is expected to be unreachable: no alert for it.
+    """
+    if volume.online == online:
+        return
+    volume.online = online
+    volume.save(update_fields=["online"])
+    audit_record(
+        actor=None,
+        action="volume.online" if online else "volume.offline",
+        obj=volume,
+        project=volume.project,
+        before={"online": not online},
+        after={"online": online, "reason": reason},
+    )
+    key = f"volume.unreachable:{volume.pk}"
+    if online:
+        alert_resolve_key(key=key, resolution=f"{volume.label} is reachable again")
+        return
+    handoff = Handoff.objects.filter(volume=volume, state=Handoff.State.IN_TRANSIT).first()
+    if volume.kind in FIXED_KINDS and handoff is None:
+        alert_raise(
+            project=volume.project,
+            key=key,
+            kind="volume.unreachable",
+            severity=Severity.WARNING,
+            title=f"Volume {_name(volume)} is unreachable",
+            body=f"{volume.label}: {reason}. Offloads and restores cannot use it until it is back.",
+            link=f"/volumes/{volume.pk}/",
+        )
+
+
+@transaction.atomic(durable=True)
+def volume_capacity_store(*, host: str, measure: Measure) -> CapacityReading:
+    """Store one host report of a volume, set its online state and free bytes; return the reading.
+
+    The total is the volume's capacity when none was recorded (otherwise the
+    capacity printed on the drive stays). A folder carrying another volume's
+    identity is offline with the reason; when that other volume is online on
+    another host, two hosts claim one drive and an alert says so.
+    """
+    volume = Volume.objects.select_for_update().select_related("project").get(pk=measure.volume_id)
+    reading = CapacityReading.objects.create(
+        volume=volume,
+        taken_at=timezone.now(),
+        host=host,
+        online=measure.online,
+        free_bytes=measure.free_bytes,
+        total_bytes=measure.total_bytes,
+        problem=measure.problem,
+    )
+    _online_set(volume, online=measure.online, reason=measure.problem or f"mounted on {host}")
+    if measure.online:
+        volume.free_bytes = measure.free_bytes
+        if volume.capacity_bytes is None:
+            volume.capacity_bytes = measure.total_bytes
+        volume.save(update_fields=["free_bytes", "capacity_bytes"])
+        volume_space_check(volume=volume)
+    claimed = measure.claimed
+    if claimed is not None and claimed.pk != volume.pk:
+        _identity_clash(volume, claimed, host)
+    return reading
+
+
+def _identity_clash(volume: Volume, claimed: Volume, host: str) -> None:
+    """The drive at ``volume``'s mount on ``host`` carries ``claimed``'s identity: say so, loudly."""
+    where = f"{host}:{volume.location}"
+    elsewhere = (
+        f" while {claimed.host} reports it online at {claimed.location}"
+        if claimed.online and claimed.host != host
+        else ""
+    )
+    alert_raise(
+        project=claimed.project,
+        key=f"custody.identity_clash:volume:{claimed.pk}",
+        kind="custody.identity_clash",
+        severity=Severity.CRITICAL,
+        title=f"Two mounts claim to be {_name(claimed)}",
+        body=(
+            f"The drive mounted at {where} (registered there as {volume.label}) carries the identity of "
+            f"{_name(claimed)}{elsewhere}. A cloned drive or a swapped mount: check which drive is which "
+            "before writing to either."
+        ),
+        link=f"/volumes/{claimed.pk}/",
+        items=[where, f"{claimed.host}:{claimed.location}"],
+    )
+
+
+def volume_capacity_report(*, host: str) -> list[CapacityReading]:
+    """Report every volume mounted on ``host`` (this host): online, free and total bytes; return the readings.
+
+    A volume registered on this host whose folder is missing (unplugged) or
+    carries another volume's identity is reported offline at once. Measuring
+    runs outside any transaction; each volume is stored in its own.
+    """
+    if host != settings.REELVAULT_HOSTNAME:
+        logger.warning("capacity report for %s received on %s: skipped", host, settings.REELVAULT_HOSTNAME)
+        return []
+    volumes = list(Volume.objects.filter(host=host).exclude(kind=Volume.Kind.S3).order_by("pk"))
+    return [volume_capacity_store(host=host, measure=_measure(volume, host)) for volume in volumes]
+
+
+@transaction.atomic(durable=True)
+def _offline_mark(*, volume_id: int, reason: str) -> None:
+    volume = Volume.objects.select_for_update().select_related("project").get(pk=volume_id)
+    _online_set(volume, online=False, reason=reason)
+
+
+def volumes_unreported_mark(*, now: datetime | None = None) -> list[int]:
+    """Mark offline each online volume its host has not reported for REELVAULT_VOLUME_OFFLINE_SECONDS.
+
+    Returns their ids. A volume in transit goes offline without an alert (custody expects it).
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.REELVAULT_VOLUME_OFFLINE_SECONDS)
+    last = CapacityReading.objects.filter(volume=OuterRef("pk")).order_by("-taken_at").values("taken_at")[:1]
+    stale = (
+        Volume.objects.filter(online=True)
+        .exclude(kind=Volume.Kind.S3)
+        .exclude(host="")
+        .annotate(last_report=Subquery(last))
+        .filter(Q(last_report__lt=cutoff) | Q(last_report__isnull=True, created_at__lt=cutoff))
+    )
+    marked = []
+    for volume in stale:
+        when = volume.last_report
+        reason = (
+            f"{volume.host} has not reported it since {timezone.localtime(when):%Y-%m-%d %H:%M %Z}"
+            if when is not None
+            else f"{volume.host} has never reported it"
+        )
+        _offline_mark(volume_id=volume.pk, reason=reason)
+        marked.append(volume.pk)
+    return marked
+
+
+def capacity_dispatch() -> list[str]:
+    """Ask each host that mounts volumes for a report, mark unreported volumes offline, prune old readings.
+
+    Returns the hosts asked. A report not started within one period expires
+    (a host that is down does not pile them up).
+    """
+    from custody.tasks import volume_capacity_report_task
+
+    hosts = sorted(
+        set(Volume.objects.exclude(kind=Volume.Kind.S3).exclude(host="").values_list("host", flat=True))
+    )
+    for host in hosts:
+        volume_capacity_report_task.apply_async(
+            args=[host], queue=host_queue(host), expires=settings.REELVAULT_CAPACITY_REPORT_SECONDS
+        )
+    volumes_unreported_mark()
+    keep = timezone.now() - timedelta(days=settings.REELVAULT_CAPACITY_HISTORY_DAYS)
+    CapacityReading.objects.filter(taken_at__lt=keep).delete()
+    return hosts
+
+
+@transaction.atomic(durable=True)
+def capacity_quota_set(
+    *,
+    actor: AnyUser | None,
+    project: Project,
+    kind: str,
+    quota_bytes: int | None,
+    planned_bytes_per_day: int | None = None,
+) -> CapacityQuota | None:
+    """Set (or, with ``quota_bytes=None``, remove) the project's quota for one kind of volume.
+
+    Returns the quota, or None when removed.
+    """
+    existing = CapacityQuota.objects.select_for_update().filter(project=project, kind=kind).first()
+    before = (
+        {"quota_bytes": existing.quota_bytes, "planned_bytes_per_day": existing.planned_bytes_per_day}
+        if existing
+        else None
+    )
+    if quota_bytes is None:
+        if existing is not None:
+            existing.delete()
+            audit_record(
+                actor=actor, action="custody.quota", obj=project, project=project, before=before, after=None
+            )
+        return None
+    quota = existing or CapacityQuota(project=project, kind=kind)
+    quota.quota_bytes, quota.planned_bytes_per_day = quota_bytes, planned_bytes_per_day
+    quota.full_clean()
+    quota.save()
+    audit_record(
+        actor=actor,
+        action="custody.quota",
+        obj=project,
+        project=project,
+        before=before,
+        after={"kind": kind, "quota_bytes": quota_bytes, "planned_bytes_per_day": planned_bytes_per_day},
+    )
+    return quota
+
+
+# --- card lifecycle -----------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def card_format_confirm(
+    *, actor: AnyUser | None, card: Volume, camera: str = "", note: str = ""
+) -> CardFormat:
+    """Record the DIT's confirmation that a card was formatted and returned to camera; return it.
+
+    The card's files stay in the catalog (their copies live elsewhere); the
+    card itself goes offline, so no restore tries to read it.
+
+    Raises:
+        CustodyError: not a camera card, not safe to format (the storage policy
+            says why), or already confirmed with nothing offloaded since.
+    """
+    card = Volume.objects.select_for_update().select_related("project").get(pk=card.pk)
+    if card.kind != Volume.Kind.CARD:
+        raise CustodyError(f"{card.label} is a {card.get_kind_display().lower()}, not a camera card")
+    policy = card_safe_to_format(card_id=card.pk, limit=5)
+    if not policy.meets:
+        why = "; ".join(policy.short) or "none of its files is in the catalog"
+        raise CustodyError(f"card {card.label} is not safe to format: {why}")
+    last = CardFormat.objects.filter(volume=card).first()
+    newest = MediaFile.objects.filter(card=card).order_by("-created_at").values_list("created_at", flat=True)
+    if last is not None and (newest.first() or last.formatted_at) <= last.formatted_at:
+        raise CustodyError(
+            f"card {card.label} was already confirmed formatted on "
+            f"{timezone.localtime(last.formatted_at):%Y-%m-%d %H:%M %Z}; nothing was offloaded from it since"
+        )
+    files = MediaFile.objects.filter(card=card).count()
+    confirmation = CardFormat(
+        volume=card,
+        project=card.project,
+        formatted_at=timezone.now(),
+        formatted_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        camera=camera.strip(),
+        note=note.strip(),
+        files=files,
+    )
+    confirmation.full_clean()
+    confirmation.save()
+    if card.online:
+        card.online = False
+        card.save(update_fields=["online"])
+    audit_record(
+        actor=actor,
+        action="card.formatted",
+        obj=card,
+        project=card.project,
+        after={"files": files, "camera": confirmation.camera, "note": confirmation.note},
+    )
+    return confirmation

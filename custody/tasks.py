@@ -25,3 +25,13 @@ def drive_health_dispatch_task() -> None:
 )
 def drive_health_check_task(host: str) -> None:
     services.drive_health_check(host=host)
+
+
+@shared_task(name="custody.capacity_dispatch", acks_late=True, ignore_result=True)
+def capacity_dispatch_task() -> None:
+    services.capacity_dispatch()
+
+
+@shared_task(name="custody.volume_capacity_report", acks_late=True, ignore_result=True, soft_time_limit=120)
+def volume_capacity_report_task(host: str) -> None:
+    services.volume_capacity_report(host=host)

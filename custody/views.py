@@ -12,12 +12,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from catalog.models import Volume
 from catalog.permissions import Cap, access_project, user_can
 from catalog.selectors import project_list
 from custody import labels, selectors, services
-from custody.forms import HandoffForm, LabelSheetForm, ReceiveForm, VolumeEditForm, VolumeRegisterForm
+from custody.forms import (
+    CardFormatForm,
+    HandoffForm,
+    LabelSheetForm,
+    QuotaForm,
+    ReceiveForm,
+    VolumeEditForm,
+    VolumeRegisterForm,
+)
 from custody.models import VolumeRecord
 from custody.permissions import MANAGE, access_custody_volume, access_handoff_receive, can_receive
 
@@ -47,8 +56,31 @@ def registry(request: HttpRequest, code: str) -> HttpResponse:
         "replace": selectors.replacement_list(project=project)[:10],
         "can_manage": user_can(request.user, project, MANAGE),
         "sheet_form": LabelSheetForm(),
+        "capacity": selectors.volumes_capacity(project=project),
+        "quotas": selectors.quota_status(project=project),
+        "quota_form": QuotaForm(),
     }
     return render(request, "custody/registry.html", context)
+
+
+@login_required
+@require_POST
+def quota_set(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code, need=MANAGE, refusal="custody.quota")
+    form = QuotaForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Quota not saved: " + "; ".join(str(e) for e in form.errors.values()))
+    else:
+        data = form.cleaned_data
+        services.capacity_quota_set(
+            actor=request.user,
+            project=project,
+            kind=data["kind"],
+            quota_bytes=data["quota_bytes"],
+            planned_bytes_per_day=data["planned_bytes_per_day"],
+        )
+        messages.success(request, "Quota saved.")
+    return redirect(reverse("custody-registry", args=[project.code]) + "#quota-h")
 
 
 @login_required
@@ -112,6 +144,10 @@ def volume_page(request: HttpRequest, volume_id: int) -> HttpResponse:
         if volume.capacity_bytes is not None and volume.free_bytes is not None
         else None,
         "readings": selectors.health_history(volume=volume),
+        "forecast": selectors.volume_forecast(volume=volume),
+        "card": selectors.card_lifecycle(card=volume) if volume.kind == Volume.Kind.CARD else None,
+        "format_form": CardFormatForm(),
+        "reports": selectors.capacity_history(volume=volume, limit=10),
         "timeline": selectors.timeline(volume=volume),
         "in_transit": in_transit,
         "can_manage": can_manage,
@@ -121,6 +157,21 @@ def volume_page(request: HttpRequest, volume_id: int) -> HttpResponse:
         else None,
     }
     return render(request, "custody/volume.html", context)
+
+
+@login_required
+@require_POST
+def card_formatted(request: HttpRequest, volume_id: int) -> HttpResponse:
+    volume = access_custody_volume(request.user, volume_id, need=MANAGE, refusal="card.formatted")
+    form = CardFormatForm(request.POST)
+    if form.is_valid():
+        try:
+            services.card_format_confirm(actor=request.user, card=volume, **form.cleaned_data)
+        except services.CustodyError as exc:
+            messages.error(request, f"Not recorded: {exc}.")
+        else:
+            messages.success(request, f"{volume.label} recorded as formatted and returned to camera.")
+    return redirect(reverse("custody-volume", args=[volume.pk]) + "#card-h")
 
 
 @login_required

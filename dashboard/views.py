@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Project, ShootDay
 from catalog.permissions import Cap, access_project, projects_for, role_of
+from custody import selectors as custody_selectors
 from dashboard import charts, selectors, services
 from dashboard.models import DailyReport
 from dashboard.permissions import access_day, can_run_reports, can_sign_off
@@ -56,6 +57,7 @@ def project_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     project = access_project(request.user, code)
     context = _overview_context(request, project)
     context["role"] = role_of(request.user, project)
+    context["volumes"] = custody_selectors.volumes_capacity(project=project)
     return render(request, "dashboard/project.html", context)
 
 

@@ -47,6 +47,7 @@ class OffloadJobSerializer(serializers.ModelSerializer[OffloadJob]):
             "bytes_per_second",
             "eta_seconds",
             "current_file",
+            "health_confirmations",
             "safe_to_format",
             "source_bytes_read",
             "seconds",
@@ -73,6 +74,11 @@ class OffloadCreateSerializer(serializers.Serializer[OffloadJob]):
         child=serializers.ChoiceField(choices=["xxh128", "md5", "sha1"]), required=False, default=list
     )
     day = serializers.IntegerField(required=False, allow_null=True)
+    confirm_warning = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Write to destinations whose drive health is warning (recorded); failing ones are refused.",
+    )
 
 
 class OffloadJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[OffloadJob]):
@@ -116,6 +122,7 @@ class OffloadJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[O
                 label=data.get("label") or None,
                 algorithms=data.get("hashes", []),
                 day=day,
+                confirm_warning=data.get("confirm_warning", False),
             )
         except services.OffloadError as exc:
             raise ValidationError({"detail": str(exc)}) from exc

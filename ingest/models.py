@@ -73,6 +73,12 @@ class OffloadJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the runner.")
     cancel_requested = models.BooleanField(default=False)
+    health_confirmations = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        help_text="Destinations in warning health the DIT confirmed writing to.",
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
 
     # Live progress, written at most a few times a second by the runner.

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from catalog.models import Copy, MediaFile, Project, Volume
+from catalog.volumes import volume_card_formatted
 from ingest.models import OffloadJob, OffloadSummary
 
 
@@ -59,3 +61,34 @@ def offload_summary(*, job: OffloadJob) -> OffloadSummary:
     """The job's outcome summary (empty until it finished), typed."""
     summary: OffloadSummary = job.summary
     return summary
+
+
+def cards_offloaded_not_formatted(*, project: Project, labels: list[str]) -> dict[str, str]:
+    """A warning for each of these card labels already offloaded and not confirmed formatted since.
+
+    Keys are the labels in capitals. Offloading such a card again is usually
+    a mistake (the same card inserted twice); the files it shares with the
+    first offload are recognised by path and hash and not copied again.
+    """
+    wanted = {label.upper() for label in labels}
+    if not wanted:
+        return {}
+    warnings: dict[str, str] = {}
+    jobs = (
+        OffloadJob.objects.filter(project=project, card__kind=Volume.Kind.CARD)
+        .exclude(state__in=[OffloadJob.State.QUEUED, OffloadJob.State.RUNNING])
+        .select_related("card")
+        .order_by("-created_at")
+    )
+    for job in jobs:
+        label = job.label.upper()
+        if label not in wanted or label in warnings:
+            continue
+        formatted = volume_card_formatted(volume=job.card)
+        if formatted is None or formatted < job.created_at:
+            when = timezone.localtime(job.created_at)
+            warnings[label] = (
+                f"card {job.label} was already offloaded on {when:%Y-%m-%d %H:%M %Z} (offload {job.pk}) "
+                "and not recorded as formatted since"
+            )
+    return warnings

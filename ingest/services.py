@@ -33,6 +33,7 @@ from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
 from catalog.policy import card_safe_to_format
+from catalog.volumes import VolumeIdentityError, volume_identity_verify
 from copyengine import mhl
 from copyengine.backends.local import LocalDestination
 from copyengine.offload import (
@@ -68,6 +69,54 @@ RECORD_BATCH = 200
 
 class OffloadError(Exception):
     """The offload cannot be started; the message says what to change."""
+
+
+class OffloadConfirmationNeeded(OffloadError):
+    """A destination's drive is in warning health: the offload starts only when confirmed."""
+
+
+def destinations_health_check(*, destinations: Sequence[Volume], confirm_warning: bool) -> list[str]:
+    """Refuse a failing destination; return what was confirmed for warning ones (``[]`` if none).
+
+    The card is often formatted once its copies verify, so a copy on a dying
+    drive may soon be the only one: a failing drive never receives it, and a
+    drive in warning only with the DIT's explicit, recorded confirmation.
+
+    Raises:
+        OffloadError: a destination's health is failing.
+        OffloadConfirmationNeeded: a destination is in warning and ``confirm_warning`` is false.
+    """
+    failing = [v.label for v in destinations if v.health == Volume.Health.FAILING]
+    if failing:
+        raise OffloadError(
+            f"{', '.join(failing)}: the drive health is failing; a copy there may be lost. "
+            "Pick another destination and plan the drive's replacement"
+        )
+    warning = [v.label for v in destinations if v.health == Volume.Health.WARNING]
+    if warning and not confirm_warning:
+        raise OffloadConfirmationNeeded(
+            f"{', '.join(warning)}: the drive health is warning. Confirm to write to it anyway, "
+            "or pick another destination"
+        )
+    return [f"{label}: health warning, written to on confirmation" for label in warning]
+
+
+def destinations_identity_check(*, destinations: Sequence[Volume]) -> None:
+    """Refuse a destination whose mounted drive is another volume's (its identity file says so).
+
+    Only destinations mounted on this host can be looked at; the worker that
+    runs the offload checks them all again before writing.
+
+    Raises:
+        OffloadError: naming the drive found at the destination's path.
+    """
+    for volume in destinations:
+        if volume.host not in ("", settings.REELVAULT_HOSTNAME) or not Path(volume.location).is_dir():
+            continue
+        try:
+            volume_identity_verify(volume=volume)
+        except VolumeIdentityError as exc:
+            raise OffloadError(f"destination {volume.label}: {exc}") from None
 
 
 def _is_history_path(relpath: str) -> bool:
@@ -135,12 +184,16 @@ def offload_job_create(
     day: ShootDay | None = None,
     within_ingest_roots: bool = True,
     enqueue: bool = True,
+    confirm_warning: bool = False,
 ) -> OffloadJob:
     """Register the card and create a queued offload job; enqueue it after commit.
 
     ``within_ingest_roots`` restricts the source to the host's configured
     ingest roots (pages and API); the command line may name any folder.
-    Raises OffloadError with what to change.
+    ``confirm_warning`` accepts destinations whose drive health is warning
+    (recorded on the job and in the audit entry); failing ones are refused.
+    Raises OffloadError with what to change (OffloadConfirmationNeeded when
+    only a confirmation is missing).
     """
     source = _check_source(source, within_ingest_roots=within_ingest_roots)
     label = label or source.name
@@ -158,6 +211,8 @@ def offload_job_create(
         if not volume.online:
             raise OffloadError(f"volume {volume.label} is marked offline: mount it and mark it online")
         check_no_overlap(source=source, destination=Path(volume.location))
+    confirmations = destinations_health_check(destinations=destinations, confirm_warning=confirm_warning)
+    destinations_identity_check(destinations=destinations)
     busy = OffloadJob.objects.filter(
         project=project, label__iexact=label, state__in=[OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
     ).first()
@@ -175,6 +230,7 @@ def offload_job_create(
         algorithms=list(dict.fromkeys(["xxh128", *algorithms])),
         day=day,
         created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        health_confirmations=confirmations,
     )
     job.destinations.set(destinations)
     audit_record(
@@ -182,7 +238,8 @@ def offload_job_create(
         action="offload.create",
         obj=job,
         project=project,
-        after={"card": label, "source": str(source), "destinations": [v.label for v in destinations]},
+        after={"card": label, "source": str(source), "destinations": [v.label for v in destinations]}
+        | ({"health_confirmed": confirmations} if confirmations else {}),
     )
     if enqueue:
         from ingest.tasks import offload_job_run_task
@@ -453,6 +510,12 @@ def offload_job_run(
     source = Path(job.source_path)
     volumes = {v.label: v for v in job.destinations.all()}
     cancel = threading.Event()
+    try:
+        # Health may have turned and drives been swapped since the job was queued.
+        destinations_health_check(destinations=list(volumes.values()), confirm_warning=True)
+        destinations_identity_check(destinations=list(volumes.values()))
+    except OffloadError as exc:
+        return _finish_failed(job, actor, str(exc))
     try:
         expected = _expected_hashes(source)
         scan = scan_card(source)

@@ -46,11 +46,15 @@ def offload_new(request: HttpRequest, code: str) -> HttpResponse:
                 label=data["label"] or None,
                 algorithms=algorithms,
                 day=data["day"],
+                confirm_warning=data["confirm_warning"],
             )
         except services.OffloadError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Offload of {job.label} queued.")
+            again = selectors.cards_offloaded_not_formatted(project=project, labels=[job.label])
+            for warning in again.values():
+                messages.warning(request, f"A second offload: {warning}.")
             return redirect("offload-detail", job_id=job.pk)
     return render(request, "ingest/offload_new.html", {"project": project, "form": form})
 

@@ -260,6 +260,19 @@ REELVAULT_SMARTCTL = env_str("REELVAULT_SMARTCTL", "smartctl")
 REELVAULT_SMARTCTL_TIMEOUT = env_int("REELVAULT_SMARTCTL_TIMEOUT", 120)
 # How often every host reads SMART from the drives it mounts (seconds).
 REELVAULT_SMART_CHECK_SECONDS = env_int("REELVAULT_SMART_CHECK_SECONDS", 3600)
+# Live capacity: every host reports the volumes it mounts this often (seconds); a volume
+# no host reported for REELVAULT_VOLUME_OFFLINE_SECONDS is offline. Readings are kept
+# REELVAULT_CAPACITY_HISTORY_DAYS; the forecast uses the last REELVAULT_FORECAST_DAYS.
+REELVAULT_CAPACITY_REPORT_SECONDS = env_int("REELVAULT_CAPACITY_REPORT_SECONDS", 60)
+REELVAULT_VOLUME_OFFLINE_SECONDS = env_int("REELVAULT_VOLUME_OFFLINE_SECONDS", 300)
+REELVAULT_CAPACITY_HISTORY_DAYS = env_int("REELVAULT_CAPACITY_HISTORY_DAYS", 30)
+REELVAULT_FORECAST_DAYS = env_int("REELVAULT_FORECAST_DAYS", 5)
+# A quota's actual bytes per shoot day this far (percent) from the plan is flagged as drift.
+REELVAULT_QUOTA_DRIFT_PERCENT = env_int("REELVAULT_QUOTA_DRIFT_PERCENT", 20)
+CELERY_BEAT_SCHEDULE["custody-capacity"] = {
+    "task": "custody.capacity_dispatch",
+    "schedule": float(REELVAULT_CAPACITY_REPORT_SECONDS),
+}
 CELERY_BEAT_SCHEDULE["custody-drive-health"] = {
     "task": "custody.drive_health_dispatch",
     "schedule": float(REELVAULT_SMART_CHECK_SECONDS),

@@ -61,3 +61,11 @@ def fake_smartctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSmartc
 
 def audit_actions() -> list[str]:
     return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+
+
+def queue_purge(queue: str) -> None:
+    """Drop the tasks left on a host queue no worker serves (beat's dispatch sends to every host)."""
+    from reelvault.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)

@@ -10,15 +10,8 @@ from alerts.models import Alert
 from catalog.models import Volume
 from custody import services
 from custody.models import SmartReading, VolumeRecord
-from tests.custody.conftest import FakeSmartctl
+from tests.custody.conftest import FakeSmartctl, queue_purge
 from tests.fixtures import VolumeFactory, World, start_worker
-
-
-def _purge(queue: str) -> None:
-    from reelvault.celery import app
-
-    with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(queue)
 
 
 def test_the_host_worker_reads_a_failing_raid_and_raises_the_alert(
@@ -49,7 +42,7 @@ def test_the_host_worker_reads_a_failing_raid_and_raises_the_alert(
     finally:
         worker.process.terminate()
         worker.process.wait(timeout=30)
-        _purge(f"host.{world.volume.host}")  # the fixture's RAID lives on a host no worker serves
+        queue_purge(f"host.{world.volume.host}")  # the fixture's RAID lives on a host no worker serves
 
     reading = SmartReading.objects.get(volume=raid)
     assert (reading.host, reading.verdict) == (cart, "failing")

@@ -38,6 +38,11 @@ class Command(ReelvaultCommand):
             help="Extra hash algorithms (XXH3-128 is always computed).",
         )
         parser.add_argument("--day", type=int, help="Shoot day number the card belongs to.")
+        parser.add_argument(
+            "--confirm-warning",
+            action="store_true",
+            help="Write to destinations whose drive health is warning (recorded); failing ones are refused.",
+        )
         parser.add_argument("--json", action="store_true", help="End with one machine-readable JSON summary.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,6 +73,7 @@ class Command(ReelvaultCommand):
                 day=day,
                 within_ingest_roots=False,
                 enqueue=False,
+                confirm_warning=options["confirm_warning"],
             )
         except services.OffloadError as exc:
             raise CommandError(str(exc)) from exc
