@@ -11,9 +11,9 @@ free text ``q``, partial      ``clip_search_document_gin``: GIN on the stored co
 names (``C003``, ``A001C0``)  ``search_document`` (migration 0006); every word of the text
                               must start a word of the clip
 cast (actor), location        the same GIN finds candidates (every word starts a word of the
-                              clip); ``catalog_any_words_prefixed`` / ``catalog_words_prefixed``
-                              then keep those where the words start one actor's name or
-                              the location: "Ava" finds "Ava Stone", "harb" "Harbour"
+                              clip); a regular expression (``catalog_words_pattern``) then
+                              keeps those where the words start one actor's name or the
+                              location: "Ava" finds "Ava Stone", "harb" "Harbour"
 scene, take                   ``clip_scene_take_ci`` (``UPPER(scene), UPPER(take), project``)
 reel                          ``clip_reel_ci``
 day                           the ``day_id`` foreign-key index, through the shoot day
@@ -56,6 +56,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Expression, F, Func, OrderBy, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Upper
+from django.db.models.lookups import In
 from django.utils.functional import cached_property
 
 from catalog.models import Clip
@@ -85,6 +86,10 @@ DEFAULT_ORDERING: Final = "name"
 #: Collecting costs a visit to every matching row (2-20 us each, the rows lie all
 #: over the table); reading in order costs one per row read until the page is full.
 FILTER_FIRST_LIMIT: Final = 2_500
+#: A walk in sort order reads at most this many clips, or WALK_FACTOR per clip up
+#: to the end of the page if more, before it gives up and collects the matches.
+WALK_ROWS: Final = 5_000
+WALK_FACTOR: Final = 20
 #: Counts are exact up to here, then "more than 2,500": counting visits every
 #: matching row, and an exact count of a search matching most of a million clips
 #: costs more than it tells. Pages go as deep as the count: 50 pages of 50.
@@ -159,6 +164,14 @@ class _Matches(Func):
     output_field = BooleanField()
 
 
+class _WordsStart(Func):
+    """``values ~* catalog_words_pattern(text)``: every word of the text starts a word of one value."""
+
+    template = "%(expressions)s"
+    arg_joiner = " ~* "
+    output_field = BooleanField()
+
+
 class _SearchDocument(Expression):
     """The stored ``search_document`` column of the query's clip table (migration 0006).
 
@@ -198,15 +211,10 @@ def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QueryS
         # Free text and the partial-name filters share one look-up in the document's GIN.
         conditions &= Q(_Matches(_SearchDocument(), _text_query(*words)))
     if has_words(cast):
-        conditions &= Q(
-            Func(F("cast"), Value(cast), function="catalog_any_words_prefixed", output_field=BooleanField())
-        )
+        actors = Func(F("cast"), Func(Value(31), function="chr"), function="array_to_string")
+        conditions &= Q(_WordsStart(actors, Func(Value(cast), function="catalog_words_pattern")))
     if has_words(location):
-        conditions &= Q(
-            Func(
-                F("location"), Value(location), function="catalog_words_prefixed", output_field=BooleanField()
-            )
-        )
+        conditions &= Q(_WordsStart(F("location"), Func(Value(location), function="catalog_words_pattern")))
     if search.project:
         conditions &= Q(project__code=search.project.upper())
     if search.day is not None:
@@ -377,14 +385,15 @@ def _is_by_day(queryset: QuerySet[Clip]) -> bool:
     return isinstance(first, OrderBy) and getattr(first.expression, "name", None) == "day__date"
 
 
-def _day_walk_ids(*, queryset: QuerySet[Clip], start: int, stop: int) -> list[int] | None:
+def _day_walk_ids(*, queryset: QuerySet[Clip], start: int, stop: int, days: int) -> list[int] | None:
     """Ids ``start:stop`` of a search ordered by shoot day, read day by day (one query).
 
-    The days are taken in date order; each day's matching clips are read through
-    the ``day_id`` index, at most ``stop`` of them, and sorted by timecode and
-    name; an incremental sort merges days of the same date and the walk stops
-    once the page is full. Clips without a day come last: None when the page
-    reaches them (the caller then sorts every match).
+    The first ``days`` days are taken in date order; each day's matching clips are
+    read through the ``day_id`` index, at most ``stop`` of them, and sorted by
+    timecode and name; an incremental sort merges days of the same date and the
+    walk stops once the page is full. None when the page is not full within those
+    days, or reaches the clips without a day, which come last (the caller then
+    collects and sorts every match).
     """
     first, *rest = queryset.query.order_by
     assert isinstance(first, OrderBy)
@@ -397,34 +406,77 @@ def _day_walk_ids(*, queryset: QuerySet[Clip], start: int, stop: int) -> list[in
     inner_sql, params = inner.query.sql_with_params()
     # Only fixed SQL text is formatted in; every value travels as a parameter.
     sql = (
-        f"SELECT w.id FROM (SELECT id, date FROM catalog_shootday ORDER BY date {direction}, id {direction})"  # noqa: S608
+        "SELECT w.id FROM (SELECT id, date FROM catalog_shootday"  # noqa: S608
+        f" ORDER BY date {direction}, id {direction} LIMIT %s)"
         f" AS walk_day CROSS JOIN LATERAL ({inner_sql}) AS w"
         f" ORDER BY walk_day.date {direction}, w.start_tc {direction}, w.name {direction}, w.id {direction}"
         " LIMIT %s OFFSET %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, stop - start, start))
+        cursor.execute(sql, (days, *params, stop - start, start))
         ids = [row[0] for row in cursor.fetchall()]
     return ids if len(ids) == stop - start else None
+
+
+def _scope_project(queryset: QuerySet[Clip]) -> int | None:
+    """The one project clip_search_scope limited ``queryset`` to, or None (several, or unknown)."""
+    project = Clip._meta.get_field("project")
+    for child in queryset.query.where.children:
+        if isinstance(child, In) and getattr(child.lhs, "target", None) is project:
+            ids = list(child.rhs)
+            return int(ids[0]) if len(ids) == 1 else None
+    return None
+
+
+def _walk_bound(*, queryset: QuerySet[Clip], rows: int) -> tuple[str, object] | None:
+    """A filter that keeps a walk in sort order within the first ``rows`` clips of the project.
+
+    The walk tests each row it reads; when the matches are bunched (an actor's clips
+    lie in one stretch of names) it could read most of the table before the page is
+    full. Bounded, it gives up after ``rows`` and the caller collects and sorts
+    instead. The bound is the first sort key of the ``rows``-th clip in order, read
+    from the sort's index alone. None: no bound needed (fewer clips) or possible.
+    """
+    project = _scope_project(queryset)
+    first = queryset.query.order_by[0] if queryset.query.order_by else None
+    key = getattr(getattr(first, "expression", None), "name", None)
+    if project is None or not isinstance(first, OrderBy) or key not in {"name", "start_tc", "modified_at"}:
+        return None
+    order = F(key).desc() if first.descending else F(key).asc()
+    bound = (
+        Clip.objects.filter(project_id=project).order_by(order).values_list(key, flat=True)[rows : rows + 1]
+    )
+    found = list(bound)
+    if not found:
+        return None
+    return (f"{key}__gte" if first.descending else f"{key}__lte"), found[0]
 
 
 def clip_search_slice(*, queryset: QuerySet[Clip], count: int, start: int, stop: int) -> list[Clip]:
     """Clips ``start:stop`` of the search, read the cheapest way for a result of ``count``.
 
-    A large result: read in the sort's order (see the module docstring), in one
-    query (by shoot day: the page's ids, then those clips). A small one: first
-    the page's ids (sorting narrow rows, with no join but what the order needs),
-    then those clips by key with their project and day: two queries, together
-    cheaper than sorting every match with its joined columns.
+    A large result: read in the sort's order (see the module docstring) within a
+    budget of WALK_ROWS (or WALK_FACTOR clips read per clip of the page, if more):
+    one query, two by shoot day, plus the bound. When the budget runs out first (the
+    matches are few or bunched), and for a small result: the matches are collected
+    through the filters' indexes and sorted: first the page's ids (sorting narrow
+    rows, with no join but what the order needs), then those clips by key with
+    their project and day.
     """
+    ids: list[int] | None = None
     if count > FILTER_FIRST_LIMIT:
+        budget = max(WALK_ROWS, WALK_FACTOR * stop)
         with _bitmap_scans_off():
-            if not _is_by_day(queryset):
-                return list(queryset[start:stop])
-            walked = _day_walk_ids(queryset=queryset, start=start, stop=stop)
-        ids = walked if walked is not None else list(queryset.values_list("id", flat=True)[start:stop])
-    else:
-        ordered = clip_search_order_for(queryset=queryset, count=count)
+            if _is_by_day(queryset):
+                ids = _day_walk_ids(queryset=queryset, start=start, stop=stop, days=budget // 100)
+            else:
+                bound = _walk_bound(queryset=queryset, rows=budget)
+                walk = queryset.filter(**dict([bound])) if bound else queryset
+                page = list(walk[start:stop])
+                if len(page) == stop - start or bound is None:
+                    return page
+    if ids is None:
+        ordered = clip_search_order_for(queryset=queryset, count=0)
         ids = list(ordered.values_list("id", flat=True)[start:stop])
     # The ids come from the scoped, filtered query: fetch them by key alone.
     rows = Clip.objects.select_related("project", "day").in_bulk(ids)

@@ -24,24 +24,22 @@ ALTER TABLE catalog_clip DROP COLUMN IF EXISTS search_document;
 # Partial names in the filters: "Ava" finds "Ava Stone", "harb" finds "Harbour".
 # Every word of the text must start a word of one value (one actor, the
 # location), tokenized as free text is. The document's GIN index finds the
-# candidates (every word starts some word of the clip); these check the rest.
+# candidates (every word starts some word of the clip); a regular expression
+# checks the rest: catalog_words_pattern('ava st') is
+# (^|\x1f)(?=[^\x1f]*\mava)(?=[^\x1f]*\mst), matched case-insensitively against
+# the values joined by \x1f. Tokens are runs of letters and digits, so nothing in
+# them needs escaping; the pattern of a constant is computed once, when the
+# statement is planned (the function is immutable), and each row costs one match.
 PARTIAL_NAMES = r"""
-CREATE OR REPLACE FUNCTION catalog_words_prefixed(value text, q text) RETURNS boolean
+CREATE OR REPLACE FUNCTION catalog_words_pattern(q text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT NOT EXISTS (
-    SELECT 1 FROM unnest(catalog_search_tokens(q)) AS t
-    WHERE NOT EXISTS (SELECT 1 FROM unnest(catalog_search_tokens(value)) AS w WHERE starts_with(w, t)))
-$$;
-
-CREATE OR REPLACE FUNCTION catalog_any_words_prefixed(value text[], q text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT EXISTS (SELECT 1 FROM unnest(value) AS v WHERE catalog_words_prefixed(v, q))
+  SELECT '(^|' || chr(31) || ')' || string_agg('(?=[^' || chr(31) || ']*\m' || t || ')', '')
+  FROM unnest(catalog_search_tokens(q)) AS t
 $$;
 """
 
 DROP_PARTIAL_NAMES = """
-DROP FUNCTION IF EXISTS catalog_any_words_prefixed(text[], text);
-DROP FUNCTION IF EXISTS catalog_words_prefixed(text, text);
+DROP FUNCTION IF EXISTS catalog_words_pattern(text);
 """
 
 

@@ -114,13 +114,26 @@ def test_a_search_never_shows_another_projects_clips(sw: SearchWorld) -> None:
         ("-day", [B010, B003, C003, C002, C001, WORLD_CLIP]),
     ],
 )
-@pytest.mark.parametrize("small", [True, False], ids=["read-then-sort", "index-order"])
+@pytest.mark.parametrize(
+    ("small", "budget"),
+    [(True, None), (False, None), (False, 1)],
+    ids=["read-then-sort", "index-order", "index-order-gives-up"],
+)
 def test_ordering(
-    sw: SearchWorld, ordering: str, expected: list[str], small: bool, monkeypatch: pytest.MonkeyPatch
+    sw: SearchWorld,
+    ordering: str,
+    expected: list[str],
+    small: bool,
+    budget: int | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Small results are sorted on wrapped keys, large ones on the plain columns: same order either way.
     if not small:
         monkeypatch.setattr(search, "FILTER_FIRST_LIMIT", 0)
+    if budget is not None:
+        # A walk that runs out of its budget before the page is full collects and sorts instead.
+        monkeypatch.setattr(search, "WALK_ROWS", budget)
+        monkeypatch.setattr(search, "WALK_FACTOR", 0)
     assert names(sw.world.client("editor"), ordering=ordering) == expected
 
 
