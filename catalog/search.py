@@ -165,10 +165,10 @@ class _Matches(Func):
 
 
 class _WordsStart(Func):
-    """``values ~* catalog_words_pattern(text)``: every word of the text starts a word of one value."""
+    """``catalog_words_start(values, catalog_words_pattern(text))``: every word of the text starts
+    a word of one value (the values joined by chr(31))."""
 
-    template = "%(expressions)s"
-    arg_joiner = " ~* "
+    function = "catalog_words_start"
     output_field = BooleanField()
 
 
