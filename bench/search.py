@@ -1,12 +1,14 @@
-"""Benchmark: clip search through the API at N clips (default a million).
+"""Benchmark: clip search through the real server at N clips (default a million).
 
-    python bench/search.py [--clips 1000000] [--database-url URL] [--runs 30] [--rounds 3]
-                           [--workers 2] [--keep]
+    python bench/search.py [--clips 1000000] [--database-url URL] [--runs 20] [--rounds 3]
+                           [--workers 2] [--keep] [--url http://127.0.0.1:8000 --token KEY]
+                           [--port 8765] [--in-process] [--only TEXT]
 
 1. Creates (drops and re-creates) its own database, by default
    ``postgresql://postgres@127.0.0.1:5432/reelvault_bench`` (``--database-url`` or
    ``BENCH_DATABASE_URL``), migrates it and seeds the demo project, users and
    volumes (``seed_demo --clips 0``). It never touches DATABASE_URL's database.
+   ``--keep`` reuses a loaded database (it still migrates it).
 2. Loads N clips into the demo project with ``COPY`` (``--workers`` parallel
    streams), with the metadata of 100 productions: 50 shoot days of 200 clips
    each, 150 scenes, 30 cast members and 25 locations per production; cameras
@@ -20,14 +22,21 @@
    against a recount, and the triggers' own cost is measured on a batch of new
    copies written through the ORM, as ingest writes them.
 3. ``VACUUM (ANALYZE)``, as autovacuum would after a load.
-4. Runs ten typical searches through ``/api/clips/`` as the logged-in demo
-   editor (Django's test client, in process: the figures are server time without
-   the network): three warm-ups each, then ``--rounds`` rounds of ``--runs`` runs
-   of each, interleaved. Each search reports p50/p95 of its best round (other
-   work on a shared machine comes in bursts) and the p95 of all rounds together.
+4. Times the searches of ``typical_searches`` (ten narrow ones, then issue 17's:
+   broad free-text prefixes, every sort order of a broad search, everything,
+   page 50, partial actor and location names, and the search page's HTML with its
+   facets) through a real server over HTTP on 127.0.0.1: gunicorn started here as
+   ``make run`` starts it (2 workers x 4 threads, port ``--port``), or the server
+   at ``--url``, which must use the benchmark's database. The API is called with
+   the demo editor's token (``--token`` or one made here), the page with a session
+   made here. ``--in-process`` also times them with Django's test client. One
+   warm-up each, then ``--rounds`` rounds of ``--runs`` runs of each, interleaved,
+   in alternating order. Each search reports the p50 of all runs and, as its p95,
+   the median of its rounds' p95s with their spread (lowest-highest), not its best
+   round: the machine is shared, and the load average is printed with the figures.
 5. Runs ``EXPLAIN (ANALYZE)`` on every SQL statement each search sent that reads
-   ``catalog_clip`` and reports any sequential scan of it, any JIT, and the
-   statements' execution time ("SQL ms": the database's share of the request).
+   ``catalog_clip`` (under the same planner settings) and reports any sequential
+   scan of it, any JIT, and the statements' execution time ("SQL ms").
 
 Prints a table, then one JSON line of the figures. Never asserts anything.
 """
@@ -41,8 +50,10 @@ import os
 import random
 import re
 import secrets
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -611,6 +622,12 @@ def measure(searches: list[Search], client: Any, runs: int, rounds: int) -> dict
     """
     for search in searches:
         status, body = client.get(search.path, search.params)  # warm-up
+        if status == 429:
+            sys.exit(
+                f"bench/search.py: {search.name}: 429 Too Many Requests. The server throttles the "
+                "benchmark: raise its throttle rate in the environment of this command (the gunicorn "
+                "started here inherits it) or of the server at --url."
+            )
         assert status == 200, (search.name, status, body[:300])
     times: dict[str, list[list[float]]] = {search.name: [] for search in searches}
     for round_number in range(rounds):
@@ -724,8 +741,15 @@ def main() -> None:
     if args.database_url == os.environ.get("DATABASE_URL"):
         sys.exit("bench/search.py: --database-url is DATABASE_URL; use a separate database (it is dropped)")
 
+    # The demo seeding writes volume identity files and cards under VAR_DIR: one
+    # directory per benchmark database, so a fresh database never meets the drives
+    # of another one (custody refuses a drive whose identity it does not know).
+    database_name = urlsplit(args.database_url).path.lstrip("/")
+    bench_var = Path(tempfile.gettempdir()) / f"reelvault-bench-{database_name}"
     if not args.keep:
         recreate_database(args.database_url)
+        shutil.rmtree(bench_var, ignore_errors=True)  # this benchmark's own scratch directory
+    os.environ.setdefault("REELVAULT_VAR_DIR", str(bench_var))
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
     os.environ.setdefault("REELVAULT_DEMO_PASSWORD", secrets.token_urlsafe(16))
