@@ -253,9 +253,28 @@ class VolumeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
 
 
 class ClipPagination(PageNumberPagination):
-    """Page-number pages whose paginator picks the query plan by the size of the result."""
+    """Page-number pages whose paginator picks the query plan by the size of the result.
+
+    ``count`` is exact up to ``catalog.search.COUNT_CAP``; past it, ``count_exact`` is
+    false and ``count`` is the cap: more than that many clips match.
+    """
 
     django_paginator_class = ClipSearchPaginator
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        paginator = self.page.paginator if self.page is not None else None
+        exact = paginator.count_exact if isinstance(paginator, ClipSearchPaginator) else True
+        response.data = {"count": response.data["count"], "count_exact": exact, **response.data}
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        described = super().get_paginated_response_schema(schema)
+        described["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": "False when more clips match than `count` (counts stop at a bound).",
+        }
+        return described
 
 
 class ClipViewSet(viewsets.ReadOnlyModelViewSet[Clip]):

@@ -62,8 +62,17 @@ class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ship
     take = _text("Take", "Take, e.g. 3.", max_length=16)
     camera = _text("Camera", "Camera letter or unit, e.g. A.", max_length=20)
     reel = _text("Roll / reel", "Camera roll or reel, e.g. A001.", max_length=64)
-    cast = _text("Actor", "One cast member, full name as cataloged (any case).", max_length=120)
-    location = _text("Location", "Location, as cataloged (any case).", max_length=200)
+    cast = _text(
+        "Actor",
+        "One cast member: every word must start a word of the same actor's name, in any case "
+        "(Ava finds Ava Stone; ava st too).",
+        max_length=120,
+    )
+    location = _text(
+        "Location",
+        "Every word must start a word of the location, in any case (harb finds Harbour).",
+        max_length=200,
+    )
     lens = _text("Lens", "Lens, as cataloged (any case).", max_length=120)
     codec = _text("Codec", "Recording codec, as cataloged (any case).", max_length=60)
     circled = filters.BooleanFilter(

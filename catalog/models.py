@@ -136,9 +136,9 @@ def clip_document() -> models.Func:
     ``catalog_clip_document`` (SQL, created by migration 0004) makes lexemes of
     the name (whole, without separators, and its segments: ``A001C003_230815_R2AB``
     gives ``a001c003``, ``a001``, ``c003``, ``r2ab``, …) and of every word of scene,
-    take, camera, reel, cast, location, lens, codec and notes. A GIN index is built
-    on exactly this expression; queries must use this function so the planner
-    matches the index (see catalog/search.py).
+    take, camera, reel, cast, location, lens, codec and notes. Migration 0006
+    stores it in the generated column ``catalog_clip.search_document`` with a GIN
+    index on it; searches read that column (see catalog/search.py).
     """
     return models.Func(
         models.F("name"),
@@ -216,15 +216,17 @@ class Clip(models.Model):
         ]
         # Search indexes (catalog/search.py builds queries that match them):
         # case-insensitive equality filters use UPPER() expressions led by the
-        # searched value (selective whatever the project scope), free text and
-        # partial names the document GIN, actors the folded-cast GIN.
+        # searched value (selective whatever the project scope), actors the
+        # folded-cast GIN, timecode order clip_timecode. Free text and partial
+        # names use the GIN on the stored search document, a generated column
+        # that migration 0006 adds in SQL (the model does not load it).
         indexes = [
             models.Index(Upper("scene"), Upper("take"), models.F("project"), name="clip_scene_take_ci"),
             models.Index(Upper("reel"), models.F("project"), name="clip_reel_ci"),
             models.Index(Upper("location"), models.F("project"), name="clip_location_ci"),
             models.Index(fields=["project", "modified_at"], name="clip_modified"),
             models.Index(fields=["project", "min_verified_copies"], name="clip_min_verified"),
-            GinIndex(clip_document(), name="clip_document_gin"),
+            models.Index(fields=["project", "start_tc", "name", "id"], name="clip_timecode"),
             GinIndex(clip_cast_folded(), name="clip_cast_folded_gin"),
         ]
 

@@ -7,12 +7,15 @@ from an index at a million clips (migration 0004 creates them):
 ============================  ==============================================================
 filter                        index
 ============================  ==============================================================
-free text ``q``, partial      ``clip_document_gin``: GIN on ``catalog_clip_document(...)``;
-names (``C003``, ``A001C0``)  every word of the text must start a word of the clip
+free text ``q``, partial      ``clip_search_document_gin``: GIN on the stored column
+names (``C003``, ``A001C0``)  ``search_document`` (migration 0006); every word of the text
+                              must start a word of the clip
+cast (actor), location        the same GIN finds candidates (every word starts a word of the
+                              clip); a regular expression (``catalog_words_pattern``) then
+                              keeps those where the words start one actor's name or the
+                              location: "Ava" finds "Ava Stone", "harb" "Harbour"
 scene, take                   ``clip_scene_take_ci`` (``UPPER(scene), UPPER(take), project``)
 reel                          ``clip_reel_ci``
-location                      ``clip_location_ci``
-cast (actor)                  ``clip_cast_folded_gin`` (lower-cased cast array)
 day                           the ``day_id`` foreign-key index, through the shoot day
 copies_lt                     ``clip_min_verified`` on the trigger-maintained column
 modified_since                ``clip_modified``
@@ -23,24 +26,40 @@ search that one of the above already made small.
 
 The user's visible projects are read first and passed as literal ids, so the
 planner sees ``project_id IN (1, 2)`` rather than a membership subquery.
+
+How a page is read depends on how many clips match, which a bounded count
+(``COUNT_CAP``) tells first:
+
+- up to ``FILTER_FIRST_LIMIT``: collected through the filters' indexes, then
+  sorted (the page's ids, then those clips);
+- more: read in the order of the sort, from an index that has it (name:
+  ``clip_name_unique_in_project``; timecode: ``clip_timecode``; last modified:
+  ``clip_modified``; shoot day: the days by date, then each day's clips through
+  its ``day_id`` index), testing each row against the filters and stopping after
+  the page. Bitmap scans are switched off for that statement, so PostgreSQL
+  cannot choose to collect and sort every match instead (its estimate of how
+  many rows a prefix search matches can be off by a factor of 100).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.search import SearchVectorField
 from django.core.paginator import Page, Paginator
-from django.db import connection
-from django.db.models import BooleanField, F, Func, OrderBy, Q, QuerySet, TextField, Value
+from django.db import connection, transaction
+from django.db.models import BooleanField, Expression, F, Func, OrderBy, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Upper
+from django.db.models.lookups import In
 from django.utils.functional import cached_property
 
-from catalog.models import Clip, clip_cast_folded, clip_document
+from catalog.models import Clip
 from catalog.permissions import AnyUser, Cap, projects_for
 
 #: Orderings offered by the page and the API (``ordering=``), each with a unique tiebreaker.
@@ -64,12 +83,20 @@ DEFAULT_ORDERING: Final = "name"
 
 #: Up to this many matches, results are collected through the filters' indexes and
 #: then sorted; beyond it, read in order from an index (see clip_search_order_for).
-FILTER_FIRST_LIMIT: Final = 20_000
-#: The page counts exactly up to here and then says "more than 20,000": an exact
-#: count of a search that matches most of a million clips costs more than it tells.
+#: Collecting costs a visit to every matching row (2-20 us each, the rows lie all
+#: over the table); reading in order costs one per row read until the page is full.
+FILTER_FIRST_LIMIT: Final = 2_500
+#: A walk in sort order reads at most this many clips, or WALK_FACTOR per clip up
+#: to the end of the page if more, before it gives up and collects the matches.
+WALK_ROWS: Final = 5_000
+WALK_FACTOR: Final = 20
+#: Counts are exact up to here, then "more than 2,500": counting visits every
+#: matching row, and an exact count of a search matching most of a million clips
+#: costs more than it tells. Pages go as deep as the count: 50 pages of 50.
 COUNT_CAP: Final = FILTER_FIRST_LIMIT
-#: Facet counts are computed when the search matches at most this many clips.
-FACET_LIMIT: Final = 20_000
+#: Facet counts are computed when the search matches at most this many clips
+#: (their own bound, said on the page), so they cost no more than the count.
+FACET_LIMIT: Final = 2_500
 #: Values shown per facet.
 FACET_SIZE: Final = 8
 #: Exports stop here; a bigger export means the search is not narrow enough.
@@ -137,12 +164,31 @@ class _Matches(Func):
     output_field = BooleanField()
 
 
-class _ContainsAll(Func):
-    """``array @> ARRAY[value]`` as a boolean expression."""
+class _WordsStart(Func):
+    """``catalog_words_start(values, catalog_words_pattern(text))``: every word of the text starts
+    a word of one value (the values joined by chr(31))."""
 
-    template = "%(expressions)s"
-    arg_joiner = " @> "
+    function = "catalog_words_start"
     output_field = BooleanField()
+
+
+class _SearchDocument(Expression):
+    """The stored ``search_document`` column of the query's clip table (migration 0006).
+
+    The model does not declare the column (ordinary reads should not load it), so
+    this names it on whatever alias the clip table has in the query being compiled.
+    """
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        alias = compiler.query.get_initial_alias()
+        return f"{compiler.quote_name_unless_alias(alias)}.search_document", ()
+
+
+def _text_query(*texts: str) -> Func:
+    """``catalog_search_query`` of the words of all ``texts`` together (one GIN look-up)."""
+    return Func(Value(" ".join(texts)), function="catalog_search_query")
 
 
 def has_words(text: str) -> bool:
@@ -159,20 +205,25 @@ def clip_search_scope(*, user: AnyUser) -> QuerySet[Clip]:
 def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QuerySet[Clip]:
     """Narrow and order ``queryset`` (already scoped to the user) by ``search``. Adds no query."""
     conditions = Q()
-    if has_words(search.q):
-        conditions &= Q(_Matches(clip_document(), Func(Value(search.q), function="catalog_search_query")))
+    cast, location = search.cast.strip(), search.location.strip()
+    words = [text for text in (search.q, cast, location) if has_words(text)]
+    if words:
+        # Free text and the partial-name filters share one look-up in the document's GIN.
+        conditions &= Q(_Matches(_SearchDocument(), _text_query(*words)))
+    if has_words(cast):
+        actors = Func(F("cast"), Func(Value(31), function="chr"), function="array_to_string")
+        conditions &= Q(_WordsStart(actors, Func(Value(cast), function="catalog_words_pattern")))
+    if has_words(location):
+        conditions &= Q(_WordsStart(F("location"), Func(Value(location), function="catalog_words_pattern")))
     if search.project:
         conditions &= Q(project__code=search.project.upper())
     if search.day is not None:
         conditions &= Q(day__number=search.day)
-    for name in ("scene", "take", "camera", "reel", "location", "lens", "codec"):
+    for name in ("scene", "take", "camera", "reel", "lens", "codec"):
         value = getattr(search, name).strip()
         if value:
             queryset = queryset.alias(**{f"{name}_ci": Upper(name)})
             conditions &= Q(**{f"{name}_ci": value.upper()})
-    if search.cast.strip():
-        actor = Value([search.cast.strip().lower()], output_field=ArrayField(TextField()))
-        conditions &= Q(_ContainsAll(clip_cast_folded(), actor))
     if search.circled is not None:
         conditions &= Q(circled=search.circled)
     if search.copies_lt is not None:
@@ -316,18 +367,117 @@ def clip_search_order_for(*, queryset: QuerySet[Clip], count: int) -> QuerySet[C
     return queryset.order_by(*keys)
 
 
+@contextmanager
+def _bitmap_scans_off() -> Iterator[None]:
+    """Read in order and stop after the page: no bitmap scan may collect and sort every match.
+
+    ``SET LOCAL`` in a transaction (or savepoint) of its own, turned back on
+    after, in case the caller's transaction goes on; an error rolls it back anyway.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+        yield
+        cursor.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+
+
+def _is_by_day(queryset: QuerySet[Clip]) -> bool:
+    first = queryset.query.order_by[0] if queryset.query.order_by else None
+    return isinstance(first, OrderBy) and getattr(first.expression, "name", None) == "day__date"
+
+
+def _day_walk_ids(*, queryset: QuerySet[Clip], start: int, stop: int, days: int) -> list[int] | None:
+    """Ids ``start:stop`` of a search ordered by shoot day, read day by day (one query).
+
+    The first ``days`` days are taken in date order; each day's matching clips are
+    read through the ``day_id`` index, at most ``stop`` of them, and sorted by
+    timecode and name; an incremental sort merges days of the same date and the
+    walk stops once the page is full. None when the page is not full within those
+    days, or reaches the clips without a day, which come last (the caller then
+    collects and sorts every match).
+    """
+    first, *rest = queryset.query.order_by
+    assert isinstance(first, OrderBy)
+    direction = "DESC" if first.descending else "ASC"
+    inner = (
+        queryset.order_by(*rest)
+        .filter(day_id=RawSQL("walk_day.id", ()))
+        .values("id", "start_tc", "name")[:stop]
+    )
+    inner_sql, params = inner.query.sql_with_params()
+    # Only fixed SQL text is formatted in; every value travels as a parameter.
+    sql = (
+        "SELECT w.id FROM (SELECT id, date FROM catalog_shootday"  # noqa: S608
+        f" ORDER BY date {direction}, id {direction} LIMIT %s)"
+        f" AS walk_day CROSS JOIN LATERAL ({inner_sql}) AS w"
+        f" ORDER BY walk_day.date {direction}, w.start_tc {direction}, w.name {direction}, w.id {direction}"
+        " LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (days, *params, stop - start, start))
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) == stop - start else None
+
+
+def _scope_project(queryset: QuerySet[Clip]) -> int | None:
+    """The one project clip_search_scope limited ``queryset`` to, or None (several, or unknown)."""
+    project = Clip._meta.get_field("project")
+    for child in queryset.query.where.children:
+        if isinstance(child, In) and getattr(child.lhs, "target", None) is project:
+            ids = list(child.rhs)
+            return int(ids[0]) if len(ids) == 1 else None
+    return None
+
+
+def _walk_bound(*, queryset: QuerySet[Clip], rows: int) -> tuple[str, object] | None:
+    """A filter that keeps a walk in sort order within the first ``rows`` clips of the project.
+
+    The walk tests each row it reads; when the matches are bunched (an actor's clips
+    lie in one stretch of names) it could read most of the table before the page is
+    full. Bounded, it gives up after ``rows`` and the caller collects and sorts
+    instead. The bound is the first sort key of the ``rows``-th clip in order, read
+    from the sort's index alone. None: no bound needed (fewer clips) or possible.
+    """
+    project = _scope_project(queryset)
+    first = queryset.query.order_by[0] if queryset.query.order_by else None
+    key = getattr(getattr(first, "expression", None), "name", None)
+    if project is None or not isinstance(first, OrderBy) or key not in {"name", "start_tc", "modified_at"}:
+        return None
+    order = F(key).desc() if first.descending else F(key).asc()
+    bound = (
+        Clip.objects.filter(project_id=project).order_by(order).values_list(key, flat=True)[rows : rows + 1]
+    )
+    found = list(bound)
+    if not found:
+        return None
+    return (f"{key}__gte" if first.descending else f"{key}__lte"), found[0]
+
+
 def clip_search_slice(*, queryset: QuerySet[Clip], count: int, start: int, stop: int) -> list[Clip]:
     """Clips ``start:stop`` of the search, read the cheapest way for a result of ``count``.
 
-    A large result: one query in index order. A small one: first the page's ids
-    (sorting narrow rows, with no join but what the order needs), then those
-    clips by key with their project and day: two queries, together cheaper than
-    sorting every match with its joined columns.
+    A large result: read in the sort's order (see the module docstring) within a
+    budget of WALK_ROWS (or WALK_FACTOR clips read per clip of the page, if more):
+    one query, two by shoot day, plus the bound. When the budget runs out first (the
+    matches are few or bunched), and for a small result: the matches are collected
+    through the filters' indexes and sorted: first the page's ids (sorting narrow
+    rows, with no join but what the order needs), then those clips by key with
+    their project and day.
     """
+    ids: list[int] | None = None
     if count > FILTER_FIRST_LIMIT:
-        return list(queryset[start:stop])
-    ordered = clip_search_order_for(queryset=queryset, count=count)
-    ids = list(ordered.values_list("id", flat=True)[start:stop])
+        budget = max(WALK_ROWS, WALK_FACTOR * stop)
+        with _bitmap_scans_off():
+            if _is_by_day(queryset):
+                ids = _day_walk_ids(queryset=queryset, start=start, stop=stop, days=budget // 100)
+            else:
+                bound = _walk_bound(queryset=queryset, rows=budget)
+                walk = queryset.filter(**dict([bound])) if bound else queryset
+                page = list(walk[start:stop])
+                if len(page) == stop - start or bound is None:
+                    return page
+    if ids is None:
+        ordered = clip_search_order_for(queryset=queryset, count=0)
+        ids = list(ordered.values_list("id", flat=True)[start:stop])
     # The ids come from the scoped, filtered query: fetch them by key alone.
     rows = Clip.objects.select_related("project", "day").in_bulk(ids)
     return [rows[pk] for pk in ids if pk in rows]
@@ -338,6 +488,8 @@ class ClipSearchPaginator(Paginator):  # type: ignore[type-arg]  # Paginator's g
 
     ``count`` (optional) is a count already made; with ``more`` it is a lower bound
     (a capped count): the result is treated as large, and pages past it are not offered.
+    Without one, the paginator makes a capped count itself (COUNT_CAP): ``count`` is
+    then exact only when ``count_exact``.
     """
 
     def __init__(
@@ -349,15 +501,26 @@ class ClipSearchPaginator(Paginator):  # type: ignore[type-arg]  # Paginator's g
         self._more = more
 
     @cached_property
+    def _bounded(self) -> tuple[int, bool]:
+        if self._known_count is not None:
+            return self._known_count, self._more
+        total = clip_count_capped(queryset=self._queryset)
+        return min(total, COUNT_CAP), total > COUNT_CAP
+
+    @property
     def count(self) -> int:
-        return self._known_count if self._known_count is not None else self._queryset.count()
+        return self._bounded[0]
+
+    @property
+    def count_exact(self) -> bool:
+        return not self._bounded[1]
 
     def page(self, number: int | str) -> Page:  # type: ignore[type-arg]
         """The page's clips, read by clip_search_slice (Paginator.page's bounds, no orphans)."""
         valid = self.validate_number(number)
         start = (valid - 1) * self.per_page
         stop = min(start + self.per_page, self.count)
-        size = FILTER_FIRST_LIMIT + 1 if self._more else self.count
+        size = FILTER_FIRST_LIMIT + 1 if not self.count_exact else self.count
         rows = clip_search_slice(queryset=self._queryset, count=size, start=start, stop=stop)
         return Page(rows, valid, self)
 

@@ -63,8 +63,16 @@ def names(client: APIClient, **params: Any) -> list[str]:
         ({"reel": "a001"}, {C001, C002, C003, WORLD_CLIP}),
         ({"cast": "ava stone"}, {C001, C002, WORLD_CLIP}),
         ({"cast": "CHLOÉ MARTIN"}, {C003}),
-        ({"cast": "Ava"}, set()),  # a cast member is a full name
+        # Partial names (issue 17): every word starts a word of one actor's name, of the location.
+        ({"cast": "Ava"}, {C001, C002, WORLD_CLIP}),
+        ({"cast": "stone ava"}, {C001, C002, WORLD_CLIP}),
+        ({"cast": "ava okafor"}, set()),  # two actors' names, not one
+        ({"cast": "chlo"}, {C003}),
         ({"location": "HARBOUR"}, {C001, C002}),
+        ({"location": "harb"}, {C001, C002}),
+        ({"location": "road fore"}, {B010}),  # "Forest road"
+        ({"location": "oad"}, set()),  # the start of a word, not its middle
+        ({"location": "harb", "cast": "ben"}, {C001}),
         ({"lens": "signature prime 35mm"}, {C001, C003}),
         ({"codec": "prores 4444 xq"}, {B003, B010}),
         ({"circled": "true"}, {C002, C003, B010}),
@@ -106,13 +114,26 @@ def test_a_search_never_shows_another_projects_clips(sw: SearchWorld) -> None:
         ("-day", [B010, B003, C003, C002, C001, WORLD_CLIP]),
     ],
 )
-@pytest.mark.parametrize("small", [True, False], ids=["read-then-sort", "index-order"])
+@pytest.mark.parametrize(
+    ("small", "budget"),
+    [(True, None), (False, None), (False, 1)],
+    ids=["read-then-sort", "index-order", "index-order-gives-up"],
+)
 def test_ordering(
-    sw: SearchWorld, ordering: str, expected: list[str], small: bool, monkeypatch: pytest.MonkeyPatch
+    sw: SearchWorld,
+    ordering: str,
+    expected: list[str],
+    small: bool,
+    budget: int | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Small results are sorted on wrapped keys, large ones on the plain columns: same order either way.
     if not small:
         monkeypatch.setattr(search, "FILTER_FIRST_LIMIT", 0)
+    if budget is not None:
+        # A walk that runs out of its budget before the page is full collects and sorts instead.
+        monkeypatch.setattr(search, "WALK_ROWS", budget)
+        monkeypatch.setattr(search, "WALK_FACTOR", 0)
     assert names(sw.world.client("editor"), ordering=ordering) == expected
 
 
@@ -249,3 +270,48 @@ def test_list_rows_are_exactly_what_the_clip_serializer_says(sw: SearchWorld) ->
         None,
         {"iso": 800, "tags": ["a"]},
     )
+
+
+def test_count_is_exact_up_to_the_bound_then_says_more(
+    sw: SearchWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = sw.world.client("editor")
+    exact = client.get("/api/clips/").json()
+    assert (exact["count"], exact["count_exact"]) == (6, True)
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    bounded = client.get("/api/clips/").json()
+    # Never a wrong number: "3, and more than that", and only as many rows as the bound.
+    assert (bounded["count"], bounded["count_exact"]) == (3, False)
+    assert len(bounded["results"]) == 3
+    at_the_bound = client.get("/api/clips/", {"circled": "true"}).json()
+    assert (at_the_bound["count"], at_the_bound["count_exact"]) == (3, True)
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"), [("day", [C002, C003, B010]), ("-day", [B010, C003, C002])]
+)
+def test_a_large_result_by_shoot_day_is_read_day_by_day(
+    sw: SearchWorld, ordering: str, expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past FILTER_FIRST_LIMIT the days are walked in date order (WORLD_CLIP, without a day, is not circled).
+    monkeypatch.setattr(search, "FILTER_FIRST_LIMIT", 0)
+    assert names(sw.world.client("editor"), circled="true", ordering=ordering) == expected
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["read-then-sort", "index-order"])
+def test_an_edited_clip_is_found_by_its_new_words(
+    sw: SearchWorld, small: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The search document is a stored column that PostgreSQL recomputes on every write.
+    if not small:
+        monkeypatch.setattr(search, "FILTER_FIRST_LIMIT", 0)
+    client = sw.world.client("editor")
+    clip = sw.clip(B003)
+    clip.notes = "Tumbleweed crosses frame"
+    clip.cast = ["Ava Lindqvist"]
+    clip.save()
+    assert names(client, q="tumble") == [B003]
+    assert names(client, cast="lindq") == [B003]
+    Clip.objects.filter(pk=clip.pk).update(location="Lighthouse")
+    assert names(client, location="light", q="tumbleweed") == [B003]
+    assert names(client, location="diner", q="tumbleweed") == []
