@@ -10,6 +10,7 @@ from custody import api as custody_api
 from dashboard import api as dashboard_api
 from ingest import api as ingest_api
 from metadata import api as metadata_api
+from protection import api as protection_api
 from restore import api as restore_api
 
 router = DefaultRouter()
@@ -40,3 +41,4 @@ router.register("alerts", alerts_api.AlertViewSet, basename="alert")
 router.register("custody-volumes", custody_api.CustodyVolumeViewSet, basename="custody-volume")
 router.register("handoffs", custody_api.HandoffViewSet, basename="handoff")
 router.register("smart-readings", custody_api.SmartReadingViewSet, basename="smart-reading")
+router.register("replications", protection_api.ReplicationJobViewSet, basename="replication")
