@@ -1,4 +1,4 @@
-"""Protection fixtures: real files on a hot RAID (and optionally a shuttle), destination volumes and groups."""
+"""Protection fixtures: real files on a hot RAID, destination volumes and groups, moto, workers."""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ class Footage:
         return group
 
     def rule(self, destination: VolumeGroup, *, tier: str = "hot") -> ReplicationRule:
-        return ReplicationRule.objects.create(project=self.world.project, source_tier=tier, destination=destination)
+        return ReplicationRule.objects.create(
+            project=self.world.project, source_tier=tier, destination=destination
+        )
 
 
 def build_footage(world: World, root: Path, *, host: str, sizes: list[list[int]] | None = None) -> Footage:
@@ -77,11 +79,15 @@ def build_footage(world: World, root: Path, *, host: str, sizes: list[list[int]]
         "set cart",
     )
     raid.save()
-    card = VolumeFactory(project=world.project, label="A001", kind=Volume.Kind.CARD, host=host, location="/c/A001")
+    card = VolumeFactory(
+        project=world.project, label="A001", kind=Volume.Kind.CARD, host=host, location="/c/A001"
+    )
     day = ShootDayFactory(project=world.project, number=1)
     footage = Footage(world, root, host, raid, card)
     for index, file_sizes in enumerate(sizes):
-        clip = ClipFactory(project=world.project, day=day, card=card, scene="42", name=f"A001C{index + 1:03d}_X")
+        clip = ClipFactory(
+            project=world.project, day=day, card=card, scene="42", name=f"A001C{index + 1:03d}_X"
+        )
         footage.clips.append(clip)
         for number, size in enumerate(file_sizes):
             data = os.urandom(size)
