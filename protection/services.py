@@ -59,8 +59,10 @@ from protection.models import (
 
 #: How often the runner writes progress and its heartbeat (seconds).
 PROGRESS_INTERVAL = 0.5
-#: Verified copies recorded through catalog.copies in one call (one audit entry).
+#: Verified copies are recorded through catalog.copies (one call, one audit entry) this many at a
+#: time, or at least this often (seconds), so progress shows and a kill loses little bookkeeping.
 RECORD_BATCH = 32
+RECORD_SECONDS = 2.0
 
 
 class ProtectionError(Exception):
@@ -518,7 +520,6 @@ class _Progress:
         self.report = report
         self.started = time.monotonic()
         self.last_write = 0.0
-        self.copied = 0
         self.file_bytes = 0
         self.current = ""
 
@@ -605,13 +606,19 @@ class _Recorder:
     def __init__(self, job: ReplicationJob) -> None:
         self.job = job
         self.pending: list[tuple[ReplicationItem, CopyCheck, dict[str, Any]]] = []
+        self.last_flush = time.monotonic()
 
     def add(self, item: ReplicationItem, check: CopyCheck, fields: dict[str, Any]) -> None:
         self.pending.append((item, check, fields))
-        if len(self.pending) >= RECORD_BATCH or check.found is not Found.PROVEN:
+        if (
+            len(self.pending) >= RECORD_BATCH
+            or check.found is not Found.PROVEN
+            or time.monotonic() - self.last_flush >= RECORD_SECONDS
+        ):
             self.flush()
 
     def flush(self) -> None:
+        self.last_flush = time.monotonic()
         if not self.pending:
             return
         batch, self.pending = self.pending, []
