@@ -1,6 +1,9 @@
+import logging
 from typing import Any
 
 from django.apps import AppConfig
+
+logger = logging.getLogger(__name__)
 
 
 class ProtectionConfig(AppConfig):
@@ -19,9 +22,15 @@ class ProtectionConfig(AppConfig):
 def _copies_proven(sender: Any, **kwargs: Any) -> None:
     from protection.services import replication_plan
 
-    replication_plan(
-        actor=None,
-        project=kwargs["project"],
-        media_file_ids=list(kwargs["media_file_ids"]),
-        trigger="automatic",
-    )
+    try:
+        replication_plan(
+            actor=None,
+            project=kwargs["project"],
+            media_file_ids=list(kwargs["media_file_ids"]),
+            trigger="automatic",
+        )
+    except Exception:
+        # send_robust keeps the error from the sender (the copies stay recorded); say it here,
+        # the on-demand planning and the next proof of these files plan them again.
+        logger.exception("planning the replication of %d proven files failed", len(kwargs["media_file_ids"]))
+        raise

@@ -89,3 +89,32 @@ def test_a_bucket_without_object_lock_is_refused_as_a_worm_destination(footage: 
     assert "CLOUD-1 is a WORM volume" in job.error and "Object Lock" in job.error
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
     assert not Copy.objects.filter(volume=cloud).exists()
+
+
+def test_a_bucket_copy_is_replicated_back_to_a_local_shuttle(footage: Footage, s3: Any) -> None:
+    bucket = f"rv-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    vault = bucket_volume(footage, bucket, worm=False)
+    for media_file in footage.files:
+        s3.put_object(
+            Bucket=bucket, Key=f"film/A001/{media_file.relative_path}", Body=footage.content[media_file.pk]
+        )
+        Copy.objects.create(
+            media_file=media_file,
+            volume=vault,
+            path=f"A001/{media_file.relative_path}",
+            state=Copy.State.VERIFIED,
+            hash_found=media_file.xxh128,
+            verified_at=media_file.mtime,
+        )
+    Copy.objects.filter(volume=footage.raid).update(state=Copy.State.MISSING)  # the RAID is gone
+    shuttle = footage.volume("SHUTTLE-9", Volume.Kind.SHUTTLE, Volume.Tier.WARM)
+    footage.rule(footage.group("shuttles", shuttle), tier="cold")
+
+    assert run("--project", "FILM", "--card", "A001") == 0
+
+    job = ReplicationJob.objects.get()
+    assert job.host == footage.host and job.destination == shuttle
+    for media_file in footage.files:
+        assert Copy.objects.get(media_file=media_file, volume=shuttle).state == Copy.State.VERIFIED
+    assert set(job.items.values_list("source_copy__volume__label", flat=True)) == {"CLOUD-1"}
