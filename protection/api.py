@@ -187,3 +187,23 @@ class ReplicationJobViewSet(
         except services.ProtectionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(ReplicationJobSerializer(job).data)
+
+    @extend_schema(request=None, responses=ReplicationJobSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        job = access_replication(request.user, int(pk), need=REPLICATE, refusal="replication.pause")
+        try:
+            job = services.replication_job_pause(actor=request.user, job=job)
+        except services.ProtectionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ReplicationJobSerializer(job).data)
+
+    @extend_schema(request=None, responses=ReplicationJobSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        job = access_replication(request.user, int(pk), need=REPLICATE, refusal="replication.resume")
+        try:
+            job = services.replication_job_resume(actor=request.user, job=job)
+        except services.ProtectionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ReplicationJobSerializer(job).data)

@@ -98,10 +98,11 @@ class ReplicationJob(models.Model):
         QUEUED = "queued", "Waiting"
         RUNNING = "running", "Running"
         WAITING_WINDOW = "window", "Waiting for window"
+        PAUSED = "paused", "Paused"
         VERIFIED = "verified", "Verified"
         FAILED = "failed", "Failed"
 
-    ACTIVE = (State.QUEUED, State.RUNNING, State.WAITING_WINDOW)
+    ACTIVE = (State.QUEUED, State.RUNNING, State.WAITING_WINDOW, State.PAUSED)
 
     class Trigger(models.TextChoices):
         AUTOMATIC = "automatic", "Automatic"

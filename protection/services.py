@@ -449,6 +449,53 @@ def replication_job_retry(*, actor: AnyUser | None, job: ReplicationJob) -> Repl
     return locked
 
 
+@transaction.atomic(durable=True)
+def replication_job_pause(*, actor: AnyUser | None, job: ReplicationJob) -> ReplicationJob:
+    """Hold a waiting or running job: a running one stops after the file it is copying (kept)."""
+    locked = ReplicationJob.objects.select_for_update().get(pk=job.pk)
+    pausable = (
+        ReplicationJob.State.QUEUED,
+        ReplicationJob.State.RUNNING,
+        ReplicationJob.State.WAITING_WINDOW,
+    )
+    if locked.state not in pausable:
+        raise ProtectionError(
+            f"replication {locked.pk} is {locked.get_state_display().lower()}: nothing to pause"
+        )
+    before = locked.state
+    locked.state = ReplicationJob.State.PAUSED
+    locked.save(update_fields=["state"])
+    audit_record(
+        actor=actor,
+        action="replication.pause",
+        obj=locked,
+        project=locked.project,
+        before={"state": before},
+        after={"state": locked.state},
+    )
+    return locked
+
+
+@transaction.atomic(durable=True)
+def replication_job_resume(*, actor: AnyUser | None, job: ReplicationJob) -> ReplicationJob:
+    """Queue a paused job again; it goes on with the files not yet verified."""
+    locked = ReplicationJob.objects.select_for_update().get(pk=job.pk)
+    if locked.state != ReplicationJob.State.PAUSED:
+        raise ProtectionError(f"replication {locked.pk} is {locked.get_state_display().lower()}, not paused")
+    locked.state = ReplicationJob.State.QUEUED
+    locked.save(update_fields=["state"])
+    audit_record(
+        actor=actor,
+        action="replication.resume",
+        obj=locked,
+        project=locked.project,
+        before={"state": ReplicationJob.State.PAUSED},
+        after={"state": locked.state},
+    )
+    _enqueue(locked.pk, locked.host)
+    return locked
+
+
 # --- Running ----------------------------------------------------------------------------------------
 
 
@@ -512,6 +559,10 @@ class _StopJob(Exception):
 
 class _WindowClosed(Exception):
     """The destination's transfer window closed: the job waits for the next one."""
+
+
+class _Paused(Exception):
+    """Someone paused the job: stop between files, keep what is verified."""
 
 
 class _Progress:
@@ -859,6 +910,8 @@ def replication_job_run(
                 seen.add(item.pk)
                 if not window_open(config):
                     raise _WindowClosed
+                if ReplicationJob.objects.filter(pk=job.pk, state=ReplicationJob.State.PAUSED).exists():
+                    raise _Paused
                 _replicate_item(job, item, writers, sources, progress, recorder, config)
         recorder.flush()
     except _WindowClosed:
@@ -868,6 +921,13 @@ def replication_job_run(
             current_file="",
             heartbeat_at=timezone.now(),
             seconds=F("seconds") + (time.monotonic() - run_started),
+        )
+        job.refresh_from_db()
+        return job
+    except _Paused:
+        recorder.flush()
+        ReplicationJob.objects.filter(pk=job.pk).update(
+            current_file="", seconds=F("seconds") + (time.monotonic() - run_started)
         )
         job.refresh_from_db()
         return job

@@ -14,4 +14,6 @@ urlpatterns = [
     path("p/<str:code>/replications/", views.replication_queue, name="replication-queue"),
     path("replications/<int:job_id>/", views.replication_detail, name="replication-detail"),
     path("replications/<int:job_id>/retry/", views.replication_retry, name="replication-retry"),
+    path("replications/<int:job_id>/pause/", views.replication_pause, name="replication-pause"),
+    path("replications/<int:job_id>/resume/", views.replication_resume, name="replication-resume"),
 ]

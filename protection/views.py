@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import Volume
-from catalog.permissions import Cap, access_project, user_can
+from catalog.permissions import access_project, user_can
 from formats.units import format_bytes
 from protection import selectors, services
 from protection.forms import GroupForm, PolicyForm, ReplicateForm, RuleForm
@@ -145,7 +145,13 @@ def replication_queue(request: HttpRequest, code: str) -> HttpResponse:
     context = {
         "project": project,
         "running": jobs.filter(state=ReplicationJob.State.RUNNING),
-        "waiting": jobs.filter(state__in=[ReplicationJob.State.QUEUED, ReplicationJob.State.WAITING_WINDOW]),
+        "waiting": jobs.filter(
+            state__in=[
+                ReplicationJob.State.QUEUED,
+                ReplicationJob.State.WAITING_WINDOW,
+                ReplicationJob.State.PAUSED,
+            ]
+        ),
         "failed": jobs.filter(state=ReplicationJob.State.FAILED),
         "done": jobs.filter(state=ReplicationJob.State.VERIFIED)[:50],
         "can_replicate": user_can(request.user, project, REPLICATE),
@@ -170,11 +176,37 @@ def replication_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def replication_retry(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = access_replication(request.user, job_id, need=Cap.INGEST, refusal="replication.retry")
+    job = access_replication(request.user, job_id, need=REPLICATE, refusal="replication.retry")
     try:
         services.replication_job_retry(actor=request.user, job=job)
     except services.ProtectionError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Replication {job.pk} queued again.")
+    return redirect("replication-queue", job.project.code)
+
+
+@login_required
+@require_POST
+def replication_pause(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = access_replication(request.user, job_id, need=REPLICATE, refusal="replication.pause")
+    try:
+        services.replication_job_pause(actor=request.user, job=job)
+    except services.ProtectionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Replication {job.pk} paused.")
+    return redirect("replication-queue", job.project.code)
+
+
+@login_required
+@require_POST
+def replication_resume(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = access_replication(request.user, job_id, need=REPLICATE, refusal="replication.resume")
+    try:
+        services.replication_job_resume(actor=request.user, job=job)
+    except services.ProtectionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Replication {job.pk} resumed.")
     return redirect("replication-queue", job.project.code)

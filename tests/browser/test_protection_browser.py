@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.django_db(tran
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+#: The machine is shared and often loaded: give each page time (ms), asserting nothing about speed.
+PAGE_TIMEOUT = 30_000
 
 
 @pytest.fixture
@@ -55,6 +57,8 @@ def test_the_protection_pages_show_tiers_queue_and_report(
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = log_in(browser, live_server.url, "dit")
+    page.set_default_timeout(PAGE_TIMEOUT)
+    expect.set_options(timeout=PAGE_TIMEOUT)
     page.goto(f"{live_server.url}/p/FILM/")
     page.get_by_role("link", name="Protection and replication").click()
     expect(page.get_by_role("heading", name="Protection of FILM")).to_be_visible()

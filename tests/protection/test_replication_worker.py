@@ -105,3 +105,52 @@ def test_a_job_outside_its_window_waits_and_runs_when_the_window_opens(
         message=workers.logs(),
     )
     assert Copy.objects.filter(volume=lto, state=Copy.State.VERIFIED).count() == 3
+
+
+def test_a_running_job_is_paused_between_files_and_resumed_from_the_queue_page(
+    world: World, workers: Workers, tmp_path: Path
+) -> None:
+    footage = build_footage(
+        world,
+        tmp_path / "media",
+        host=workers.host,
+        sizes=[[6_000_000], [6_000_000], [6_000_000], [6_000_000]],
+    )
+    lto = footage.volume("LTO-1", Volume.Kind.LTO, Volume.Tier.COLD)
+    DestinationSettings.objects.create(volume=lto, max_mb_per_second=6)
+    footage.rule(footage.group("lto", lto))
+    workers.start()
+    job_id = services.replication_request(actor=None, project=world.project, card=footage.card).jobs[0].pk
+    wait_for(
+        lambda: ReplicationJob.objects.get(pk=job_id).bytes_copied >= 6_000_000,
+        timeout=60,
+        message=workers.logs(),
+    )
+    dit = world.client("dit")
+    assert world.client("viewer").post(f"/replications/{job_id}/pause/").status_code == 403
+    assert dit.post(f"/replications/{job_id}/pause/").status_code == 302
+
+    wait_for(
+        lambda: ReplicationJob.objects.get(pk=job_id).current_file == "", timeout=60, message=workers.logs()
+    )
+    paused = ReplicationJob.objects.get(pk=job_id)
+    assert paused.state == ReplicationJob.State.PAUSED
+    verified = Copy.objects.filter(volume=lto, state=Copy.State.VERIFIED).count()
+    assert 1 <= verified < 4
+    time.sleep(1)
+    assert Copy.objects.filter(volume=lto, state=Copy.State.VERIFIED).count() == verified  # it stays held
+    assert "Resume" in dit.get(f"/p/{world.project.code}/replications/").content.decode()
+
+    assert dit.post(f"/replications/{job_id}/resume/").status_code == 302
+    wait_for(
+        lambda: ReplicationJob.objects.get(pk=job_id).state == ReplicationJob.State.VERIFIED,
+        timeout=60,
+        message=workers.logs(),
+    )
+    assert Copy.objects.filter(volume=lto, state=Copy.State.VERIFIED).count() == 4
+    actions = list(
+        AuditEvent.objects.filter(object_id=str(job_id), action__startswith="replication.").values_list(
+            "action", flat=True
+        )
+    )
+    assert "replication.pause" in actions and "replication.resume" in actions
