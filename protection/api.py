@@ -5,6 +5,7 @@ Same services and gates as the pages: the API cannot do what the pages refuse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -178,32 +179,30 @@ class ReplicationJobViewSet(
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, responses=ReplicationJobSerializer)
-    @action(detail=True, methods=["post"])
-    def retry(self, request: Request, pk: str) -> Response:
-        job = access_replication(request.user, int(pk), need=REPLICATE, refusal="replication.retry")
+    def _job_action(
+        self, request: Request, pk: str, action: str, service: Callable[..., ReplicationJob]
+    ) -> Response:
+        job = access_replication(request.user, int(pk), need=REPLICATE, refusal=f"replication.{action}")
         try:
-            job = services.replication_job_retry(actor=request.user, job=job)
+            job = service(actor=request.user, job=job)
         except services.ProtectionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(ReplicationJobSerializer(job).data)
+
+    @extend_schema(request=None, responses=ReplicationJobSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        """Queue a failed job again (409 unless failed)."""
+        return self._job_action(request, pk, "retry", services.replication_job_retry)
 
     @extend_schema(request=None, responses=ReplicationJobSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
-        job = access_replication(request.user, int(pk), need=REPLICATE, refusal="replication.pause")
-        try:
-            job = services.replication_job_pause(actor=request.user, job=job)
-        except services.ProtectionError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(ReplicationJobSerializer(job).data)
+        """Hold a waiting or running job (a running one stops between files)."""
+        return self._job_action(request, pk, "pause", services.replication_job_pause)
 
     @extend_schema(request=None, responses=ReplicationJobSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
-        job = access_replication(request.user, int(pk), need=REPLICATE, refusal="replication.resume")
-        try:
-            job = services.replication_job_resume(actor=request.user, job=job)
-        except services.ProtectionError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(ReplicationJobSerializer(job).data)
+        """Queue a paused job again."""
+        return self._job_action(request, pk, "resume", services.replication_job_resume)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -173,40 +175,40 @@ def replication_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "protection/job.html", context)
 
 
-@login_required
-@require_POST
-def replication_retry(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = access_replication(request.user, job_id, need=REPLICATE, refusal="replication.retry")
+JobAction = Callable[..., ReplicationJob]
+
+
+def _job_action(
+    request: HttpRequest, job_id: int, *, action: str, service: JobAction, done: str
+) -> HttpResponse:
+    """Retry, pause or resume: DITs and admins (refusals audited as ``replication.<action>_refused``)."""
+    job = access_replication(request.user, job_id, need=REPLICATE, refusal=f"replication.{action}")
     try:
-        services.replication_job_retry(actor=request.user, job=job)
+        service(actor=request.user, job=job)
     except services.ProtectionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Replication {job.pk} queued again.")
+        messages.success(request, f"Replication {job.pk} {done}.")
     return redirect("replication-queue", job.project.code)
+
+
+@login_required
+@require_POST
+def replication_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    return _job_action(
+        request, job_id, action="retry", service=services.replication_job_retry, done="queued again"
+    )
 
 
 @login_required
 @require_POST
 def replication_pause(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = access_replication(request.user, job_id, need=REPLICATE, refusal="replication.pause")
-    try:
-        services.replication_job_pause(actor=request.user, job=job)
-    except services.ProtectionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Replication {job.pk} paused.")
-    return redirect("replication-queue", job.project.code)
+    return _job_action(request, job_id, action="pause", service=services.replication_job_pause, done="paused")
 
 
 @login_required
 @require_POST
 def replication_resume(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = access_replication(request.user, job_id, need=REPLICATE, refusal="replication.resume")
-    try:
-        services.replication_job_resume(actor=request.user, job=job)
-    except services.ProtectionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Replication {job.pk} resumed.")
-    return redirect("replication-queue", job.project.code)
+    return _job_action(
+        request, job_id, action="resume", service=services.replication_job_resume, done="resumed"
+    )

@@ -182,3 +182,25 @@ def test_the_protection_page_shows_each_days_tiers_in_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as more:
         client.get("/p/FILM/protection/")
     assert len(more) == len(few)
+
+
+def test_the_api_pauses_and_resumes_a_waiting_job_and_refuses_a_wrong_state(footage: Footage) -> None:
+    lto = footage.volume("LTO-1", Volume.Kind.LTO, Volume.Tier.COLD)
+    footage.rule(footage.group("lto", lto))
+    job = services.replication_request(
+        actor=None, project=footage.world.project, card=footage.card, enqueue=False
+    ).jobs[0]
+    dit, viewer = footage.world.client("dit"), footage.world.client("viewer")
+    assert viewer.post(f"/api/replications/{job.pk}/pause/").status_code == 403
+    assert AuditEvent.objects.filter(action="replication.pause_refused").exists()
+    response = dit.post(f"/api/replications/{job.pk}/pause/")
+    assert response.status_code == 200 and response.json()["state"] == "paused"
+    # A paused job's files count as on their way: planning again adds nothing.
+    assert (
+        services.replication_request(actor=None, project=footage.world.project, card=footage.card).files == 0
+    )
+    assert dit.post(f"/api/replications/{job.pk}/retry/").status_code == 409
+    assert dit.post(f"/api/replications/{job.pk}/resume/").json()["state"] == "queued"
+    detail = viewer.get(f"/api/replications/{job.pk}/").json()
+    assert detail["destination"] == "LTO-1" and len(detail["items"]) == 3
+    assert footage.world.client("outsider").get(f"/api/replications/{job.pk}/").status_code == 404
