@@ -204,3 +204,11 @@ def test_the_api_pauses_and_resumes_a_waiting_job_and_refuses_a_wrong_state(foot
     detail = viewer.get(f"/api/replications/{job.pk}/").json()
     assert detail["destination"] == "LTO-1" and len(detail["items"]) == 3
     assert footage.world.client("outsider").get(f"/api/replications/{job.pk}/").status_code == 404
+
+
+def test_the_schema_describes_the_protection_operations(world: World) -> None:
+    paths = world.client("viewer").get("/api/schema/?format=json").json()["paths"]
+    assert {"get", "put"} <= set(paths["/api/projects/{code}/policy/"])
+    assert "post" in paths["/api/replications/"]
+    for verb in ("retry", "pause", "resume"):
+        assert "post" in paths[f"/api/replications/{{id}}/{verb}/"]
