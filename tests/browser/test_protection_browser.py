@@ -12,7 +12,7 @@ import pytest
 
 from catalog.models import Project, Volume
 from protection import services
-from protection.models import DestinationSettings
+from protection.models import DestinationSettings, ReplicationJob
 from tests.browser.conftest import ARTIFACTS, log_in, requires_chromium
 from tests.protection.conftest import Footage, build_footage, host
 
@@ -71,5 +71,7 @@ def test_the_protection_pages_show_tiers_queue_and_report(
 
     page.get_by_role("button", name="Retry").click()
     expect(page.get_by_text("queued again")).to_be_visible()
-    page.get_by_role("link", name="Replication 1", exact=True).first.click()
+    verified = ReplicationJob.objects.get(destination__label="SHUTTLE-01")
+    page.get_by_role("link", name=f"Replication {verified.pk}", exact=True).click()
+    expect(page.get_by_role("heading", name=f"Replication {verified.pk} to SHUTTLE-01")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "protection-job.png"), full_page=True)
