@@ -123,3 +123,36 @@ def test_the_endpoint_down_mid_upload_fails_the_job_and_a_retry_finishes_without
         assert xxh128_bytes(body) == media_file.xxh128
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert not Alert.objects.filter(key=f"replication:volume:{cloud.pk}", state="open").exists()
+
+
+@pytest.mark.integration
+def test_a_destination_unmounted_mid_copy_fails_the_job_with_the_volume_named(
+    world: World, workers: Workers, tmp_path: Path, tmpfs: Callable[[str], Path]
+) -> None:
+    import subprocess
+
+    footage = build_footage(
+        world, tmp_path / "media", host=workers.host, sizes=[[6_000_000], [6_000_000], [6_000_000]]
+    )
+    drive = tmpfs("64m")
+    shuttle = footage.volume("SHUTTLE-1", Volume.Kind.SHUTTLE, Volume.Tier.WARM, location=str(drive))
+    DestinationSettings.objects.create(volume=shuttle, max_mb_per_second=6)
+    footage.rule(footage.group("shuttles", shuttle))
+    workers.start()
+    job_id = services.replication_request(actor=None, project=world.project, card=footage.card).jobs[0].pk
+    wait_for(
+        lambda: ReplicationJob.objects.get(pk=job_id).bytes_copied >= 6_000_000,
+        timeout=60,
+        message=workers.logs(),
+    )
+    subprocess.run(["umount", "-l", str(drive)], check=True)
+
+    wait_for(
+        lambda: ReplicationJob.objects.get(pk=job_id).state == ReplicationJob.State.FAILED,
+        timeout=60,
+        message=workers.logs(),
+    )
+    job = ReplicationJob.objects.get(pk=job_id)
+    assert "SHUTTLE-1" in job.error and "vanished" in job.error, job.error
+    assert 1 <= Copy.objects.filter(volume=shuttle, state=Copy.State.VERIFIED).count() < 3
+    assert Alert.objects.filter(key=f"replication:volume:{shuttle.pk}").exists()
