@@ -101,14 +101,7 @@ class ProjectScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class ProjectAdmin(ProjectScopedAdmin):
     project_field = "id"
     change_cap = Cap.MANAGE_MEMBERS
-    list_display = (
-        "code",
-        "name",
-        "required_copies",
-        "required_media_kinds",
-        "required_offsite",
-        "required_sites",
-    )
+    list_display = ("code", "name", "required_copies", "required_media_kinds", "required_offsite")
     search_fields = ("code", "name")
 
     def _project_id(self, obj: models.Model) -> int:
@@ -138,19 +131,7 @@ class ShootDayAdmin(ProjectScopedAdmin):
 
 @admin.register(Volume)
 class VolumeAdmin(ProjectScopedAdmin):
-    list_display = (
-        "label",
-        "project",
-        "kind",
-        "tier",
-        "site",
-        "host",
-        "location",
-        "online",
-        "health",
-        "offsite",
-        "worm",
-    )
+    list_display = ("label", "project", "kind", "tier", "host", "location", "online", "health", "offsite")
     list_filter = ("project", "kind", "tier", "online", "health")
     search_fields = ("label", "serial", "location")
 

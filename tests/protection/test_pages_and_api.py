@@ -212,3 +212,10 @@ def test_the_schema_describes_the_protection_operations(world: World) -> None:
     assert "post" in paths["/api/replications/"]
     for verb in ("retry", "pause", "resume"):
         assert "post" in paths[f"/api/replications/{{id}}/{verb}/"]
+
+
+def test_admins_edit_the_policy_in_the_django_admin_too(world: World) -> None:
+    admin = world.client("admin")
+    page = admin.get(f"/admin/catalog/project/{world.project.pk}/change/").content.decode()
+    assert 'name="required_sites"' in page and 'name="worm_tiers"' in page
+    assert 'name="site"' in admin.get(f"/admin/catalog/volume/{world.volume.pk}/change/").content.decode()
