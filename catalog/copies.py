@@ -51,6 +51,11 @@ from catalog.permissions import AnyUser
 # or "missing"), paths (copy paths on the volume, at most ALERT_PATHS), body and link.
 copy_problem_found = Signal()
 
+# Sent after the commit, once per copies_record call that proved copies, with
+# keyword arguments project, volume and media_file_ids (the files proven on
+# it). Protection connects it to plan the replication the policy still needs.
+copies_proven = Signal()
+
 # Paths listed in one audit entry (per state) and in one alert: the counts are always complete.
 AUDIT_PATHS = 200
 ALERT_PATHS = 100
@@ -214,6 +219,15 @@ def copies_record(
                 body=f"{source} found {len(listed)} {state} copies on {volume.label} ({volume.location}). "
                 "Make new copies to restore the protection level, and check the volume.",
                 link=link,
+            )
+        proven = [pk for pk, copy in rows.items() if copy.state == Copy.State.VERIFIED]
+        if proven:
+            project = volume.project
+            transaction.on_commit(
+                lambda: copies_proven.send_robust(
+                    sender=Copy, project=project, volume=volume, media_file_ids=proven
+                ),
+                robust=True,
             )
     return CopiesRecorded(
         states={pk: copy.state for pk, copy in rows.items()}, counts=dict(counts), problems=problems

@@ -29,6 +29,17 @@ class Project(models.Model):
     required_copies = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
     required_media_kinds = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
     required_offsite = models.PositiveSmallIntegerField(default=0)
+    # Distinct sites (Volume.site) among the verified copies, and the tiers
+    # whose copies count only on WORM volumes (catalog/policy.py).
+    required_sites = models.PositiveSmallIntegerField(
+        default=0, help_text="Distinct sites (a volume's site) the verified copies must span."
+    )
+    worm_tiers = ArrayField(
+        models.CharField(max_length=5, choices=[("hot", "Hot"), ("warm", "Warm"), ("cold", "Cold")]),
+        default=list,
+        blank=True,
+        help_text="Tiers that must be WORM: a copy there counts only on a WORM volume.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -118,6 +129,11 @@ class Volume(models.Model):
     online = models.BooleanField(default=True)
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.UNKNOWN)
     serial = models.CharField(max_length=100, blank=True)
+    site = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text='Where it is kept, e.g. "set cart", "post house", "cloud eu-west".',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,25 +3,32 @@
 A file meets its project's policy when its verified copies on distinct
 volumes other than camera cards number at least ``required_copies`` (N),
 span at least ``required_media_kinds`` kinds of media (``Volume.kind``: raid,
-nas, shuttle, lto, s3; M) and include at least ``required_offsite`` off-site
-volumes (K). A clip meets it when it has files and all of them do.
+nas, shuttle, lto, s3; M), include at least ``required_offsite`` off-site
+volumes (K) and lie on at least ``required_sites`` distinct sites
+(``Volume.site``, S; a volume without a site names none). A copy on a volume
+whose tier is one of the project's ``worm_tiers`` counts only when that
+volume is WORM: the tier "must be WORM", and a rewritable copy there is not
+the protection the policy promises. A clip meets it when it has files and
+all of them do.
 
 Everything is computed by one aggregate query per call, whatever the number
 of clips: the copy count comes from ``Clip.min_verified_copies`` (kept right
 by database triggers, catalog migration 0004); kinds and off-site copies are
 counted per file only for clips whose copy count already passes and whose
-policy asks for more than one kind or an off-site copy.
+policy asks for more than one kind, an off-site copy, sites or WORM tiers
+(the per-file recount applies the WORM rule to the copy count too).
 
 Variants. Every check of the policy is one of the named ``PolicyVariant``s,
 evaluated by the same per-file counts (``_FILE_COUNTS``) and the same
 requirements (``_REQUIREMENTS``):
 
-- ``STORAGE_POLICY``: the whole rule, N, M and K. Day sign-off, the
+- ``STORAGE_POLICY``: the whole rule, N, M, K and S. Day sign-off, the
   dashboard, metrics and alerts use it.
 - ``SAFE_TO_FORMAT``: whether a camera card may be reformatted after an
   offload (``card_safe_to_format``). It asks for N verified copies on
   distinct volumes other than camera cards, on M kinds of media, per file of
-  the card; it does NOT ask for the K off-site copies. An offload writes only
+  the card; it does NOT ask for the K off-site copies nor the S sites (for
+  the same reason: an offload writes only where the card is). An offload writes only
   to volumes mounted on the host that reads the card, so no offload can ever
   make an off-site copy: asking for K would leave every card of a project
   with K > 0 unsafe until a shuttle travels, and a flag that is always red
@@ -44,27 +51,34 @@ from django.db import connection
 from catalog.models import MediaFile
 
 # What a variant requires of each file, from the project p: N, M and (if the
-# variant asks for it) K.
+# variant asks for them) K and S.
 _REQUIREMENTS = """p.required_copies, p.required_media_kinds,
-           CASE WHEN %(need_offsite)s THEN p.required_offsite ELSE 0 END AS required_offsite"""
+           CASE WHEN %(need_offsite)s THEN p.required_offsite ELSE 0 END AS required_offsite,
+           CASE WHEN %(need_sites)s THEN p.required_sites ELSE 0 END AS required_sites,
+           cardinality(p.worm_tiers) > 0 AS worm_rule"""
 
-# Per file: its verified copies on distinct volumes other than camera cards,
-# their kinds of media and how many are off-site. {files} is a fixed SQL
-# condition on catalog_mediafile mf chosen in this module.
+# Per file: its verified copies on distinct volumes other than camera cards
+# (a volume of one of its project's WORM tiers only if it is WORM), their
+# kinds of media, how many are off-site and on how many named sites. {files}
+# is a fixed SQL condition on catalog_mediafile mf chosen in this module.
 _FILE_COUNTS = """
         SELECT mf.id, mf.clip_id, mf.relative_path,
                count(DISTINCT v.id) AS copies,
                count(DISTINCT v.kind) AS kinds,
-               count(DISTINCT v.id) FILTER (WHERE v.offsite) AS offsite
+               count(DISTINCT v.id) FILTER (WHERE v.offsite) AS offsite,
+               count(DISTINCT nullif(v.site, '')) AS sites
           FROM catalog_mediafile mf
           LEFT JOIN catalog_copy cp ON cp.media_file_id = mf.id AND cp.state = 'verified'
           LEFT JOIN catalog_volume v ON v.id = cp.volume_id AND v.kind <> 'card'
+                AND (v.worm OR NOT EXISTS (SELECT 1 FROM catalog_project vp
+                                            WHERE vp.id = v.project_id AND v.tier = ANY(vp.worm_tiers)))
          WHERE {files}
          GROUP BY mf.id"""
 
 # Whether file f meets the requirements r (columns named as in _REQUIREMENTS).
 _FILE_MEETS = (
     "f.copies >= r.required_copies AND f.kinds >= r.required_media_kinds AND f.offsite >= r.required_offsite"
+    " AND f.sites >= r.required_sites"
 )
 
 # The per-clip evaluation. {scope} is a fixed SQL condition on catalog_clip c
@@ -83,13 +97,14 @@ WITH scoped AS (
       JOIN catalog_project p ON p.id = c.project_id
      WHERE {scope}
 ), spread AS (
-    SELECT f.clip_id, min(f.kinds) AS kinds, min(f.offsite) AS offsite, bool_and("""
+    SELECT f.clip_id, min(f.copies) AS recount, min(f.kinds) AS kinds, min(f.offsite) AS offsite,
+           min(f.sites) AS sites, bool_and("""
     + _FILE_MEETS
     + """) AS ok
       FROM ("""
     + _FILE_COUNTS.format(
         files="mf.clip_id IN (SELECT id FROM scoped WHERE copies >= required_copies"
-        " AND (required_media_kinds > 1 OR required_offsite > 0))"
+        " AND (required_media_kinds > 1 OR required_offsite > 0 OR required_sites > 0 OR worm_rule))"
     )
     + """
       ) AS f
@@ -101,9 +116,11 @@ WITH scoped AS (
       JOIN catalog_mediafile mf ON mf.clip_id = s.id
      GROUP BY mf.clip_id
 ), clip_policy AS (
-    SELECT s.id, s.day_id, s.project_id, s.name, s.created_at, s.copies,
-           s.required_copies, s.required_media_kinds, s.required_offsite,
-           coalesce(z.files, 0) AS files, coalesce(z.bytes, 0) AS bytes, sp.kinds, sp.offsite,
+    SELECT s.id, s.day_id, s.project_id, s.name, s.created_at,
+           -- With WORM tiers the per-file recount is the count that holds.
+           least(s.copies, coalesce(sp.recount, s.copies)) AS copies,
+           s.required_copies, s.required_media_kinds, s.required_offsite, s.required_sites,
+           coalesce(z.files, 0) AS files, coalesce(z.bytes, 0) AS bytes, sp.kinds, sp.offsite, sp.sites,
            (s.copies >= s.required_copies AND coalesce(sp.ok, true)) AS meets
       FROM scoped s
       LEFT JOIN spread sp ON sp.clip_id = s.id
@@ -124,7 +141,7 @@ WITH r AS (
      WHERE card.id = %(card)s
 )
 SELECT f.relative_path, f.copies, r.required_copies, f.kinds, r.required_media_kinds,
-       f.offsite, r.required_offsite
+       f.offsite, r.required_offsite, f.sites, r.required_sites
   FROM ("""
     + _FILE_COUNTS.format(files="mf.card_id = %(card)s")
     + """) AS f
@@ -154,7 +171,7 @@ SELECT project_id, count(*), sum(bytes), count(*) FILTER (WHERE NOT meets),
 
 _SHORT = """
 SELECT id, name, files, copies, required_copies, kinds, required_media_kinds, offsite, required_offsite,
-       created_at
+       created_at, sites, required_sites
   FROM clip_policy
  WHERE NOT meets
  ORDER BY name
@@ -167,10 +184,11 @@ _SCOPE_PROJECTS = "c.project_id = ANY(%(ids)s)"
 
 @dataclass(frozen=True)
 class PolicyVariant:
-    """Which parts of a project's policy "N copies on M media with K off-site" a check asks for.
+    """Which parts of a project's policy "N copies on M media with K off-site on S sites" a check asks for.
 
-    N (verified copies on distinct volumes other than camera cards) and M
-    (kinds of media among them) always; K (off-site copies) when ``offsite``.
+    N (verified copies on distinct volumes other than camera cards, WORM tiers
+    applied) and M (kinds of media among them) always; K (off-site copies)
+    and S (distinct sites) when ``offsite``: both need a copy to travel.
     """
 
     name: str
@@ -188,6 +206,8 @@ def _reasons(
     required_media_kinds: int,
     offsite: int | None,
     required_offsite: int,
+    sites: int | None = None,
+    required_sites: int = 0,
 ) -> list[str]:
     reasons = []
     if copies < required_copies:
@@ -196,6 +216,8 @@ def _reasons(
         reasons.append(f"{kinds} of {required_media_kinds} kinds of media")
     if offsite is not None and offsite < required_offsite:
         reasons.append(f"{offsite} of {required_offsite} off-site")
+    if sites is not None and sites < required_sites:
+        reasons.append(f"{sites} of {required_sites} sites")
     return reasons
 
 
@@ -232,6 +254,8 @@ class ShortClip:
     offsite: int | None
     required_offsite: int
     created_at: datetime
+    sites: int | None = None
+    required_sites: int = 0
 
     @property
     def reasons(self) -> list[str]:
@@ -244,6 +268,8 @@ class ShortClip:
             self.required_media_kinds,
             self.offsite,
             self.required_offsite,
+            self.sites,
+            self.required_sites,
         )
 
 
@@ -264,14 +290,20 @@ def _rows(
     scope: str, tail: str, params: dict[str, Any], variant: PolicyVariant = STORAGE_POLICY
 ) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLIP_POLICY.format(scope=scope) + tail, {**params, "need_offsite": variant.offsite})
+        cursor.execute(
+            _CLIP_POLICY.format(scope=scope) + tail,
+            {**params, "need_offsite": variant.offsite, "need_sites": variant.offsite},
+        )
         return list(cursor.fetchall())
 
 
 def card_policy(*, card_id: int, variant: PolicyVariant, limit: int = 20) -> CardPolicy:
     """Each file of the camera card against ``variant``: the count and the first ``limit`` short ones."""
     with connection.cursor() as cursor:
-        cursor.execute(_CARD_SHORT, {"card": card_id, "limit": limit, "need_offsite": variant.offsite})
+        cursor.execute(
+            _CARD_SHORT,
+            {"card": card_id, "limit": limit, "need_offsite": variant.offsite, "need_sites": variant.offsite},
+        )
         short = [f"{path}: {', '.join(_reasons(*counts))}" for path, *counts in cursor.fetchall()]
     return CardPolicy(files=MediaFile.objects.filter(card_id=card_id).count(), short=short)
 

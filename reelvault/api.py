@@ -11,6 +11,7 @@ from dashboard import api as dashboard_api
 from fixity import api as fixity_api
 from ingest import api as ingest_api
 from metadata import api as metadata_api
+from protection import api as protection_api
 from restore import api as restore_api
 
 router = DefaultRouter()
@@ -42,3 +43,4 @@ router.register("custody-volumes", custody_api.CustodyVolumeViewSet, basename="c
 router.register("handoffs", custody_api.HandoffViewSet, basename="handoff")
 router.register("smart-readings", custody_api.SmartReadingViewSet, basename="smart-reading")
 router.register("fixity-runs", fixity_api.FixityRunViewSet, basename="fixity-run")
+router.register("replications", protection_api.ReplicationJobViewSet, basename="replication")

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "restore",
     "custody",
     "fixity",
+    "protection",
     "dashboard",
     "reelvault",
 ]
@@ -173,6 +174,8 @@ CELERY_BEAT_SCHEDULE = {
     # The outbox: send the emails (notifications, daily reports) and webhook posts the
     # commit-time task missed (broker down, worker killed, mail server or receiver down).
     "alerts-deliveries-pending": {"task": "alerts.deliveries_send_pending", "schedule": 120.0},
+    # Protection: resume replications whose worker died, start those whose transfer window opened.
+    "replication-jobs-recover": {"task": "protection.replication_jobs_recover", "schedule": 60.0},
 }
 
 # --- REST API -----------------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("restore.urls")),
     path("", include("custody.urls")),
     path("", include("fixity.urls")),
+    path("", include("protection.urls")),
     path("", include("alerts.urls")),
     path("", include("metadata.urls")),
     path("", include("dashboard.urls")),
