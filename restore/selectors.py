@@ -31,6 +31,7 @@ _TIER_RANK = Case(
     default=Value(9),
     output_field=IntegerField(),
 )
+TIER_RANK = _TIER_RANK  # hot before warm before cold (drill plans order copies the same way)
 
 
 def restore_list(*, user: AnyUser) -> QuerySet[RestoreRequest]:
@@ -50,7 +51,9 @@ def restore_items(*, restore: RestoreRequest) -> QuerySet[RestoreItem]:
     return restore.items.select_related("source_copy__volume", "media_file").order_by("path")
 
 
-def usable_copies(*, media_file_ids: Iterable[int], host: str, tier: str = "") -> QuerySet[Copy]:
+def usable_copies(
+    *, media_file_ids: Iterable[int], host: str, tier: str = "", exclude_volume_ids: Sequence[int] = ()
+) -> QuerySet[Copy]:
     """Verified copies a worker on ``host`` can read, best first per file (one query).
 
     Usable: verified, on an online volume mounted on ``host`` (or with no host
@@ -77,13 +80,19 @@ def usable_copies(*, media_file_ids: Iterable[int], host: str, tier: str = "") -
     )
     if tier:
         copies = copies.filter(volume__tier=tier)
+    if exclude_volume_ids:  # a scenario drill's lost volumes
+        copies = copies.exclude(volume_id__in=list(exclude_volume_ids))
     return copies.order_by("media_file_id", "card_rank", "health_rank", "tier_rank", "-verified_at", "pk")
 
 
-def best_copies(*, media_file_ids: Sequence[int], host: str, tier: str = "") -> dict[int, list[Copy]]:
+def best_copies(
+    *, media_file_ids: Sequence[int], host: str, tier: str = "", exclude_volume_ids: Sequence[int] = ()
+) -> dict[int, list[Copy]]:
     """``{media_file_id: [copy, ...]}`` best first; files without a usable copy are absent."""
     result: dict[int, list[Copy]] = defaultdict(list)
-    for copy in usable_copies(media_file_ids=media_file_ids, host=host, tier=tier):
+    for copy in usable_copies(
+        media_file_ids=media_file_ids, host=host, tier=tier, exclude_volume_ids=exclude_volume_ids
+    ):
         result[copy.media_file_id].append(copy)
     return dict(result)
 
