@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "ingest",
     "restore",
     "custody",
+    "recovery",
     "dashboard",
     "reelvault",
 ]

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("ingest.urls")),
     path("", include("restore.urls")),
     path("", include("custody.urls")),
+    path("", include("recovery.urls")),
     path("", include("alerts.urls")),
     path("", include("metadata.urls")),
     path("", include("dashboard.urls")),

@@ -12,6 +12,7 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, S
 
 from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, projects_for
+from catalog.runbook import RunbookSectionText, runbook_sections
 from restore.models import RestoreDrill, RestoreItem, RestoreRequest, RestoreTarget
 
 TIER_ORDER: tuple[str, ...] = (Volume.Tier.HOT, Volume.Tier.WARM, Volume.Tier.COLD)
@@ -176,6 +177,7 @@ class RunbookTier:
     trend: TierTrend
     largest_day_bytes: int
     expected_seconds_per_day: float | None  # from measured drills; None when never measured
+    section: RunbookSectionText | None = None  # what people wrote for this tier (catalog/runbook.py)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ def runbook(*, project: Project) -> Runbook:
     days = [DayManifest(d, d.files, d.bytes or 0) for d in day_rows]
     largest_day = max((d.bytes for d in days), default=0)
     trends = {t.tier: t for t in drill_trends(project=project)}
+    sections = runbook_sections(project)
     labels = dict(Volume.Tier.choices)
     tiers = []
     for tier in TIER_ORDER:
@@ -286,6 +289,7 @@ def runbook(*, project: Project) -> Runbook:
                 trend=trend,
                 largest_day_bytes=largest_day,
                 expected_seconds_per_day=expected,
+                section=sections.get(tier),
             )
         )
     files = MediaFile.objects.filter(clip__project=project)

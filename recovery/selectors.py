@@ -1,0 +1,43 @@
+"""Reads of incidents and runbook sections, and the recovery desk's page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db.models import QuerySet
+
+from catalog.models import Project
+from catalog.runbook import RunbookSectionText
+from recovery.models import Incident, RunbookSection, RunbookVersion
+
+
+def incident_list(*, project: Project) -> QuerySet[Incident]:
+    return Incident.objects.filter(project=project).select_related("opened_by", "alert")
+
+
+def runbook_versions(*, project: Project, tier: str) -> QuerySet[RunbookVersion]:
+    return RunbookVersion.objects.filter(section__project=project, section__tier=tier).select_related(
+        "changed_by", "incident"
+    )
+
+
+def runbook_sections(project: Project) -> Mapping[str, RunbookSectionText]:
+    """The latest version of each tier's section (installed as catalog.runbook's provider)."""
+    result = {}
+    for section in RunbookSection.objects.filter(project=project, version__gt=0):
+        latest = section.versions.select_related("changed_by", "incident").first()
+        if latest is None:
+            continue
+        result[section.tier] = RunbookSectionText(
+            tier=section.tier,
+            who=latest.who,
+            steps=latest.steps.splitlines(),
+            notes=latest.notes,
+            version=latest.version,
+            changed_at=latest.changed_at,
+            changed_by=latest.changed_by.get_username() if latest.changed_by else "Reelvault",
+            source=f"incident {latest.incident.pk}: {latest.incident.title}" if latest.incident else "",
+            source_link=f"/incidents/{latest.incident.pk}/" if latest.incident else "",
+            history_link=f"/p/{project.code}/runbook/{section.tier}/history/",
+        )
+    return result
