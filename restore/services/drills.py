@@ -498,7 +498,7 @@ def _scenario_record(drill: RestoreDrill, *, restore: RestoreRequest | None, err
         errors.insert(
             0,
             f"{len(drill.unrecoverable)} clip(s) ({drill.unrecoverable_files} file(s)) could not be restored "
-            f"at all, no copy outside {drill.lost}: " + ", ".join(drill.unrecoverable[:20]),
+            f"at all, no copy survives the scenario ({drill.lost}): " + ", ".join(drill.unrecoverable[:20]),
         )
     per_tier = _per_tier(restore) if restore is not None else {}
     seconds = restore.seconds if restore is not None else 0.0
@@ -510,7 +510,7 @@ def _scenario_record(drill: RestoreDrill, *, restore: RestoreRequest | None, err
     finished = timezone.now()
     RestoreDrill.objects.filter(pk=drill.pk).update(
         state=RestoreDrill.State.PASSED if passed else RestoreDrill.State.FAILED,
-        seconds=(finished - drill.created_at).total_seconds(),
+        seconds=(finished - drill.created_at).total_seconds() if restore is not None else None,
         mb_per_second=(restore.size_bytes / seconds / 1_000_000)
         if restore and seconds > 0 and passed
         else None,
