@@ -149,3 +149,67 @@ class RunbookVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section}: version {self.version}"
+
+
+class Checklist(models.Model):
+    """A project's checklist for one role (before formatting a card, end-of-day wrap, shipping a shuttle…)."""
+
+    class Kind(models.TextChoices):
+        WRAP = "wrap", "End-of-day wrap"
+        FORMAT = "format", "Before formatting a card"
+        SHIPPING = "shipping", "Shipping a shuttle"
+        OTHER = "other", "Other"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="checklists")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OTHER)
+    role = models.CharField(
+        max_length=20, blank=True, help_text="Role who completes it; empty: any crew role."
+    )
+    required_for_signoff = models.BooleanField(
+        default=False, help_text="A day cannot be signed off until this checklist is completed for it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="checklist_name_unique_in_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChecklistItem(models.Model):
+    checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    text = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["checklist", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["checklist", "position"], name="one_checklist_item_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ChecklistRun(models.Model):
+    """One completion of a checklist (for a shoot day, when it is about one): who, when, every item ticked."""
+
+    checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="runs")
+    day = models.ForeignKey(
+        "catalog.ShootDay", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField()
+    items = models.JSONField(default=list, help_text="The items as they read when ticked.")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-completed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.checklist} completed {self.completed_at:%Y-%m-%d %H:%M}"

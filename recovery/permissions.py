@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from catalog.permissions import AnyUser, Cap, gate
-from recovery.models import Incident
+from catalog.permissions import AnyUser, Cap, RoleName, gate, refuse, role_of
+from recovery.models import Checklist, Incident
 
 
 def access_incident(user: AnyUser, incident_id: int, *, need: Cap = Cap.VIEW, refusal: str = "") -> Incident:
@@ -21,3 +21,32 @@ def access_incident(user: AnyUser, incident_id: int, *, need: Cap = Cap.VIEW, re
         raise Http404("No such incident.")
     gate(user, incident.project, need, refusal=refusal, obj=incident)
     return incident
+
+
+def access_checklist(user: AnyUser, checklist_id: int, *, complete: bool = False) -> Checklist:
+    """The checklist if the user is a member; with ``complete``, also allowed to complete it.
+
+    A checklist for one role is completed by that role (or an admin); one for
+    any role by any member but a viewer. Others are refused (403, audited as
+    ``checklist.complete_refused``).
+    """
+    checklist = Checklist.objects.select_related("project").filter(pk=checklist_id).first()
+    if checklist is None:
+        raise Http404("No such checklist.")
+    gate(user, checklist.project, Cap.VIEW)
+    if complete and not can_complete(user, checklist):
+        refuse(
+            actor=user,
+            action="checklist.complete_refused",
+            project=checklist.project,
+            obj=checklist,
+            reason=f"this checklist is for the {checklist.role or 'crew'} role",
+        )
+    return checklist
+
+
+def can_complete(user: AnyUser, checklist: Checklist) -> bool:
+    role = role_of(user, checklist.project)
+    if role is None or role == RoleName.VIEWER:
+        return False
+    return role == RoleName.ADMIN or not checklist.role or role == checklist.role

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 from django.db.models import QuerySet
 
-from catalog.models import Project
+from catalog.models import Project, ShootDay
 from catalog.runbook import RunbookSectionText
-from recovery.models import Incident, RunbookSection, RunbookVersion
+from recovery.models import Checklist, ChecklistRun, Incident, RunbookSection, RunbookVersion
 
 
 def incident_list(*, project: Project) -> QuerySet[Incident]:
@@ -41,3 +41,21 @@ def runbook_sections(project: Project) -> Mapping[str, RunbookSectionText]:
             history_link=f"/p/{project.code}/runbook/{section.tier}/history/",
         )
     return result
+
+
+def checklists_for(*, project: Project) -> QuerySet[Checklist]:
+    return Checklist.objects.filter(project=project).prefetch_related("items")
+
+
+def checklist_runs(*, checklist: Checklist) -> QuerySet[ChecklistRun]:
+    return checklist.runs.select_related("completed_by", "day")
+
+
+def checklist_blockers(*, day: ShootDay) -> list[str]:
+    """Why a day's sign-off waits on checklists: each required one not completed for the day."""
+    missing = Checklist.objects.filter(project_id=day.project_id, required_for_signoff=True).exclude(
+        runs__day=day
+    )
+    return [
+        f"the {c.name!r} checklist of day {day.number} is not completed" for c in missing.order_by("name")
+    ]

@@ -16,9 +16,18 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from catalog.audit import audit_record
-from catalog.models import AuditEvent, Project, Volume
-from catalog.permissions import AnyUser
-from recovery.models import Incident, IncidentEvent, Lesson, RunbookSection, RunbookVersion
+from catalog.models import AuditEvent, Project, ShootDay, Volume
+from catalog.permissions import AnyUser, RoleName
+from recovery.models import (
+    Checklist,
+    ChecklistItem,
+    ChecklistRun,
+    Incident,
+    IncidentEvent,
+    Lesson,
+    RunbookSection,
+    RunbookVersion,
+)
 
 
 class IncidentError(Exception):
@@ -285,3 +294,87 @@ def lesson_add(
         },
     )
     return lesson
+
+
+# --- Checklists --------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def checklist_create(
+    *,
+    actor: AnyUser,
+    project: Project,
+    name: str,
+    items: Sequence[str],
+    kind: str = Checklist.Kind.OTHER,
+    role: str = "",
+    required_for_signoff: bool = False,
+) -> Checklist:
+    """Write a project's checklist with its items, in order. Raises IncidentError on bad input."""
+    lines = [line.strip()[:300] for line in items if line.strip()]
+    if not name.strip() or not lines:
+        raise IncidentError("a checklist needs a name and at least one item")
+    if role and role not in RoleName.__members__.values():
+        raise IncidentError(f"no role {role!r}")
+    if Checklist.objects.filter(project=project, name__iexact=name.strip()).exists():
+        raise IncidentError(f"{project.code} already has a checklist named {name.strip()!r}")
+    checklist = Checklist.objects.create(
+        project=project,
+        name=name.strip()[:120],
+        kind=kind if kind in Checklist.Kind.values else Checklist.Kind.OTHER,
+        role=role,
+        required_for_signoff=required_for_signoff,
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(checklist=checklist, position=n, text=text) for n, text in enumerate(lines, start=1)
+    )
+    audit_record(
+        actor=actor,
+        action="checklist.create",
+        obj=checklist,
+        project=project,
+        after={
+            "name": checklist.name,
+            "role": role,
+            "items": lines,
+            "required_for_signoff": required_for_signoff,
+        },
+    )
+    return checklist
+
+
+@transaction.atomic(durable=True)
+def checklist_complete(
+    *,
+    actor: AnyUser,
+    checklist: Checklist,
+    ticked: Sequence[int],
+    day: ShootDay | None = None,
+    note: str = "",
+) -> ChecklistRun:
+    """Record a completed checklist (who, when, which day); IncidentError unless all items are ticked."""
+    items = list(checklist.items.all())
+    missing = [item.text for item in items if item.pk not in set(ticked)]
+    if missing:
+        raise IncidentError(f"{len(missing)} item(s) not ticked: " + "; ".join(missing[:5]))
+    if day is not None and day.project_id != checklist.project_id:
+        raise IncidentError("the day belongs to another project")
+    user_id = _user_id(actor)
+    if user_id is None:
+        raise IncidentError("only a person completes a checklist")
+    run = ChecklistRun.objects.create(
+        checklist=checklist,
+        day=day,
+        completed_by_id=user_id,
+        completed_at=timezone.now(),
+        items=[item.text for item in items],
+        note=note.strip(),
+    )
+    audit_record(
+        actor=actor,
+        action="checklist.complete",
+        obj=run,
+        project=checklist.project,
+        after={"checklist": checklist.name, "day": day.number if day else None, "items": len(items)},
+    )
+    return run

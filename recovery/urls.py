@@ -11,4 +11,6 @@ urlpatterns = [
     path("alerts/<int:alert_id>/incident/", views.incident_from_alert, name="incident-from-alert"),
     path("p/<str:code>/runbook/<str:tier>/history/", views.runbook_history, name="runbook-history"),
     path("p/<str:code>/desk/", views.desk, name="recovery-desk"),
+    path("p/<str:code>/checklists/", views.checklist_list, name="checklist-list"),
+    path("checklists/<int:checklist_id>/", views.checklist_detail, name="checklist-detail"),
 ]

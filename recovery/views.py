@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 from alerts.permissions import access_alert
 from alerts.selectors import escalation_ladder, on_duty
 from catalog.models import Volume
-from catalog.permissions import Cap, access_project, user_can
+from catalog.permissions import Cap, RoleName, access_project, user_can
 from recovery import selectors, services
-from recovery.models import Incident
-from recovery.permissions import access_incident
+from recovery.models import Checklist, Incident
+from recovery.permissions import access_checklist, access_incident, can_complete
 
 
 def _number(value: str, default: float = 0) -> float:
@@ -167,3 +167,66 @@ def desk(request: HttpRequest, code: str) -> HttpResponse:
         "own_ladder": project.escalation_steps.exists(),
     }
     return render(request, "recovery/desk.html", context)
+
+
+@login_required
+def checklist_list(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code)
+    if request.method == "POST":
+        project = access_project(request.user, code, need=Cap.MANAGE_RECOVERY, refusal="checklist.create")
+        try:
+            checklist = services.checklist_create(
+                actor=request.user,
+                project=project,
+                name=request.POST.get("name", ""),
+                items=request.POST.get("items", "").splitlines(),
+                kind=request.POST.get("kind", Checklist.Kind.OTHER),
+                role=request.POST.get("role", ""),
+                required_for_signoff=request.POST.get("required_for_signoff") == "on",
+            )
+        except services.IncidentError as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect("checklist-detail", checklist_id=checklist.pk)
+    context = {
+        "project": project,
+        "checklists": selectors.checklists_for(project=project),
+        "kinds": Checklist.Kind.choices,
+        "roles": [(role.value, role.value.replace("_", " ")) for role in RoleName if role != RoleName.VIEWER],
+        "can_manage": user_can(request.user, project, Cap.MANAGE_RECOVERY),
+    }
+    return render(request, "recovery/checklist_list.html", context)
+
+
+@login_required
+def checklist_detail(request: HttpRequest, checklist_id: int) -> HttpResponse:
+    checklist = access_checklist(request.user, checklist_id, complete=request.method == "POST")
+    project = checklist.project
+    days = list(project.days.order_by("-number")[:30])
+    if request.method == "POST":
+        number = request.POST.get("day", "")
+        day = next((d for d in days if str(d.number) == number), None)
+        ticked = [int(v) for v in request.POST.getlist("item") if v.isdigit()]
+        try:
+            run = services.checklist_complete(
+                actor=request.user,
+                checklist=checklist,
+                ticked=ticked,
+                day=day,
+                note=request.POST.get("note", ""),
+            )
+        except services.IncidentError as exc:
+            messages.error(request, str(exc))
+        else:
+            when = timezone.localtime(run.completed_at)
+            messages.success(request, f"Completed by {request.user.get_username()} at {when:%H:%M %Z}.")
+            return redirect("checklist-detail", checklist_id=checklist.pk)
+    context = {
+        "checklist": checklist,
+        "project": project,
+        "items": checklist.items.all(),
+        "days": days,
+        "runs": selectors.checklist_runs(checklist=checklist)[:20],
+        "can_complete": can_complete(request.user, checklist),
+    }
+    return render(request, "recovery/checklist_detail.html", context)

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from alerts.services import StepSpec, alert_raise, duty_shift_add, escalation_ladder_set
 from catalog.models import AuditEvent, MediaFile
-from recovery.models import RunbookVersion
+from recovery.models import ChecklistRun, RunbookVersion
+from recovery.services import checklist_create
 from restore.models import RestoreTarget
 from restore.services import restore_drill_scenario_start
 from tests.browser.conftest import ARTIFACTS, log_in, requires_chromium
@@ -103,3 +104,41 @@ def test_a_producer_turns_an_alert_into_an_incident_and_a_runbook_lesson(
     page.goto(f"{live_server.url}/p/FILM/drills/")
     expect(page.get_by_text("A001C001_X").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "recovery-drills.png"), full_page=True)
+
+
+def test_a_dit_completes_the_wrap_checklist_on_a_tablet(
+    transactional_db: None, world: World, live_server: Any, browser: Browser
+) -> None:
+    ShootDayFactory(project=world.project, number=1)
+    checklist = checklist_create(
+        actor=world.users["producer"],
+        project=world.project,
+        name="End-of-day wrap",
+        kind="wrap",
+        role="dit",
+        items=["Every card offloaded twice", "Shuttle labelled and sealed", "RAID SMART read"],
+        required_for_signoff=True,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = log_in(browser, live_server.url, "dit")
+    page.set_viewport_size(TABLET)
+    page.goto(f"{live_server.url}/p/FILM/checklists/")
+    page.get_by_role("link", name="End-of-day wrap").click()
+    # Each item is a large target a finger can hit: the whole row ticks its box.
+    for text in ("Every card offloaded twice", "Shuttle labelled and sealed"):
+        page.locator(".ticks label", has_text=text).click()
+    page.get_by_role("button", name="Checklist complete").click()
+    expect(page.get_by_text("1 item(s) not ticked: RAID SMART read")).to_be_visible()
+    for text in ("Every card offloaded twice", "Shuttle labelled and sealed", "RAID SMART read"):
+        page.locator(".ticks label", has_text=text).click()
+    box = page.locator(".ticks label", has_text="RAID SMART read").bounding_box()
+    assert box is not None and box["height"] >= 40  # tall enough to tick with a finger
+    page.screenshot(path=str(ARTIFACTS / "recovery-checklist-ticked.png"), full_page=True)
+    page.get_by_role("button", name="Checklist complete").click()
+    expect(page.get_by_text("Completed by dit")).to_be_visible()
+    expect(page.locator("table")).to_contain_text("Day 1")
+    page.screenshot(path=str(ARTIFACTS / "recovery-checklist-done.png"), full_page=True)
+    run = ChecklistRun.objects.get(checklist=checklist)
+    assert run.completed_by.username == "dit" and run.day.number == 1
+    assert AuditEvent.objects.filter(action="checklist.complete", actor_name="dit").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 820  # no sideways scrolling
