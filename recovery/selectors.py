@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMonth
 
 from catalog.models import Project, ShootDay
 from catalog.runbook import RunbookSectionText
@@ -59,3 +61,31 @@ def checklist_blockers(*, day: ShootDay) -> list[str]:
     return [
         f"the {c.name!r} checklist of day {day.number} is not completed" for c in missing.order_by("name")
     ]
+
+
+@dataclass(frozen=True)
+class IncidentCounts:
+    per_month: list[tuple[str, int]]  # ("2026-11", n), oldest first
+    per_cause: list[tuple[str, int]]  # (cause label, n), most first
+
+
+def incident_counts(*, project: Project, months: int = 12) -> IncidentCounts:
+    """How many incidents the project opened per calendar month (local time) and per cause (for trends)."""
+    by_month = (
+        Incident.objects.filter(project=project)
+        .annotate(month=TruncMonth("opened_at"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by("month")
+    )
+    labels = dict(Incident.Cause.choices)
+    by_cause = (
+        Incident.objects.filter(project=project)
+        .values("cause")
+        .annotate(n=Count("id"))
+        .order_by("-n", "cause")
+    )
+    return IncidentCounts(
+        per_month=[(f"{row['month']:%Y-%m}", int(row["n"])) for row in by_month][-months:],
+        per_cause=[(str(labels.get(row["cause"], row["cause"])), int(row["n"])) for row in by_cause],
+    )

@@ -89,6 +89,9 @@ def test_a_producer_turns_an_alert_into_an_incident_and_a_runbook_lesson(
     expect(page.locator("#on-duty")).to_contain_text("dit")
     expect(page.locator("#ladder")).to_contain_text("support@raid-vendor.example")
     page.screenshot(path=str(ARTIFACTS / "recovery-desk.png"), full_page=True)
+    page.goto(f"{live_server.url}/p/FILM/trends/")
+    expect(page.get_by_role("img", name="Incidents per cause")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "recovery-trends.png"), full_page=True)
     assert RunbookVersion.objects.get().incident.alert_id == alert.pk
     assert AuditEvent.objects.filter(action="runbook.section_edit", actor_name="producer").count() == 1
 

@@ -133,3 +133,12 @@ def test_role_matrix_for_incidents(world: World, persona: str) -> None:
     else:
         assert (page, desk, note) == (200, 200, 403)
         assert AuditEvent.objects.filter(action="incident.note_refused", actor_name=persona).count() == 1
+
+
+def test_incidents_are_counted_in_trends_per_month_and_cause(world: World) -> None:
+    for title, cause in [("RAID-A disk", "drive"), ("RAID-B disk", "drive"), ("Shuttle late", "shipping")]:
+        world.client("dit").post("/p/FILM/incidents/", {"title": title, "cause": cause})
+    assert Incident.objects.count() == 3
+    page = world.client("viewer").get("/p/FILM/trends/").content.decode()
+    assert "Incidents per month" in page and "Incidents per cause" in page
+    assert "Drive or RAID failure" in page and "Lost or late shuttle" in page
