@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from catalog.audit import audit_record
@@ -324,17 +324,32 @@ def restore_drill_plan(
     cards = set(volumes.filter(kind=Volume.Kind.CARD).values_list("pk", flat=True))
     shoot_day: ShootDay | None = None
     if scenario == RestoreDrill.Scenario.CARD_CORRUPTION:
+        # A verified card: its files have a verified copy somewhere other than a card.
         verified = MediaFile.objects.filter(
-            clip__project=project, copies__state=Copy.State.VERIFIED, card__isnull=False
-        ).exclude(copies__volume__kind=Volume.Kind.CARD)
+            clip__project=project,
+            copies__state=Copy.State.VERIFIED,
+            copies__volume__kind__in=[kind for kind in Volume.Kind.values if kind != Volume.Kind.CARD],
+        )
         the_card = (
             volumes.filter(kind=Volume.Kind.CARD, label__iexact=card).first()
             if card
-            else volumes.filter(pk__in=verified.values("card_id")).order_by("-pk").first()
+            else volumes.filter(kind=Volume.Kind.CARD)
+            .filter(Q(card_files__in=verified) | Q(clips_recorded__files__in=verified))
+            .distinct()
+            .order_by("-pk")
+            .first()
         )
         if the_card is None:
-            raise DrillError(f"project {project.code} has no verified card {card or ''}".strip())
-        files = list(MediaFile.objects.filter(card=the_card).select_related("clip", "card").order_by("pk"))
+            raise DrillError(
+                f"project {project.code} has no verified camera card {card or ''}".strip()
+                + ": no file or clip records the card it was offloaded from"
+            )
+        files = list(
+            MediaFile.objects.filter(Q(card=the_card) | Q(clip__card=the_card))
+            .select_related("clip", "card")
+            .distinct()
+            .order_by("pk")
+        )
         first = _first_copy_volumes(files)
         labels = ", ".join(sorted(volumes.filter(pk__in=first).values_list("label", flat=True)))
         lost = f"card {the_card.label}: its files unreadable on their first copy ({labels or 'none'})"
