@@ -65,7 +65,10 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     resolution = models.TextField(blank=True, help_text="How it ended; empty while unresolved.")
-    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True, help_text="When it last climbed the ladder.")
+    escalation_level = models.PositiveSmallIntegerField(
+        default=0, help_text="Steps of the escalation ladder climbed so far (0: not escalated)."
+    )
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
@@ -154,6 +157,7 @@ class Delivery(models.Model):
         EMAIL = "email", "Notification email"
         WEBHOOK = "webhook", "Webhook post"
         REPORT = "report", "Report email"
+        CONTACT = "contact", "Email to an outside contact"
 
     class Event(models.TextChoices):
         """What a webhook post says happened to its alert."""
@@ -201,3 +205,85 @@ class Delivery(models.Model):
     def url(self) -> str:
         """A webhook's URL (the page of an alert lists its webhook posts)."""
         return self.recipient
+
+
+class EscalationStep(models.Model):
+    """One rung of a project's escalation ladder (DIT on duty → data manager → IT support → vendor).
+
+    An open alert nobody acknowledged climbs to step N once ``after_minutes``
+    have passed since it was raised (step 1) or since it climbed to step N-1.
+    A project without steps uses the default ladder: one step, the project's
+    admins, after ``REELVAULT_ALERT_ESCALATE_SECONDS``.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="escalation_steps")
+    position = models.PositiveSmallIntegerField(help_text="1 for the first step, climbed first.")
+    name = models.CharField(max_length=80, help_text="DIT on duty, data manager, IT support, vendor…")
+    after_minutes = models.PositiveIntegerField(
+        help_text="Unacknowledged this long since the alert was raised (or climbed the step before)."
+    )
+    include_on_duty = models.BooleanField(
+        default=False, help_text="Also tell whoever is on the recovery desk at that moment."
+    )
+
+    class Meta:
+        ordering = ["project", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "position"], name="one_escalation_step_per_position"),
+            models.CheckConstraint(condition=models.Q(position__gte=1), name="escalation_position_from_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} step {self.position}: {self.name}"
+
+
+class EscalationContact(models.Model):
+    """Who a step tells: a member of the project, or an outside contact (email and/or webhook, no account)."""
+
+    step = models.ForeignKey(EscalationStep, on_delete=models.CASCADE, related_name="contacts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(max_length=120, blank=True, help_text="An outside contact's name or company.")
+    email = models.EmailField(blank=True)
+    webhook_url = models.URLField(blank=True, max_length=1000)
+
+    class Meta:
+        ordering = ["step", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, email="", webhook_url="")
+                    | (models.Q(user__isnull=True) & (~models.Q(email="") | ~models.Q(webhook_url="")))
+                ),
+                name="escalation_contact_is_member_or_outside",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user) if self.user_id else (self.name or self.email or self.webhook_url)
+
+
+class DutyShift(models.Model):
+    """Who staffs a project's recovery desk from when to when, and how to reach them.
+
+    New alerts and restore requests go first to whoever is on duty.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="duty_shifts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty_shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reach = models.CharField(max_length=200, blank=True, help_text="Phone, radio channel, room…")
+
+    class Meta:
+        ordering = ["project", "starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "starts_at", "ends_at"], name="duty_shift_when")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on duty for {self.project}"

@@ -39,7 +39,12 @@ from alerts.models import Delivery
 logger = logging.getLogger(__name__)
 
 #: A kind of message is given up after this many failed attempts.
-MAX_ATTEMPTS = {Delivery.Kind.EMAIL: 5, Delivery.Kind.WEBHOOK: 8, Delivery.Kind.REPORT: 5}
+MAX_ATTEMPTS = {
+    Delivery.Kind.EMAIL: 5,
+    Delivery.Kind.WEBHOOK: 8,
+    Delivery.Kind.REPORT: 5,
+    Delivery.Kind.CONTACT: 5,
+}
 #: A lease older than this is presumed abandoned (the sender died).
 CLAIM_TIMEOUT = timedelta(minutes=10)
 #: The sweep leaves fresh rows to the task enqueued at commit.
@@ -132,6 +137,15 @@ def _notification_email(delivery: Delivery) -> EmailMessage:
     )
 
 
+def _contact_email(delivery: Delivery) -> EmailMessage:
+    """An email to an outside contact of an escalation ladder (no account: the text is in the payload)."""
+    return EmailMessage(
+        subject=f"[Reelvault] {delivery.payload.get('subject', 'Alert')}",
+        body=str(delivery.payload.get("body", "")),
+        to=[delivery.recipient],
+    )
+
+
 def _post_json(url: str, payload: Mapping[str, Any]) -> int:
     if urlsplit(url).scheme not in {"http", "https"}:
         raise ValueError(f"webhook URL {url!r} is not http(s)")
@@ -151,7 +165,11 @@ def _send(delivery: Delivery) -> int | None:
         return _post_json(delivery.recipient, delivery.payload)
     if not delivery.recipient:
         raise NotSendable("the user has no email address")
-    composer = _notification_email if delivery.kind == Delivery.Kind.EMAIL else _composers.get(delivery.kind)
+    own: dict[str, EmailComposer] = {
+        Delivery.Kind.EMAIL: _notification_email,
+        Delivery.Kind.CONTACT: _contact_email,
+    }
+    composer = own.get(delivery.kind) or _composers.get(delivery.kind)
     if composer is None:
         raise NotSendable(f"no composer is registered for {delivery.kind} emails")
     composer(delivery).send()

@@ -18,6 +18,10 @@ def can_handle_alerts(user: AnyUser, project_id: int) -> bool:
     return user_can(user, project_id, Cap.HANDLE_ALERTS)
 
 
+def can_acknowledge_alerts(user: AnyUser, project_id: int) -> bool:
+    return user_can(user, project_id, Cap.ACKNOWLEDGE_ALERTS)
+
+
 def access_alert(user: AnyUser, alert_id: int, *, handle: str = "") -> Alert:
     """The alert if the user may see it; with ``handle`` (the action), also act on it.
 
@@ -30,12 +34,14 @@ def access_alert(user: AnyUser, alert_id: int, *, handle: str = "") -> Alert:
     if alert is None:
         raise Http404("No such alert.")
     gate(user, alert.project_id, Cap.VIEW)
-    if handle and not can_handle_alerts(user, alert.project_id):
+    # IT support may take an alert in hand (acknowledge) but not close it.
+    need = Cap.ACKNOWLEDGE_ALERTS if handle == "acknowledge" else Cap.HANDLE_ALERTS
+    if handle and not user_can(user, alert.project_id, need):
         refuse(
             actor=user,
             action=f"alert.{handle}_refused",
             project=alert.project,
             obj=alert,
-            reason="only admins, producers and DITs of the project handle its alerts",
+            reason=f"your role may not {handle} the project's alerts",
         )
     return alert

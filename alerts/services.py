@@ -25,13 +25,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from alerts.models import Alert, Delivery, Notification, Severity
+from alerts import selectors
+from alerts.models import (
+    Alert,
+    Delivery,
+    DutyShift,
+    EscalationContact,
+    EscalationStep,
+    Notification,
+    Severity,
+)
 from alerts.outbox import deliveries_enqueue, deliveries_send, deliveries_send_pending, delivery_new
 from catalog.audit import audit_record
 from catalog.models import Project
@@ -229,8 +237,10 @@ def alert_raise(
             project=project,
             after={"key": alert.key, "kind": alert.kind, "severity": alert.severity, "title": alert.title},
         )
+        # Whoever is on the recovery desk is told first (and only: the ladder
+        # takes it further); with nobody on duty, everyone who handles alerts.
         notify(
-            users=members_with(project, need=Cap.HANDLE_ALERTS),
+            users=selectors.on_duty(project=project, at=now) or members_with(project, need=Cap.HANDLE_ALERTS),
             subject=alert.title,
             body=alert_text(alert),
             link=alert_link(alert),
@@ -335,59 +345,111 @@ def alert_acknowledge(*, actor: AnyUser, alert: Alert, note: str = "") -> Alert:
 
 
 def alerts_escalate(*, now: datetime | None = None) -> list[int]:
-    """Escalate open alerts nobody acknowledged for REELVAULT_ALERT_ESCALATE_SECONDS; return their ids.
+    """Climb each open, unacknowledged alert one step of its project's ladder when due; return their ids.
 
-    Each alert is escalated once: the project's admins (the superusers when
-    the project has none) get a critical notification and email, the webhooks
-    an ``escalated`` message, the audit log an ``alert.escalate`` entry.
-    Informational alerts never escalate. 0 seconds turns escalation off.
+    An alert climbs to step N once the step's time has passed since it was
+    raised (step 1) or since it climbed to step N-1; acknowledging it stops
+    the climb. Each climb tells the step's members (and whoever is on duty,
+    when the step says so) in the app and by email, its outside contacts by
+    email and webhook, the configured webhooks an ``escalated`` message, and
+    writes an ``alert.escalate`` audit entry. Informational alerts never
+    escalate. Without a ladder of its own a project has the default one
+    (``alerts.selectors.escalation_ladder``).
     """
-    seconds = settings.REELVAULT_ALERT_ESCALATE_SECONDS
-    if seconds <= 0:
-        return []
     now = now or timezone.now()
-    due = Alert.objects.filter(
-        state=Alert.State.OPEN,
-        escalated_at__isnull=True,
-        first_seen_at__lte=now - timedelta(seconds=seconds),
-        severity__in=[Severity.WARNING, Severity.CRITICAL],
-    ).values_list("pk", flat=True)[:200]
-    return [alert_id for alert_id in list(due) if _escalate(alert_id, now=now, seconds=seconds)]
+    open_alerts = Alert.objects.filter(
+        state=Alert.State.OPEN, severity__in=[Severity.WARNING, Severity.CRITICAL]
+    ).select_related("project")[:500]
+    ladders: dict[int, list[selectors.LadderStep]] = {}
+    climbed = []
+    for alert in open_alerts:
+        if alert.project_id not in ladders:
+            ladders[alert.project_id] = selectors.escalation_ladder(project=alert.project)
+        ladder = ladders[alert.project_id]
+        if alert.escalation_level >= len(ladder):
+            continue
+        since = alert.escalated_at if alert.escalation_level and alert.escalated_at else alert.first_seen_at
+        if now - since < timedelta(seconds=ladder[alert.escalation_level].after_seconds):
+            continue
+        if _escalate(alert.pk, now=now, level=alert.escalation_level):
+            climbed.append(alert.pk)
+    return climbed
 
 
 @transaction.atomic(durable=True)
-def _escalate(alert_id: int, *, now: datetime, seconds: int) -> bool:
-    # The claim: of two beat runs (or a redelivered task), one escalates.
-    claimed = Alert.objects.filter(pk=alert_id, state=Alert.State.OPEN, escalated_at__isnull=True).update(
-        escalated_at=now
+def _escalate(alert_id: int, *, now: datetime, level: int = 0, seconds: int | None = None) -> bool:
+    """Climb the alert from ``level`` to the next step; False when another run did, or it was acknowledged."""
+    # The claim: of two beat runs (or a redelivered task), one climbs.
+    claimed = Alert.objects.filter(pk=alert_id, state=Alert.State.OPEN, escalation_level=level).update(
+        escalated_at=now, escalation_level=level + 1
     )
     if not claimed:
         return False
     alert = Alert.objects.select_related("project").get(pk=alert_id)
-    admins = members_with(alert.project, need=Cap.TAKE_ESCALATIONS) or list(
-        get_user_model().objects.filter(is_superuser=True, is_active=True)
-    )
-    minutes = max(1, round(seconds / 60))
+    ladder = selectors.escalation_ladder(project=alert.project)
+    if level >= len(ladder):
+        return True  # the ladder was shortened meanwhile: nobody left to tell
+    step = ladder[level]
+    users = list(step.users)
+    if step.include_on_duty:
+        users = selectors.on_duty(project=alert.project, at=now) + users
+    minutes = max(1, round((seconds if seconds is not None else step.after_seconds) / 60))
+    unacknowledged = max(1, round((now - alert.first_seen_at).total_seconds() / 60))
     audit_record(
         actor=None,
         action="alert.escalate",
         obj=alert,
         project=alert.project,
-        after={"to": [user.get_username() for user in admins], "unacknowledged_minutes": minutes},
+        after={
+            "step": step.position,
+            "step_name": step.name,
+            "to": [user.get_username() for user in users] + step.emails + step.webhooks,
+            "unacknowledged_minutes": minutes if level == 0 else unacknowledged,
+        },
+    )
+    subject = (
+        f"ESCALATED: {alert.title}"
+        if len(ladder) == 1
+        else f"ESCALATED (step {step.position}, {step.name}): {alert.title}"
+    )
+    body = (
+        f"Nobody acknowledged this {alert.severity} alert within {minutes} min "
+        f"(raised {alert.first_seen_at:%Y-%m-%d %H:%M %Z}, {alert.occurrences} occurrence(s)).\n\n"
+        + alert_text(alert)
     )
     notify(
-        users=admins,
-        subject=f"ESCALATED: {alert.title}",
-        body=(
-            f"Nobody acknowledged this {alert.severity} alert within {minutes} min "
-            f"(raised {alert.first_seen_at:%Y-%m-%d %H:%M %Z}, {alert.occurrences} occurrence(s)).\n\n"
-            + alert_text(alert)
-        ),
+        users=users,
+        subject=subject,
+        body=body,
         link=alert_link(alert),
         project=alert.project,
         kind="alert.escalated",
         level=Severity.CRITICAL,
         alert=alert,
+    )
+    url = f"{settings.REELVAULT_BASE_URL.rstrip('/')}{alert_link(alert)}"
+    payload = webhook_payload(alert=alert, event=Delivery.Event.ESCALATED)
+    deliveries_enqueue(
+        deliveries=[
+            delivery_new(
+                kind=Delivery.Kind.CONTACT,
+                recipient=address,
+                payload={"subject": subject, "body": f"{body}\n\n{url}"},
+                alert=alert,
+                event=Delivery.Event.ESCALATED,
+            )
+            for address in step.emails
+        ]
+        + [
+            delivery_new(
+                kind=Delivery.Kind.WEBHOOK,
+                recipient=hook,
+                payload=payload,
+                alert=alert,
+                event=Delivery.Event.ESCALATED,
+            )
+            for hook in step.webhooks
+        ]
     )
     _webhook(alert, Delivery.Event.ESCALATED)
     return True
@@ -458,3 +520,130 @@ def _webhook(alert: Alert, event: str) -> list[int]:
             for url in urls
         ]
     )
+
+
+# --- Recovery desk and escalation ladder (set by the recovery app's pages and command) --------
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step of a ladder to set: a name, a delay, members and outside contacts."""
+
+    name: str
+    after_minutes: int
+    users: Sequence[AbstractBaseUser] = ()
+    emails: Sequence[str] = ()
+    webhooks: Sequence[str] = ()
+    include_on_duty: bool = False
+
+
+def _ladder_json(project: Project) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": step.position,
+            "name": step.name,
+            "after_minutes": step.after_minutes,
+            "on_duty": step.include_on_duty,
+            "contacts": [str(contact) for contact in step.contacts.all()],
+        }
+        for step in project.escalation_steps.prefetch_related("contacts__user").order_by("position")
+    ]
+
+
+@transaction.atomic(durable=True)
+def escalation_ladder_set(
+    *, actor: AnyUser | None, project: Project, steps: Sequence[StepSpec]
+) -> list[EscalationStep]:
+    """Replace the project's ladder with these steps, first climbed first; return the new steps.
+
+    An empty list goes back to the default ladder. Raises AlertError when a
+    step names someone who is not a member of the project, has no contact or
+    a negative delay.
+    """
+    members = set(project.memberships.values_list("user_id", flat=True))
+    for spec in steps:
+        if not (spec.users or spec.emails or spec.webhooks or spec.include_on_duty):
+            raise AlertError(f"step {spec.name!r} tells nobody: give it members, an email or a webhook")
+        if spec.after_minutes < 0:
+            raise AlertError(f"step {spec.name!r}: the delay cannot be negative")
+        strangers = [u.get_username() for u in spec.users if u.pk not in members]
+        if strangers:
+            raise AlertError(
+                f"not members of {project.code}: {', '.join(strangers)} (add them as outside contacts)"
+            )
+    before = _ladder_json(project)
+    project.escalation_steps.all().delete()
+    created = []
+    for position, spec in enumerate(steps, start=1):
+        step = EscalationStep(
+            project=project,
+            position=position,
+            name=spec.name.strip()[:80] or f"Step {position}",
+            after_minutes=spec.after_minutes,
+            include_on_duty=spec.include_on_duty,
+        )
+        step.full_clean()
+        step.save()
+        contacts = [EscalationContact(step=step, user_id=user.pk) for user in spec.users]
+        contacts += [EscalationContact(step=step, email=address.strip()) for address in spec.emails]
+        contacts += [EscalationContact(step=step, webhook_url=url.strip()) for url in spec.webhooks]
+        for contact in contacts:
+            contact.full_clean()
+        EscalationContact.objects.bulk_create(contacts)
+        created.append(step)
+    audit_record(
+        actor=actor,
+        action="alert.ladder_set",
+        obj=project,
+        project=project,
+        before={"steps": before},
+        after={"steps": _ladder_json(project)},
+    )
+    return created
+
+
+@transaction.atomic(durable=True)
+def duty_shift_add(
+    *,
+    actor: AnyUser | None,
+    project: Project,
+    user: AbstractBaseUser,
+    starts_at: datetime,
+    ends_at: datetime,
+    reach: str = "",
+) -> DutyShift:
+    """Put a member on the project's recovery desk for a while. Raises AlertError for bad input."""
+    if not project.memberships.filter(user_id=user.pk).exists():
+        raise AlertError(f"{user.get_username()} is not a member of {project.code}")
+    if ends_at <= starts_at:
+        raise AlertError("a shift ends after it starts")
+    shift = DutyShift(
+        project=project, user_id=user.pk, starts_at=starts_at, ends_at=ends_at, reach=reach.strip()
+    )
+    shift.full_clean()
+    shift.save()
+    audit_record(
+        actor=actor,
+        action="alert.duty_shift_add",
+        obj=shift,
+        project=project,
+        after={
+            "user": user.get_username(),
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reach": shift.reach,
+        },
+    )
+    return shift
+
+
+@transaction.atomic(durable=True)
+def duty_shift_remove(*, actor: AnyUser | None, shift: DutyShift) -> None:
+    audit_record(
+        actor=actor,
+        action="alert.duty_shift_remove",
+        obj=shift,
+        project=shift.project,
+        before={"user": shift.user.get_username(), "starts_at": shift.starts_at.isoformat()},
+    )
+    shift.delete()

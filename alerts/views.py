@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from alerts import selectors, services
 from alerts.models import Alert
-from alerts.permissions import access_alert, can_handle_alerts
+from alerts.permissions import access_alert, can_acknowledge_alerts, can_handle_alerts
 
 
 @login_required
@@ -51,6 +51,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     context = {
         "alert": alert,
         "can_handle": can_handle_alerts(request.user, alert.project_id),
+        "can_acknowledge": can_acknowledge_alerts(request.user, alert.project_id),
         "deliveries": alert.deliveries.all()[:50],
     }
     return render(request, "alerts/alert_detail.html", context)

@@ -38,6 +38,9 @@ class RoleName(StrEnum):
     EDITOR = "editor"
     DIT = "dit"
     VIEWER = "viewer"
+    COLORIST = "colorist"
+    VFX = "vfx"
+    IT_SUPPORT = "it_support"
 
 
 class Cap(StrEnum):
@@ -55,20 +58,60 @@ class Cap(StrEnum):
     RUN_REPORTS = "run_reports"  # generate and email a daily report on demand
     TAKE_ESCALATIONS = "take_escalations"  # be told of alerts nobody acknowledged in time
     TAKE_RELEASES = "take_releases"  # editorial: be told when a signed-off day's footage is released
+    ACKNOWLEDGE_ALERTS = "acknowledge_alerts"  # take an alert in hand (stops its escalation)
+    MANAGE_RECOVERY = "manage_recovery"  # duty rota, escalation ladder, runbook sections, checklists
 
 
 ROLE_CAPABILITIES: dict[RoleName, frozenset[Cap]] = {
     # Admins are told of the cards released for reformat (INGEST), not also of the editorial release.
     RoleName.ADMIN: frozenset(Cap) - {Cap.TAKE_RELEASES},
     RoleName.PRODUCER: frozenset(
-        {Cap.VIEW, Cap.VIEW_AUDIT, Cap.REQUEST_RESTORE, Cap.SIGN_OFF, Cap.HANDLE_ALERTS, Cap.RUN_REPORTS}
+        {
+            Cap.VIEW,
+            Cap.VIEW_AUDIT,
+            Cap.REQUEST_RESTORE,
+            Cap.SIGN_OFF,
+            Cap.HANDLE_ALERTS,
+            Cap.ACKNOWLEDGE_ALERTS,
+            Cap.RUN_REPORTS,
+            Cap.MANAGE_RECOVERY,
+        }
     ),
     RoleName.EDITOR: frozenset({Cap.VIEW, Cap.EDIT_METADATA, Cap.REQUEST_RESTORE, Cap.TAKE_RELEASES}),
     RoleName.DIT: frozenset(
-        {Cap.VIEW, Cap.EDIT_METADATA, Cap.INGEST, Cap.REQUEST_RESTORE, Cap.HANDLE_ALERTS, Cap.RUN_REPORTS}
+        {
+            Cap.VIEW,
+            Cap.EDIT_METADATA,
+            Cap.INGEST,
+            Cap.REQUEST_RESTORE,
+            Cap.HANDLE_ALERTS,
+            Cap.ACKNOWLEDGE_ALERTS,
+            Cap.RUN_REPORTS,
+        }
     ),
     RoleName.VIEWER: frozenset({Cap.VIEW}),
+    # The crew beyond editorial: reading like an editor, restores only to their own targets.
+    RoleName.COLORIST: frozenset({Cap.VIEW, Cap.REQUEST_RESTORE}),
+    RoleName.VFX: frozenset({Cap.VIEW, Cap.REQUEST_RESTORE}),
+    # IT support sees the catalog, volumes, drive health and alerts and takes alerts in hand
+    # (a step of the escalation ladder tells them); it edits no metadata and is not told of every alert.
+    RoleName.IT_SUPPORT: frozenset({Cap.VIEW, Cap.ACKNOWLEDGE_ALERTS}),
 }
+
+#: Roles whose restores may only go to restore targets of these names.
+ROLE_RESTORE_TARGETS: dict[RoleName, frozenset[str]] = {
+    RoleName.COLORIST: frozenset({"colour", "color", "grade", "grading"}),
+    RoleName.VFX: frozenset({"vfx"}),
+}
+
+
+def restore_target_allowed(user: AnyUser, project: Project | int, target_name: str) -> bool:
+    """Whether the user's role may restore to the target of that name (colorists and VFX: their own)."""
+    role = role_of(user, project)
+    if role is None:
+        return False
+    allowed = ROLE_RESTORE_TARGETS.get(role)
+    return allowed is None or target_name.lower() in allowed
 
 
 def role_of(user: AnyUser, project: Project | int) -> RoleName | None:
@@ -108,6 +151,18 @@ def is_dit(user: AnyUser, project: Project | int) -> bool:
 
 def is_viewer(user: AnyUser, project: Project | int) -> bool:
     return is_role(user, project, RoleName.VIEWER)
+
+
+def is_colorist(user: AnyUser, project: Project | int) -> bool:
+    return is_role(user, project, RoleName.COLORIST)
+
+
+def is_vfx(user: AnyUser, project: Project | int) -> bool:
+    return is_role(user, project, RoleName.VFX)
+
+
+def is_it_support(user: AnyUser, project: Project | int) -> bool:
+    return is_role(user, project, RoleName.IT_SUPPORT)
 
 
 def user_can(user: AnyUser, project: Project | int, need: Cap) -> bool:

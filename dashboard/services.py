@@ -35,6 +35,7 @@ from dashboard import reports
 from dashboard.camera_reports import parse_camera_report
 from dashboard.models import DailyReport, ExpectedCard, ReportSubscription
 from dashboard.selectors import day_figures
+from recovery.selectors import checklist_blockers
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | li
     # figures are computed after taking it, in this transaction.
     day = ShootDay.objects.select_for_update().select_related("project").get(pk=day.pk)
     figures = day_figures(day=day)
-    reasons = list(figures.blockers)
+    reasons = list(figures.blockers) + checklist_blockers(day=day)  # a required wrap checklist
     if figures.signed_off and figures.signoff is not None:
         reasons.insert(
             0, f"already signed off by {figures.signoff.actor} at {figures.signoff.at:%Y-%m-%d %H:%M}"

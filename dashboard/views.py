@@ -23,6 +23,7 @@ from custody import selectors as custody_selectors
 from dashboard import charts, selectors, services
 from dashboard.models import DailyReport
 from dashboard.permissions import access_day, can_run_reports, can_sign_off
+from recovery.selectors import incident_counts
 
 
 def _refresh() -> int:
@@ -142,6 +143,7 @@ def project_trends(request: HttpRequest, code: str) -> HttpResponse:
         charts.Point(label(f), None if f.transfer_success_rate is None else 100 * f.transfer_success_rate)
         for f in data.days
     ]
+    incidents = incident_counts(project=project)
     context = {
         "project": project,
         "trends": data,
@@ -190,6 +192,22 @@ def project_trends(request: HttpRequest, code: str) -> HttpResponse:
                     points=[charts.Point(on.strftime("%m-%d"), n) for on, n in data.backlog],
                     kind="line",
                     colour="#5b6270",
+                ),
+            ),
+            (
+                "Incidents per month",
+                charts.chart(
+                    title="Incidents opened per month",
+                    points=[charts.Point(month, n) for month, n in incidents.per_month],
+                    colour="#b3261e",
+                ),
+            ),
+            (
+                "Incidents per cause",
+                charts.chart(
+                    title="Incidents per cause",
+                    points=[charts.Point(cause, n) for cause, n in incidents.per_cause],
+                    colour="#9a6700",
                 ),
             ),
         ],

@@ -148,6 +148,7 @@ def collect() -> list[Metric]:
         Delivery.Kind.EMAIL: "email",
         Delivery.Kind.WEBHOOK: "webhook",
         Delivery.Kind.REPORT: "report_email",
+        Delivery.Kind.CONTACT: "contact_email",
     }
     for kind, n in deliveries_pending_counts().items():
         queue.add(n, kind=outbox_kinds[Delivery.Kind(kind)], state="pending", project="")

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "custody",
     "fixity",
     "protection",
+    "recovery",
     "dashboard",
     "reelvault",
 ]

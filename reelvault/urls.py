@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("custody.urls")),
     path("", include("fixity.urls")),
     path("", include("protection.urls")),
+    path("", include("recovery.urls")),
     path("", include("alerts.urls")),
     path("", include("metadata.urls")),
     path("", include("dashboard.urls")),

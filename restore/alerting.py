@@ -29,24 +29,46 @@ def drill_finished_after_commit(*, drill_id: int) -> None:
 
 def drill_finished(*, drill_id: int) -> None:
     """A failed drill raises an alert for its project and tier; a passed one resolves it."""
-    drill = RestoreDrill.objects.select_related("project").filter(pk=drill_id).first()
+    drill = RestoreDrill.objects.select_related("project", "request").filter(pk=drill_id).first()
     if drill is None:
         return
     project = drill.project
-    key = f"restore.drill_failed:project:{project.pk}:tier:{drill.tier}"
+    scenario = drill.scenario != RestoreDrill.Scenario.SAMPLE
+    what = drill.get_scenario_display() if scenario else f"{drill.tier} tier"
+    key = f"restore.drill_failed:project:{project.pk}:" + (
+        f"scenario:{drill.scenario}" if scenario else f"tier:{drill.tier}"
+    )
+    slow_key = f"restore.drill_over_time:project:{project.pk}:scenario:{drill.scenario}"
     if drill.state == RestoreDrill.State.PASSED:
-        alert_resolve_key(key=key, resolution=f"drill {drill.pk} of the {drill.tier} tier passed")
+        alert_resolve_key(key=key, resolution=f"drill {drill.pk} ({what}) passed")
+        if drill.over_time:
+            alert_raise(
+                project=project,
+                key=slow_key,
+                kind="restore.drill_over_time",
+                severity=Severity.WARNING,
+                title=f"{project.code}: restore drill {drill.pk} ({what}) took longer than the runbook says",
+                body=(
+                    f"Restoring took {drill.request.seconds if drill.request else 0:.0f} s; the runbook "
+                    f"expects {drill.expected_seconds or 0:.0f} s for these bytes. Update the runbook's "
+                    "expected time or find what slowed it down."
+                ),
+                link=f"/p/{project.code}/drills/",
+                details={"scenario": drill.scenario, "drill": drill.pk},
+            )
+        elif scenario:
+            alert_resolve_key(key=slow_key, resolution=f"drill {drill.pk} ({what}) was on time")
     elif drill.state == RestoreDrill.State.FAILED:
         alert_raise(
             project=project,
             key=key,
             kind="restore.drill_failed",
             severity=Severity.CRITICAL,
-            title=f"{project.code}: restore drill {drill.pk} ({drill.tier} tier) FAILED",
+            title=f"{project.code}: restore drill {drill.pk} ({what}) FAILED",
             body=drill.error or "The drill did not verify.",
             link=f"/p/{project.code}/drills/",
             items=[
                 f"drill {drill.pk}: {line}" for line in (drill.error or "did not verify").splitlines()[:5]
             ],
-            details={"tier": drill.tier, "drill": drill.pk},
+            details={"tier": drill.tier, "scenario": drill.scenario, "drill": drill.pk},
         )

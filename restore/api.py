@@ -350,6 +350,13 @@ class RestoreDrillSerializer(serializers.ModelSerializer[RestoreDrill]):
             "restore_state",
             "created_at",
             "finished_at",
+            "scenario",
+            "lost",
+            "unrecoverable",
+            "unrecoverable_files",
+            "per_tier",
+            "expected_seconds",
+            "over_time",
         ]
         read_only_fields = fields
 
@@ -358,6 +365,12 @@ class DrillCreateSerializer(serializers.Serializer[RestoreDrill]):
     project = serializers.CharField()
     tier = serializers.ChoiceField(choices=["", "hot", "warm", "cold"], required=False, default="")
     sample_clips = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    scenario = serializers.ChoiceField(
+        choices=RestoreDrill.Scenario.choices, required=False, default=RestoreDrill.Scenario.SAMPLE
+    )
+    day = serializers.IntegerField(required=False, min_value=1, help_text="Scenarios: the shoot day.")
+    card = serializers.CharField(required=False, default="", help_text="Card corruption: the card's label.")
+    site = serializers.CharField(required=False, default="", help_text="Loss of a site: the host.")
 
 
 class RestoreDrillViewSet(viewsets.ReadOnlyModelViewSet[RestoreDrill]):
@@ -378,12 +391,23 @@ class RestoreDrillViewSet(viewsets.ReadOnlyModelViewSet[RestoreDrill]):
         data: dict[str, Any] = dict(incoming.validated_data)
         project = access_project(request.user, data["project"], need=Cap.INGEST)
         try:
-            drill = services.restore_drill_start(
-                actor=request.user,
-                project=project,
-                tier=data.get("tier", ""),
-                sample_clips=data.get("sample_clips"),
-            )
+            if data["scenario"] == RestoreDrill.Scenario.SAMPLE:
+                drill = services.restore_drill_start(
+                    actor=request.user,
+                    project=project,
+                    tier=data.get("tier", ""),
+                    sample_clips=data.get("sample_clips"),
+                )
+            else:
+                drill = services.restore_drill_scenario_start(
+                    actor=request.user,
+                    project=project,
+                    scenario=data["scenario"],
+                    day=data.get("day"),
+                    card=data["card"],
+                    tier=data.get("tier", ""),
+                    site=data["site"],
+                )
         except services.RestoreError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(RestoreDrillSerializer(drill).data, status=status.HTTP_201_CREATED)

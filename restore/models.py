@@ -78,6 +78,11 @@ class RestoreRequest(models.Model):
         choices=Volume.Tier.choices,
         help_text="Drills: restore only from this tier.",
     )
+    excluded_volume_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Scenario drills: copies on these volumes are treated as gone, for this restore only.",
+    )
     folder = models.CharField(
         max_length=255, blank=True, help_text="Folder of this restore inside the target."
     )
@@ -196,8 +201,16 @@ class RestoreDrill(models.Model):
         SCHEDULE = "schedule", "Schedule"
         MANUAL = "manual", "On demand"
 
+    class Scenario(models.TextChoices):
+        SAMPLE = "sample", "Random sample of one tier"
+        CARD_CORRUPTION = "card_corruption", "Card corruption (first copy unreadable)"
+        TIER_LOSS = "tier_loss", "Loss of a tier or site"
+        LOCAL_FAILURE = "local_failure", "Complete local failure (only off-site copies)"
+
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="restore_drills")
-    tier = models.CharField(max_length=5, choices=Volume.Tier.choices)
+    tier = models.CharField(
+        max_length=5, choices=Volume.Tier.choices, blank=True, help_text="Sample drills: the tier sampled."
+    )
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     request = models.OneToOneField(
@@ -212,6 +225,25 @@ class RestoreDrill(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Scenario drills (restore/services/drills.py): what is treated as gone, and what that left.
+    scenario = models.CharField(max_length=20, choices=Scenario.choices, default=Scenario.SAMPLE)
+    lost = models.CharField(max_length=300, blank=True, help_text="What the scenario treats as gone.")
+    day = models.ForeignKey(
+        "catalog.ShootDay", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    unrecoverable = models.JSONField(
+        default=list, blank=True, help_text="Clips with no copy outside what was lost: a policy hole."
+    )
+    unrecoverable_files = models.PositiveIntegerField(default=0)
+    per_tier = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"warm": {"files": n, "bytes": n, "seconds": s, "mb_per_second": r}}',
+    )
+    expected_seconds = models.FloatField(
+        null=True, blank=True, help_text="The runbook's expected time for these bytes (from earlier drills)."
+    )
+    over_time = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,6 +12,7 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, S
 
 from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, projects_for
+from catalog.runbook import RunbookSectionText, runbook_sections
 from restore.models import RestoreDrill, RestoreItem, RestoreRequest, RestoreTarget
 
 TIER_ORDER: tuple[str, ...] = (Volume.Tier.HOT, Volume.Tier.WARM, Volume.Tier.COLD)
@@ -31,6 +32,7 @@ _TIER_RANK = Case(
     default=Value(9),
     output_field=IntegerField(),
 )
+TIER_RANK = _TIER_RANK  # hot before warm before cold (drill plans order copies the same way)
 
 
 def restore_list(*, user: AnyUser) -> QuerySet[RestoreRequest]:
@@ -50,7 +52,9 @@ def restore_items(*, restore: RestoreRequest) -> QuerySet[RestoreItem]:
     return restore.items.select_related("source_copy__volume", "media_file").order_by("path")
 
 
-def usable_copies(*, media_file_ids: Iterable[int], host: str, tier: str = "") -> QuerySet[Copy]:
+def usable_copies(
+    *, media_file_ids: Iterable[int], host: str, tier: str = "", exclude_volume_ids: Sequence[int] = ()
+) -> QuerySet[Copy]:
     """Verified copies a worker on ``host`` can read, best first per file (one query).
 
     Usable: verified, on an online volume mounted on ``host`` (or with no host
@@ -77,13 +81,19 @@ def usable_copies(*, media_file_ids: Iterable[int], host: str, tier: str = "") -
     )
     if tier:
         copies = copies.filter(volume__tier=tier)
+    if exclude_volume_ids:  # a scenario drill's lost volumes
+        copies = copies.exclude(volume_id__in=list(exclude_volume_ids))
     return copies.order_by("media_file_id", "card_rank", "health_rank", "tier_rank", "-verified_at", "pk")
 
 
-def best_copies(*, media_file_ids: Sequence[int], host: str, tier: str = "") -> dict[int, list[Copy]]:
+def best_copies(
+    *, media_file_ids: Sequence[int], host: str, tier: str = "", exclude_volume_ids: Sequence[int] = ()
+) -> dict[int, list[Copy]]:
     """``{media_file_id: [copy, ...]}`` best first; files without a usable copy are absent."""
     result: dict[int, list[Copy]] = defaultdict(list)
-    for copy in usable_copies(media_file_ids=media_file_ids, host=host, tier=tier):
+    for copy in usable_copies(
+        media_file_ids=media_file_ids, host=host, tier=tier, exclude_volume_ids=exclude_volume_ids
+    ):
         result[copy.media_file_id].append(copy)
     return dict(result)
 
@@ -167,6 +177,7 @@ class RunbookTier:
     trend: TierTrend
     largest_day_bytes: int
     expected_seconds_per_day: float | None  # from measured drills; None when never measured
+    section: RunbookSectionText | None = None  # what people wrote for this tier (catalog/runbook.py)
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,7 @@ def runbook(*, project: Project) -> Runbook:
     days = [DayManifest(d, d.files, d.bytes or 0) for d in day_rows]
     largest_day = max((d.bytes for d in days), default=0)
     trends = {t.tier: t for t in drill_trends(project=project)}
+    sections = runbook_sections(project)
     labels = dict(Volume.Tier.choices)
     tiers = []
     for tier in TIER_ORDER:
@@ -277,6 +289,7 @@ def runbook(*, project: Project) -> Runbook:
                 trend=trend,
                 largest_day_bytes=largest_day,
                 expected_seconds_per_day=expected,
+                section=sections.get(tier),
             )
         )
     files = MediaFile.objects.filter(clip__project=project)

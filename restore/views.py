@@ -145,6 +145,7 @@ def drill_list(request: HttpRequest, code: str) -> HttpResponse:
         "can_run": user_can(request.user, project, Cap.INGEST),
         "schedule": getattr(project, "drill_schedule", None),
         "tiers": RestoreDrill._meta.get_field("tier").choices,
+        "scenarios": RestoreDrill.Scenario.choices,
     }
     return render(request, "restore/drill_list.html", context)
 
@@ -153,12 +154,26 @@ def drill_list(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def drill_run(request: HttpRequest, code: str) -> HttpResponse:
     project = access_project(request.user, code, need=Cap.INGEST)
+    scenario = request.POST.get("scenario", RestoreDrill.Scenario.SAMPLE)
+    day = request.POST.get("day", "").strip()
     try:
-        drill = services.restore_drill_start(
-            actor=request.user, project=project, tier=request.POST.get("tier", "")
-        )
+        if scenario == RestoreDrill.Scenario.SAMPLE:
+            drill = services.restore_drill_start(
+                actor=request.user, project=project, tier=request.POST.get("tier", "")
+            )
+        else:
+            drill = services.restore_drill_scenario_start(
+                actor=request.user,
+                project=project,
+                scenario=scenario,
+                day=int(day) if day.isdigit() else None,
+                card=request.POST.get("card", "").strip(),
+                tier=request.POST.get("tier", ""),
+                site=request.POST.get("site", "").strip(),
+            )
     except services.RestoreError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Drill {drill.pk} started on the {drill.tier} tier.")
+        what = drill.lost if drill.lost else f"the {drill.tier} tier"
+        messages.success(request, f"Drill {drill.pk} started: {drill.get_scenario_display()}, {what}.")
     return redirect("drill-list", code=project.code)

@@ -33,7 +33,13 @@ from restore.services.base import (
     RestoreError,
     RestoreRefused,
 )
-from restore.services.drills import drill_schedule_set, restore_drill_start, restore_drills_due
+from restore.services.drills import (
+    drill_schedule_set,
+    restore_drill_plan,
+    restore_drill_scenario_start,
+    restore_drill_start,
+    restore_drills_due,
+)
 from restore.services.requests import (
     BulkOutcome,
     Selection,
@@ -57,6 +63,8 @@ __all__ = [
     "Selection",
     "drill_schedule_set",
     "item_path",
+    "restore_drill_plan",
+    "restore_drill_scenario_start",
     "restore_drill_start",
     "restore_drills_due",
     "restore_request_approve",

@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from alerts.models import Notification
+from alerts.selectors import on_duty
 from alerts.services import notify
 from catalog.models import Project
 from catalog.permissions import AnyUser, Cap, Refused, members_with
@@ -67,6 +68,7 @@ def announce(
         users.append(restore.requester)
     users.extend(a.approver for a in restore.approvals.select_related("approver"))
     if restore.state in (RestoreRequest.State.REQUESTED, RestoreRequest.State.FAILED):
+        users.extend(on_duty(project=restore.project))  # the recovery desk first
         users.extend(
             u for u in members_with(restore.project, need=Cap.APPROVE_RESTORE) if u.pk != restore.requester_id
         )

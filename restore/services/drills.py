@@ -5,21 +5,25 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from catalog.audit import audit_record
-from catalog.models import Clip, Copy, MediaFile, Project, Volume
+from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
 from restore import selectors
 from restore.alerting import drill_finished_after_commit
 from restore.models import (
     DrillSchedule,
     RestoreDrill,
+    RestoreItem,
     RestoreRequest,
     RestoreTarget,
 )
@@ -40,6 +44,21 @@ def _drill_tiers(project: Project) -> list[str]:
     return [tier for tier in selectors.TIER_ORDER if tier in present]
 
 
+def _scratch_target(project: Project) -> RestoreTarget:
+    target = (
+        project.restore_targets.filter(scratch=True).order_by("pk").first()
+        or project.restore_targets.filter(name="scratch").first()
+    )
+    if target is None:
+        raise DrillError(f"project {project.code} has no scratch restore target: add one named 'scratch'")
+    if target.kind != RestoreTarget.Kind.FOLDER:
+        raise DrillError(
+            f"the scratch target {target.name} of {project.code} is object storage; drills clean up "
+            "a folder: make a folder the scratch target"
+        )
+    return target
+
+
 def restore_drill_start(
     *,
     actor: AnyUser | None,
@@ -56,17 +75,7 @@ def restore_drill_start(
     and is deleted when verified. Raises DrillError when the project has no
     scratch target or no verified copies to sample.
     """
-    target = (
-        project.restore_targets.filter(scratch=True).order_by("pk").first()
-        or project.restore_targets.filter(name="scratch").first()
-    )
-    if target is None:
-        raise DrillError(f"project {project.code} has no scratch restore target: add one named 'scratch'")
-    if target.kind != RestoreTarget.Kind.FOLDER:
-        raise DrillError(
-            f"the scratch target {target.name} of {project.code} is object storage; drills clean up "
-            "a folder: make a folder the scratch target"
-        )
+    target = _scratch_target(project)
     tiers = _drill_tiers(project)
     if tier:
         if tier not in tiers:
@@ -162,6 +171,11 @@ def restore_drill_finish(*, restore: RestoreRequest) -> None:
         cleaned = True
     except (OSError, ValueError) as exc:
         errors.append(f"the scratch folder could not be cleaned: {exc}")
+    if drill.scenario != RestoreDrill.Scenario.SAMPLE:
+        with transaction.atomic():
+            _scenario_record(drill, restore=restore, error="\n".join(errors))
+            RestoreDrill.objects.filter(pk=drill.pk).update(cleaned=cleaned)
+        return
     passed = restore.state == RestoreRequest.State.VERIFIED and not errors
     finished = timezone.now()
     seconds = (finished - drill.created_at).total_seconds()
@@ -236,3 +250,303 @@ def drill_schedule_set(
         after={"interval_hours": interval_hours, "sample_clips": sample_clips, "enabled": enabled},
     )
     return schedule
+
+
+# --- Scenario drills ---------------------------------------------------------------------------
+
+#: A scenario drill slower than the runbook's expected time by this factor is "over time".
+OVER_TIME_FACTOR = 1.5
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    """What a scenario treats as gone, and what that leaves for the restore."""
+
+    lost: str
+    excluded_volume_ids: list[int]
+    day: ShootDay | None
+    files: list[MediaFile]  # the files the drill must bring back
+    restorable: list[MediaFile]  # the ones with a verified copy outside what was lost
+    unrecoverable_clips: list[str]  # clips with a file that has none: the policy holes
+
+
+def _clip_name(media_file: MediaFile) -> str:
+    return media_file.clip.name if media_file.clip is not None else media_file.relative_path
+
+
+def _scenario_day(project: Project, day: int | None) -> ShootDay:
+    if day is not None:
+        found = project.days.filter(number=day).order_by("unit").first()
+        if found is None:
+            raise DrillError(f"project {project.code} has no shoot day {day}")
+        return found
+    latest = project.days.filter(clips__files__isnull=False).order_by("-number").first()
+    if latest is None:
+        raise DrillError(f"project {project.code} has no shoot day with files to drill with")
+    return latest
+
+
+def _first_copy_volumes(files: Sequence[MediaFile]) -> set[int]:
+    """The volume of each file's first copy: the one a restore would read first (cards aside)."""
+    first: dict[int, int] = {}
+    copies = (
+        Copy.objects.filter(media_file__in=files, state=Copy.State.VERIFIED)
+        .exclude(volume__kind=Volume.Kind.CARD)
+        .annotate(tier_rank=selectors.TIER_RANK)
+        .order_by("media_file_id", "tier_rank", "verified_at", "pk")
+        .values_list("media_file_id", "volume_id")
+    )
+    for media_file_id, volume_id in copies:
+        first.setdefault(media_file_id, volume_id)
+    return set(first.values())
+
+
+def restore_drill_plan(
+    *,
+    project: Project,
+    scenario: str,
+    day: int | None = None,
+    card: str = "",
+    tier: str = "",
+    site: str = "",
+) -> ScenarioPlan:
+    """Work out what a scenario leaves: never touches a copy, only decides which to ignore.
+
+    - card corruption: the files of a verified card (``card``, else the most
+      recent card with verified copies) are unreadable on their first copy;
+    - loss of a tier (``tier``) or a site (``site``: the host whose volumes
+      are all gone) for a whole shoot day (``day``, else the latest);
+    - complete local failure: only off-site copies remain, for a whole day.
+    Camera cards never count as what remains (they are reformatted). Raises
+    DrillError when the scenario's parameters name nothing.
+    """
+    volumes = project.volumes.all()
+    cards = set(volumes.filter(kind=Volume.Kind.CARD).values_list("pk", flat=True))
+    shoot_day: ShootDay | None = None
+    if scenario == RestoreDrill.Scenario.CARD_CORRUPTION:
+        # A verified card: its files have a verified copy somewhere other than a card.
+        verified = MediaFile.objects.filter(
+            clip__project=project,
+            copies__state=Copy.State.VERIFIED,
+            copies__volume__kind__in=[kind for kind in Volume.Kind.values if kind != Volume.Kind.CARD],
+        )
+        the_card = (
+            volumes.filter(kind=Volume.Kind.CARD, label__iexact=card).first()
+            if card
+            else volumes.filter(kind=Volume.Kind.CARD)
+            .filter(Q(card_files__in=verified) | Q(clips_recorded__files__in=verified))
+            .distinct()
+            .order_by("-pk")
+            .first()
+        )
+        if the_card is None:
+            raise DrillError(
+                f"project {project.code} has no verified camera card {card or ''}".strip()
+                + ": no file or clip records the card it was offloaded from"
+            )
+        files = list(
+            MediaFile.objects.filter(Q(card=the_card) | Q(clip__card=the_card))
+            .select_related("clip", "card")
+            .distinct()
+            .order_by("pk")
+        )
+        first = _first_copy_volumes(files)
+        labels = ", ".join(sorted(volumes.filter(pk__in=first).values_list("label", flat=True)))
+        lost = f"card {the_card.label}: its files unreadable on their first copy ({labels or 'none'})"
+        excluded = first | cards
+    else:
+        shoot_day = _scenario_day(project, day)
+        files = list(
+            MediaFile.objects.filter(clip__day=shoot_day).select_related("clip", "card").order_by("pk")
+        )
+        if scenario == RestoreDrill.Scenario.TIER_LOSS:
+            if site:
+                gone = volumes.filter(host=site)
+                what = f"site {site}"
+            elif tier in Volume.Tier.values:
+                gone = volumes.filter(tier=tier)
+                what = f"the {Volume.Tier(tier).label.lower()} tier"
+            else:
+                raise DrillError("say which tier (hot, warm, cold) or site (host) is lost")
+            names = ", ".join(sorted(gone.exclude(kind=Volume.Kind.CARD).values_list("label", flat=True)))
+            if not names:
+                raise DrillError(f"project {project.code} has no volume in {what}")
+            lost = f"{what} ({names}), day {shoot_day.number}"
+            excluded = set(gone.values_list("pk", flat=True)) | cards
+        elif scenario == RestoreDrill.Scenario.LOCAL_FAILURE:
+            excluded = set(volumes.filter(offsite=False).values_list("pk", flat=True)) | cards
+            lost = f"every local volume (only off-site copies remain), day {shoot_day.number}"
+        else:
+            raise DrillError(f"unknown scenario {scenario!r}")
+    if not files:
+        raise DrillError(f"nothing to drill with: no files in {lost}")
+    remaining = set(
+        Copy.objects.filter(media_file__in=files, state=Copy.State.VERIFIED)
+        .exclude(volume_id__in=excluded)
+        .values_list("media_file_id", flat=True)
+    )
+    restorable = [f for f in files if f.pk in remaining]
+    holes = sorted({_clip_name(f) for f in files if f.pk not in remaining})
+    return ScenarioPlan(lost, sorted(excluded), shoot_day, files, restorable, holes)
+
+
+def restore_drill_scenario_start(
+    *,
+    actor: AnyUser | None,
+    project: Project,
+    scenario: str,
+    day: int | None = None,
+    card: str = "",
+    tier: str = "",
+    site: str = "",
+    trigger: str = RestoreDrill.Trigger.MANUAL,
+) -> RestoreDrill:
+    """Start a scenario drill: restore to scratch what the scenario leaves, as if the rest were gone.
+
+    The drill marks nothing: the lost volumes are only left out of its own
+    restore's plan (``RestoreRequest.excluded_volume_ids``). Clips that have
+    no copy outside them are recorded at once as ``unrecoverable`` (a policy
+    hole) and fail the drill when it finishes; when nothing at all is left,
+    the drill fails at once. Raises DrillError on bad parameters or without a
+    scratch folder target.
+    """
+    target = _scratch_target(project)
+    plan = restore_drill_plan(project=project, scenario=scenario, day=day, card=card, tier=tier, site=site)
+    trends = {t.tier: t for t in selectors.drill_trends(project=project)}
+    expected = _expected_seconds(plan, trends)
+    with transaction.atomic():
+        drill = RestoreDrill.objects.create(
+            project=project,
+            scenario=scenario,
+            trigger=trigger,
+            started_by_id=user_id(actor),
+            lost=plan.lost[:300],
+            day=plan.day,
+            clips=sorted({_clip_name(f) for f in plan.restorable}),
+            bytes=sum(f.size for f in plan.restorable),
+            unrecoverable=plan.unrecoverable_clips,
+            unrecoverable_files=len(plan.files) - len(plan.restorable),
+            expected_seconds=expected,
+        )
+        audit_record(
+            actor=actor,
+            action="restore.drill_start",
+            obj=drill,
+            project=project,
+            after={
+                "scenario": scenario,
+                "lost": drill.lost,
+                "trigger": trigger,
+                "files": len(plan.restorable),
+                "bytes": drill.bytes,
+                "unrecoverable": plan.unrecoverable_clips,
+            },
+        )
+        if not plan.restorable:
+            _scenario_record(drill, restore=None, error="nothing could be restored: every copy was lost")
+            return drill
+    restore = restore_request_record(
+        actor=actor,
+        project=project,
+        target=target,
+        files=plan.restorable,
+        reason=f"restore drill {drill.pk} ({drill.get_scenario_display()}: {plan.lost})",
+        selection={"drill": drill.pk, "scenario": scenario},
+        required_approvals=0,
+        is_drill=True,
+        excluded_volume_ids=plan.excluded_volume_ids,
+    )
+    RestoreDrill.objects.filter(pk=drill.pk).update(request=restore)
+    drill.refresh_from_db()
+    return drill
+
+
+def _expected_seconds(plan: ScenarioPlan, trends: dict[str, selectors.TierTrend]) -> float | None:
+    """The runbook's expected time: each file from its best remaining tier, at that tier's measured speed.
+
+    None when a tier it needs was never measured by a drill (the runbook says "not measured").
+    """
+    excluded = set(plan.excluded_volume_ids)
+    best: dict[int, str] = {}
+    rows = (
+        Copy.objects.filter(media_file__in=plan.restorable, state=Copy.State.VERIFIED)
+        .exclude(volume_id__in=excluded)
+        .annotate(tier_rank=selectors.TIER_RANK)
+        .order_by("media_file_id", "tier_rank")
+        .values_list("media_file_id", "volume__tier")
+    )
+    for media_file_id, tier in rows:
+        best.setdefault(media_file_id, tier)
+    total = 0.0
+    for media_file in plan.restorable:
+        speed = trends[best[media_file.pk]].median_mb_per_second if media_file.pk in best else None
+        if not speed:
+            return None
+        total += media_file.size / (speed * 1_000_000)
+    return total
+
+
+def _per_tier(restore: RestoreRequest) -> dict[str, dict[str, float]]:
+    """Files, bytes, seconds and MB/s of a finished restore per tier its copies came from."""
+    result: dict[str, dict[str, float]] = {}
+    rows = (
+        restore.items.filter(state=RestoreItem.State.VERIFIED, source_copy__isnull=False)
+        .values("source_copy__volume__tier")
+        .annotate(files=Count("id"), bytes=Sum("size"), seconds=Sum("seconds"))
+    )
+    for row in rows:
+        seconds = float(row["seconds"] or 0)
+        size = int(row["bytes"] or 0)
+        result[str(row["source_copy__volume__tier"])] = {
+            "files": int(row["files"]),
+            "bytes": size,
+            "seconds": round(seconds, 3),
+            "mb_per_second": round(size / seconds / 1_000_000, 2) if seconds > 0 else 0.0,
+        }
+    return result
+
+
+def _scenario_record(drill: RestoreDrill, *, restore: RestoreRequest | None, error: str) -> None:
+    """Finish a scenario drill inside the caller's transaction: holes, time per tier, time vs runbook."""
+    errors = [error] if error else []
+    if drill.unrecoverable:
+        errors.insert(
+            0,
+            f"{len(drill.unrecoverable)} clip(s) ({drill.unrecoverable_files} file(s)) could not be restored "
+            f"at all, no copy survives the scenario ({drill.lost}): " + ", ".join(drill.unrecoverable[:20]),
+        )
+    per_tier = _per_tier(restore) if restore is not None else {}
+    seconds = restore.seconds if restore is not None else 0.0
+    verified = restore is not None and restore.state == RestoreRequest.State.VERIFIED
+    passed = verified and not errors
+    over_time = bool(
+        passed and drill.expected_seconds and seconds > drill.expected_seconds * OVER_TIME_FACTOR
+    )
+    finished = timezone.now()
+    RestoreDrill.objects.filter(pk=drill.pk).update(
+        state=RestoreDrill.State.PASSED if passed else RestoreDrill.State.FAILED,
+        seconds=(finished - drill.created_at).total_seconds() if restore is not None else None,
+        mb_per_second=(restore.size_bytes / seconds / 1_000_000)
+        if restore and seconds > 0 and passed
+        else None,
+        per_tier=per_tier,
+        over_time=over_time,
+        error="\n".join(errors),
+        finished_at=finished,
+    )
+    audit_record(
+        actor=None,
+        action="restore.drill_finish",
+        obj=drill,
+        project=drill.project,
+        after={
+            "scenario": drill.scenario,
+            "passed": passed,
+            "unrecoverable": drill.unrecoverable,
+            "per_tier": per_tier,
+            "expected_seconds": drill.expected_seconds,
+            "over_time": over_time,
+            "error": "\n".join(errors),
+        },
+    )
+    drill_finished_after_commit(drill_id=drill.pk)

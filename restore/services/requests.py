@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from catalog.audit import audit_record
 from catalog.models import Clip, MediaFile, Project, Volume
-from catalog.permissions import AnyUser, Cap, role_of, user_can
+from catalog.permissions import AnyUser, Cap, restore_target_allowed, role_of, user_can
 from core.queues import host_queue
 from formats.units import format_bytes
 from restore import selectors
@@ -156,12 +156,22 @@ def _resolve_target(*, actor: AnyUser | None, project: Project, target: str | in
                 reason=f"restore target {reference} is not a target of project {project.code}",
                 target=reference,
             )
-        return found
-    named = project.restore_targets.filter(name__iexact=reference).first()
-    if named is None:
-        names = ", ".join(project.restore_targets.values_list("name", flat=True)) or "none yet"
-        raise RestoreError(f"project {project.code} has no restore target {reference!r} (it has: {names})")
-    return named
+    else:
+        found = project.restore_targets.filter(name__iexact=reference).first()
+        if found is None:
+            names = ", ".join(project.restore_targets.values_list("name", flat=True)) or "none yet"
+            raise RestoreError(
+                f"project {project.code} has no restore target {reference!r} (it has: {names})"
+            )
+    if actor is not None and not restore_target_allowed(actor, project, found.name):
+        refuse(
+            actor=actor,
+            action="restore.request_refused",
+            project=project,
+            reason=f"your role restores only to its own targets, not to {found.name}",
+            target=found.name,
+        )
+    return found
 
 
 def item_path(media_file: MediaFile) -> str:
@@ -249,6 +259,7 @@ def restore_request_record(
     required_approvals: int,
     is_drill: bool = False,
     source_tier: str = "",
+    excluded_volume_ids: Sequence[int] = (),
 ) -> RestoreRequest:
     restore = RestoreRequest.objects.create(
         project=project,
@@ -261,6 +272,7 @@ def restore_request_record(
         required_approvals=required_approvals,
         is_drill=is_drill,
         source_tier=source_tier,
+        excluded_volume_ids=sorted(excluded_volume_ids),
         state=RestoreRequest.State.APPROVED if is_drill else RestoreRequest.State.REQUESTED,
     )
     restore.folder = f"{project.code}_restore_{restore.pk:05d}" + ("_drill" if is_drill else "")

@@ -363,6 +363,7 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
                 media_file_ids=[i.media_file_id for i in pending],
                 host=settings.REELVAULT_HOSTNAME,
                 tier=restore.source_tier,
+                exclude_volume_ids=restore.excluded_volume_ids,
             )
             for item in pending:
                 item.request = restore

@@ -16,7 +16,7 @@ import pytest
 from catalog.models import AuditEvent
 from tests.fixtures import PERSONAS, World
 
-ALL = {"admin", "producer", "editor", "dit", "viewer"}
+ALL = {"admin", "producer", "editor", "dit", "viewer", "colorist", "vfx", "it_support"}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from formats.ale import read_csv
 from tests.catalog.search_world import C001, SearchWorld, build_search_world
 from tests.fixtures import PERSONAS, World
 
-ALL = {"admin", "producer", "editor", "dit", "viewer"}
+ALL = {"admin", "producer", "editor", "dit", "viewer", "colorist", "vfx", "it_support"}
 
 
 @pytest.fixture

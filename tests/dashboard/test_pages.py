@@ -79,15 +79,15 @@ def test_the_front_page_counts_days_per_light_for_each_project(site: Site) -> No
     assert one_project.status_code == 302 and one_project["Location"] == "/p/FILM/dashboard/"
 
 
-def test_trends_draw_five_svg_charts_with_the_numbers(site: Site) -> None:
+def test_trends_draw_seven_svg_charts_with_the_numbers(site: Site) -> None:
     drill = RestoreDrill.objects.create(project=site.project, tier="hot", state="passed", seconds=42.0)
     RestoreDrill.objects.filter(pk=drill.pk).update(finished_at=drill.created_at)
     page = site.world.client("producer").get("/p/FILM/trends/").content.decode()
     svgs = re.findall(r"<svg .*?</svg>", page, re.S)
-    assert len(svgs) == 5
+    assert len(svgs) == 7  # the last two count incidents (recovery)
     for svg in svgs:
         ET.fromstring(svg)  # well-formed
-    tb, rate, failures, restore, backlog = svgs
+    tb, rate, failures, restore, backlog, _per_month, _per_cause = svgs
     assert "1: 0.40 TB" in tb and "3: 0.10 TB" in tb
     assert "1: 100%" in rate and "3: 0%" in rate
     assert "3: 2</title>" in failures

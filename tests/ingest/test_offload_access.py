@@ -16,7 +16,7 @@ from ingest.models import OffloadJob
 from tests.fixtures import PERSONAS, World
 from tests.ingest.conftest import write_card
 
-MEMBERS = {"admin", "producer", "editor", "dit", "viewer"}
+MEMBERS = {"admin", "producer", "editor", "dit", "viewer", "colorist", "vfx", "it_support"}
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from metadata.review import ingest_rules_update
 from tests.fixtures import PERSONAS, World
 from tests.metadata.test_ale_command import ale
 
-ALL = {"admin", "producer", "editor", "dit", "viewer"}
+ALL = {"admin", "producer", "editor", "dit", "viewer", "colorist", "vfx", "it_support"}
 EDIT = {"admin", "editor", "dit"}
 INGEST = {"admin", "dit"}
 

@@ -19,8 +19,10 @@ from restore.models import RestoreRequest
 from tests.fixtures import PERSONAS
 from tests.restore.conftest import Media
 
-ALL = {"admin", "producer", "editor", "dit", "viewer"}
-REQUESTERS = {"admin", "producer", "editor", "dit"}
+ALL = {"admin", "producer", "editor", "dit", "viewer", "colorist", "vfx", "it_support"}
+REQUESTERS = {"admin", "producer", "editor", "dit", "colorist", "vfx"}
+# Colorists and VFX restore only to their own targets (the fixture has editorial, vfx, scratch).
+TO_EDITORIAL = REQUESTERS - {"colorist", "vfx"}
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,18 @@ CASES = [
         "restore request",
         "post",
         lambda m, r: "/api/restores/",
-        REQUESTERS,
+        TO_EDITORIAL,
         data=_request_data,
+        ok=201,
+        writes=True,
+        audits_refusal=True,
+    ),
+    Case(
+        "restore request to vfx",
+        "post",
+        lambda m, r: "/api/restores/",
+        TO_EDITORIAL | {"vfx"},
+        data=lambda m: {**_request_data(m), "target": "vfx"},
         ok=201,
         writes=True,
         audits_refusal=True,
@@ -99,7 +111,7 @@ CASES = [
         "restore new page post",
         "post",
         lambda m, r: "/p/FILM/restores/new/",
-        REQUESTERS,
+        TO_EDITORIAL,
         data=lambda m: {"by": "clips", "clips": str(m.clips[0].pk), "target": "editorial", "reason": "recut"},
         ok=302,
         writes=True,

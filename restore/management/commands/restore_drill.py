@@ -2,6 +2,9 @@
 
 manage.py restore_drill DEMO [--tier warm] [--clips 3]
 manage.py restore_drill DEMO --schedule 168 [--clips 3]     # every 168 h from beat; 0 disables
+manage.py restore_drill DEMO --scenario tier_loss --tier hot [--day 2]   # or --site HOST
+manage.py restore_drill DEMO --scenario card_corruption [--card A001]
+manage.py restore_drill DEMO --scenario local_failure [--day 2]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from django.core.management.base import CommandError
 from catalog.models import Project
 from core.commands import ReelvaultCommand
 from restore import services
+from restore.models import RestoreDrill
 
 
 class Command(ReelvaultCommand):
@@ -22,6 +26,19 @@ class Command(ReelvaultCommand):
         parser.add_argument("project", help="Project code.")
         parser.add_argument("--tier", choices=["hot", "warm", "cold"], default="", help="Default: next.")
         parser.add_argument("--clips", type=int, default=None, help="How many clips to sample.")
+        parser.add_argument(
+            "--scenario",
+            choices=RestoreDrill.Scenario.values,
+            default=RestoreDrill.Scenario.SAMPLE,
+            help="sample (default), card_corruption, tier_loss (--tier or --site), local_failure.",
+        )
+        parser.add_argument(
+            "--day", type=int, default=None, help="Scenarios: the shoot day (default: latest)."
+        )
+        parser.add_argument(
+            "--card", default="", help="Card corruption: the card (default: latest verified)."
+        )
+        parser.add_argument("--site", default="", help="Loss of a site: the host whose volumes are lost.")
         parser.add_argument(
             "--schedule", type=int, default=None, metavar="HOURS", help="Set the drill interval (0 disables)."
         )
@@ -43,6 +60,28 @@ class Command(ReelvaultCommand):
             self.stdout.write(self.style.SUCCESS(f"drills of {project.code}: {state}"))
             return
         try:
+            if options["scenario"] != RestoreDrill.Scenario.SAMPLE:
+                drill = services.restore_drill_scenario_start(
+                    actor=None,
+                    project=project,
+                    scenario=options["scenario"],
+                    day=options["day"],
+                    card=options["card"],
+                    tier=options["tier"],
+                    site=options["site"],
+                )
+                holes = (
+                    f"; {len(drill.unrecoverable)} clip(s) cannot be restored at all"
+                    if drill.unrecoverable
+                    else ""
+                )
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"drill {drill.pk} of {project.code} started: {drill.get_scenario_display()}, lost "
+                        f"{drill.lost}; {len(drill.clips)} clips to restore{holes}"
+                    )
+                )
+                return
             drill = services.restore_drill_start(
                 actor=None, project=project, tier=options["tier"], sample_clips=options["clips"]
             )

@@ -1,0 +1,380 @@
+"""Incidents, lessons learned and the runbook sections they edit.
+
+Every write is one durable transaction with its audit entry inside
+(``incident.*``, ``runbook.section_edit``), and adds a line to the incident's
+timeline where it belongs to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.models import Alert
+from catalog.audit import audit_record
+from catalog.models import AuditEvent, Project, ShootDay, Volume
+from catalog.permissions import AnyUser, RoleName
+from recovery.models import (
+    Checklist,
+    ChecklistItem,
+    ChecklistRun,
+    Incident,
+    IncidentEvent,
+    Lesson,
+    RunbookSection,
+    RunbookVersion,
+)
+
+
+class IncidentError(Exception):
+    """The incident or runbook change is not possible as asked (the message says why)."""
+
+
+def _user_id(actor: AnyUser | None) -> int | None:
+    return int(actor.pk) if isinstance(actor, AbstractBaseUser) and actor.pk is not None else None
+
+
+def _event(incident: Incident, *, kind: str, text: str, actor: AnyUser | None = None, link: str = "") -> None:
+    IncidentEvent.objects.create(
+        incident=incident,
+        at=timezone.now(),
+        kind=kind,
+        text=text[:5000],
+        author_id=_user_id(actor),
+        link=link[:500],
+    )
+
+
+def _alert_timeline(incident: Incident, alert: Alert) -> None:
+    """Copy what the audit log knows of the alert (raised, acknowledged, escalated…) into the timeline."""
+    labels = {
+        "alert.raise": "Alert raised",
+        "alert.acknowledge": "Alert acknowledged",
+        "alert.escalate": "Alert escalated",
+        "alert.resolve": "Alert resolved",
+    }
+    entries = AuditEvent.objects.filter(
+        object_type="alerts.alert", object_id=str(alert.pk), action__in=list(labels)
+    ).order_by("pk")
+    IncidentEvent.objects.bulk_create(
+        IncidentEvent(
+            incident=incident,
+            at=entry.at,
+            kind=IncidentEvent.Kind.ALERT,
+            text=f"{labels[entry.action]}: {alert.title}"
+            + (f" (step {(entry.after or {}).get('step_name')})" if entry.action == "alert.escalate" else "")
+            + (f", by {entry.actor_name}" if entry.actor_name and entry.actor_name != "system" else ""),
+            link=f"/alerts/{alert.pk}/",
+        )
+        for entry in entries
+    )
+
+
+@transaction.atomic(durable=True)
+def incident_open(
+    *,
+    actor: AnyUser | None,
+    project: Project,
+    title: str,
+    cause: str = Incident.Cause.OTHER,
+    summary: str = "",
+    alert: Alert | None = None,
+) -> Incident:
+    """Open an incident, by hand or from an alert (of the same project); return it.
+
+    From an alert, the alert's history so far (raised, escalated,
+    acknowledged) is put on the timeline. Raises IncidentError without a title
+    or for another project's alert.
+    """
+    if alert is not None and alert.project_id != project.pk:
+        raise IncidentError("the alert belongs to another project")
+    title = (title or (alert.title if alert else "")).strip()
+    if not title:
+        raise IncidentError("give the incident a title")
+    incident = Incident.objects.create(
+        project=project,
+        title=title[:200],
+        cause=cause if cause in Incident.Cause.values else Incident.Cause.OTHER,
+        summary=summary.strip() or (alert.body if alert else ""),
+        alert=alert,
+        opened_by_id=_user_id(actor),
+    )
+    if (user_id := _user_id(actor)) is not None:
+        incident.people.add(user_id)
+    if alert is not None:
+        _alert_timeline(incident, alert)
+    _event(incident, kind=IncidentEvent.Kind.STATE, text="Incident opened", actor=actor)
+    audit_record(
+        actor=actor,
+        action="incident.open",
+        obj=incident,
+        project=project,
+        after={"title": incident.title, "cause": incident.cause, "alert": alert.pk if alert else None},
+    )
+    return incident
+
+
+@transaction.atomic(durable=True)
+def incident_note_add(*, actor: AnyUser, incident: Incident, text: str) -> IncidentEvent:
+    if not text.strip():
+        raise IncidentError("write something")
+    _event(incident, kind=IncidentEvent.Kind.NOTE, text=text.strip(), actor=actor)
+    if (user_id := _user_id(actor)) is not None:
+        incident.people.add(user_id)
+    audit_record(
+        actor=actor, action="incident.note", obj=incident, project=incident.project, after={"text": text}
+    )
+    return incident.events.order_by("-pk").first()  # type: ignore[return-value]  # just created above
+
+
+@dataclass(frozen=True)
+class Impact:
+    clips_affected: int
+    days_affected: str
+    hours_lost: float
+    impact: str
+
+
+@transaction.atomic(durable=True)
+def incident_impact_set(
+    *, actor: AnyUser, incident: Incident, impact: Impact, people: Sequence[AbstractBaseUser] = ()
+) -> Incident:
+    """Record the incident's impact (clips, days, hours lost) and add people involved."""
+    if impact.clips_affected < 0 or impact.hours_lost < 0:
+        raise IncidentError("impact figures cannot be negative")
+    before = {"clips": incident.clips_affected, "days": incident.days_affected, "hours": incident.hours_lost}
+    incident.clips_affected, incident.days_affected = (
+        impact.clips_affected,
+        impact.days_affected.strip()[:200],
+    )
+    incident.hours_lost, incident.impact = impact.hours_lost, impact.impact.strip()
+    incident.save(update_fields=["clips_affected", "days_affected", "hours_lost", "impact"])
+    members = set(incident.project.memberships.values_list("user_id", flat=True))
+    incident.people.add(*[int(u.pk) for u in people if u.pk in members])
+    after = {"clips": incident.clips_affected, "days": incident.days_affected, "hours": incident.hours_lost}
+    audit_record(
+        actor=actor,
+        action="incident.impact",
+        obj=incident,
+        project=incident.project,
+        before=before,
+        after=after,
+    )
+    return incident
+
+
+@transaction.atomic(durable=True)
+def incident_resolve(*, actor: AnyUser, incident: Incident, resolution: str) -> Incident:
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.state == Incident.State.RESOLVED:
+        raise IncidentError("the incident is already resolved")
+    if not resolution.strip():
+        raise IncidentError("say how it was resolved")
+    locked.state, locked.resolution, locked.resolved_at = (
+        Incident.State.RESOLVED,
+        resolution.strip(),
+        timezone.now(),
+    )
+    locked.save(update_fields=["state", "resolution", "resolved_at"])
+    _event(locked, kind=IncidentEvent.Kind.STATE, text=f"Resolved: {locked.resolution}", actor=actor)
+    audit_record(
+        actor=actor,
+        action="incident.resolve",
+        obj=locked,
+        project=locked.project,
+        before={"state": Incident.State.OPEN},
+        after={"state": locked.state, "resolution": locked.resolution},
+    )
+    return locked
+
+
+@dataclass(frozen=True)
+class SectionText:
+    """A runbook section's new text for one tier."""
+
+    tier: str
+    who: str
+    steps: str
+    notes: str
+
+
+def _section_edit(
+    *,
+    actor: AnyUser | None,
+    project: Project,
+    text: SectionText,
+    incident: Incident | None,
+    lesson: Lesson | None,
+) -> RunbookVersion:
+    if text.tier not in Volume.Tier.values:
+        raise IncidentError(f"no tier {text.tier!r}: hot, warm or cold")
+    section, _ = RunbookSection.objects.select_for_update().get_or_create(project=project, tier=text.tier)
+    previous = section.versions.first()
+    if previous and (previous.who, previous.steps, previous.notes) == (text.who, text.steps, text.notes):
+        raise IncidentError("the runbook section already says that")
+    section.version += 1
+    section.save(update_fields=["version"])
+    version = RunbookVersion.objects.create(
+        section=section,
+        version=section.version,
+        who=text.who.strip(),
+        steps="\n".join(line.strip() for line in text.steps.splitlines() if line.strip()),
+        notes=text.notes.strip(),
+        changed_by_id=_user_id(actor),
+        incident=incident,
+        lesson=lesson,
+    )
+    audit_record(
+        actor=actor,
+        action="runbook.section_edit",
+        obj=section,
+        project=project,
+        before={
+            "version": previous.version,
+            "who": previous.who,
+            "steps": previous.steps,
+            "notes": previous.notes,
+        }
+        if previous
+        else {},
+        after={
+            "tier": text.tier,
+            "version": version.version,
+            "who": version.who,
+            "steps": version.steps,
+            "notes": version.notes,
+            "incident": incident.pk if incident else None,
+        },
+    )
+    return version
+
+
+@transaction.atomic(durable=True)
+def runbook_section_edit(*, actor: AnyUser | None, project: Project, text: SectionText) -> RunbookVersion:
+    """Write a new version of one tier's runbook section by hand; return it (IncidentError if unchanged)."""
+    return _section_edit(actor=actor, project=project, text=text, incident=None, lesson=None)
+
+
+@transaction.atomic(durable=True)
+def lesson_add(
+    *, actor: AnyUser, incident: Incident, text: str, action: str = "", runbook: SectionText | None = None
+) -> Lesson:
+    """Record a lesson learned and its action; with ``runbook``, the action edits that tier's section.
+
+    The runbook version remembers the incident and the lesson; the audit log
+    has one ``incident.lesson`` and one ``runbook.section_edit`` entry.
+    """
+    if not text.strip():
+        raise IncidentError("say what was learned")
+    lesson = Lesson.objects.create(
+        incident=incident, text=text.strip(), action=action.strip(), created_by_id=_user_id(actor)
+    )
+    version = None
+    if runbook is not None:
+        version = _section_edit(
+            actor=actor, project=incident.project, text=runbook, incident=incident, lesson=lesson
+        )
+    line = f"Lesson: {lesson.text}" + (f" Action: {lesson.action}" if lesson.action else "")
+    if version is not None:
+        line += f" (runbook, {runbook.tier if runbook else ''} tier, version {version.version})"
+    _event(incident, kind=IncidentEvent.Kind.LESSON, text=line, actor=actor)
+    audit_record(
+        actor=actor,
+        action="incident.lesson",
+        obj=incident,
+        project=incident.project,
+        after={
+            "text": lesson.text,
+            "action": lesson.action,
+            "runbook_version": version.pk if version else None,
+        },
+    )
+    return lesson
+
+
+# --- Checklists --------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def checklist_create(
+    *,
+    actor: AnyUser,
+    project: Project,
+    name: str,
+    items: Sequence[str],
+    kind: str = Checklist.Kind.OTHER,
+    role: str = "",
+    required_for_signoff: bool = False,
+) -> Checklist:
+    """Write a project's checklist with its items, in order. Raises IncidentError on bad input."""
+    lines = [line.strip()[:300] for line in items if line.strip()]
+    if not name.strip() or not lines:
+        raise IncidentError("a checklist needs a name and at least one item")
+    if role and role not in RoleName.__members__.values():
+        raise IncidentError(f"no role {role!r}")
+    if Checklist.objects.filter(project=project, name__iexact=name.strip()).exists():
+        raise IncidentError(f"{project.code} already has a checklist named {name.strip()!r}")
+    checklist = Checklist.objects.create(
+        project=project,
+        name=name.strip()[:120],
+        kind=kind if kind in Checklist.Kind.values else Checklist.Kind.OTHER,
+        role=role,
+        required_for_signoff=required_for_signoff,
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(checklist=checklist, position=n, text=text) for n, text in enumerate(lines, start=1)
+    )
+    audit_record(
+        actor=actor,
+        action="checklist.create",
+        obj=checklist,
+        project=project,
+        after={
+            "name": checklist.name,
+            "role": role,
+            "items": lines,
+            "required_for_signoff": required_for_signoff,
+        },
+    )
+    return checklist
+
+
+@transaction.atomic(durable=True)
+def checklist_complete(
+    *,
+    actor: AnyUser,
+    checklist: Checklist,
+    ticked: Sequence[int],
+    day: ShootDay | None = None,
+    note: str = "",
+) -> ChecklistRun:
+    """Record a completed checklist (who, when, which day); IncidentError unless all items are ticked."""
+    items = list(checklist.items.all())
+    missing = [item.text for item in items if item.pk not in set(ticked)]
+    if missing:
+        raise IncidentError(f"{len(missing)} item(s) not ticked: " + "; ".join(missing[:5]))
+    if day is not None and day.project_id != checklist.project_id:
+        raise IncidentError("the day belongs to another project")
+    user_id = _user_id(actor)
+    if user_id is None:
+        raise IncidentError("only a person completes a checklist")
+    run = ChecklistRun.objects.create(
+        checklist=checklist,
+        day=day,
+        completed_by_id=user_id,
+        completed_at=timezone.now(),
+        items=[item.text for item in items],
+        note=note.strip(),
+    )
+    audit_record(
+        actor=actor,
+        action="checklist.complete",
+        obj=run,
+        project=checklist.project,
+        after={"checklist": checklist.name, "day": day.number if day else None, "items": len(items)},
+    )
+    return run
