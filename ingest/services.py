@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -45,6 +45,7 @@ from copyengine.offload import (
     offload_card,
     scan_card,
 )
+from core import names
 from core.queues import host_queue
 from formats.naming import group_clip_files, recognize_camera_name
 from ingest import alerting
@@ -68,6 +69,21 @@ RECORD_BATCH = 200
 
 class OffloadError(Exception):
     """The offload cannot be started; the message says what to change."""
+
+
+class OffloadLabelError(OffloadError):
+    """The card label cannot be a folder name (400 on the ``label`` field)."""
+
+
+class OffloadBusyError(OffloadError):
+    """The card already has an active offload job (409, with that job)."""
+
+    def __init__(self, job: OffloadJob) -> None:
+        super().__init__(
+            f"card {job.label} is already being offloaded (job {job.pk}, {job.get_state_display().lower()}); "
+            "wait for it or cancel it"
+        )
+        self.job = job
 
 
 def _is_history_path(relpath: str) -> bool:
@@ -144,6 +160,8 @@ def offload_job_create(
     """
     source = _check_source(source, within_ingest_roots=within_ingest_roots)
     label = label or source.name
+    if (problem := names.label_problem(label)) is not None:
+        raise OffloadLabelError(f"card label {label!r} {problem}; give another label")
     if not destinations:
         raise OffloadError("give at least one destination volume")
     for volume in destinations:
@@ -158,24 +176,30 @@ def offload_job_create(
         if not volume.online:
             raise OffloadError(f"volume {volume.label} is marked offline: mount it and mark it online")
         check_no_overlap(source=source, destination=Path(volume.location))
-    busy = OffloadJob.objects.filter(
-        project=project, label__iexact=label, state__in=[OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
-    ).first()
+    # Serialise job creation per project: concurrent requests for one card
+    # (four clicks, two DITs) wait here, then see the first one's job. NO KEY
+    # UPDATE leaves rows that merely reference the project (clips, files) free.
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+    active = [OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
+    busy = OffloadJob.objects.filter(project=project, label__iexact=label, state__in=active).first()
     if busy is not None:
-        raise OffloadError(
-            f"card {label} is already being offloaded (job {busy.pk}); wait for it or cancel it"
-        )
+        raise OffloadBusyError(busy)
     card = _card_volume(actor=actor, project=project, label=label, source=source)
-    job = OffloadJob.objects.create(
-        project=project,
-        card=card,
-        label=label,
-        source_path=str(source),
-        host=card.host or settings.REELVAULT_HOSTNAME,
-        algorithms=list(dict.fromkeys(["xxh128", *algorithms])),
-        day=day,
-        created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
-    )
+    try:
+        with transaction.atomic():
+            job = OffloadJob.objects.create(
+                project=project,
+                card=card,
+                label=label,
+                source_path=str(source),
+                host=card.host or settings.REELVAULT_HOSTNAME,
+                algorithms=list(dict.fromkeys(["xxh128", *algorithms])),
+                day=day,
+                created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+            )
+    except IntegrityError:
+        # one_active_offload_per_card: a job created past the lock (another code path).
+        raise OffloadBusyError(OffloadJob.objects.get(card=card, state__in=active)) from None
     job.destinations.set(destinations)
     audit_record(
         actor=actor,

@@ -47,6 +47,11 @@ def offload_new(request: HttpRequest, code: str) -> HttpResponse:
                 algorithms=algorithms,
                 day=data["day"],
             )
+        except services.OffloadBusyError as exc:
+            messages.info(request, str(exc))
+            return redirect("offload-detail", job_id=exc.job.pk)
+        except services.OffloadLabelError as exc:
+            form.add_error("label", str(exc))
         except services.OffloadError as exc:
             form.add_error(None, str(exc))
         else:
