@@ -120,6 +120,17 @@ def check_no_overlap(*, source: Path, destination: Path) -> None:
         )
 
 
+def _outside_volume_roots(volume: Volume) -> str | None:
+    """Why an offload may not write to ``volume`` on this host, or None (checked on create and run)."""
+    if names.under_roots(volume.location, settings.REELVAULT_VOLUME_ROOTS):
+        return None
+    return (
+        f"volume {volume.label} is at {volume.location}, outside this host's volume roots "
+        f"({', '.join(map(str, settings.REELVAULT_VOLUME_ROOTS))}): nothing is written there; "
+        "mount the drive under one of them or set REELVAULT_VOLUME_ROOTS"
+    )
+
+
 def _card_volume(*, actor: AnyUser | None, project: Project, label: str, source: Path) -> Volume:
     card = project.volumes.filter(label__iexact=label).first()
     if card is None:
@@ -175,6 +186,8 @@ def offload_job_create(
             )
         if not volume.online:
             raise OffloadError(f"volume {volume.label} is marked offline: mount it and mark it online")
+        if (problem := _outside_volume_roots(volume)) is not None:
+            raise OffloadError(problem)
         check_no_overlap(source=source, destination=Path(volume.location))
     # Serialise job creation per project: concurrent requests for one card
     # (four clicks, two DITs) wait here, then see the first one's job. NO KEY
@@ -477,6 +490,10 @@ def offload_job_run(
     source = Path(job.source_path)
     volumes = {v.label: v for v in job.destinations.all()}
     cancel = threading.Event()
+    # Again on the worker, whatever the catalog says now: its roots and symlinks are the ones written to.
+    outside = [problem for v in volumes.values() if (problem := _outside_volume_roots(v)) is not None]
+    if outside:
+        return _finish_failed(job, actor, "; ".join(outside))
     try:
         expected = _expected_hashes(source)
         scan = scan_card(source)

@@ -27,9 +27,9 @@ from restore.models import (
     RestoreRequest,
     RestoreTarget,
 )
-from restore.services.base import REELVAULT_VERSION, announce
+from restore.services.base import REELVAULT_VERSION, RestoreError, announce
 from restore.services.drills import restore_drill_finish
-from restore.services.requests import restore_request_queue
+from restore.services.requests import restore_request_queue, restore_target_path_check
 
 #: How often the runner writes progress and its heartbeat.
 PROGRESS_INTERVAL = 0.5
@@ -342,6 +342,12 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
     sources = _Sources()
     generation = ""
     try:
+        if not object_storage:
+            try:
+                # Again here, on the host that writes: the roots and symlinks are this host's.
+                restore_target_path_check(target.path)
+            except RestoreError as exc:
+                raise _StopJob(f"refused to write to restore target {target.name}: {exc}") from exc
         if not object_storage and not Path(target.path).is_dir():
             raise _StopJob(
                 f"target folder {target.path} does not exist on {settings.REELVAULT_HOSTNAME}: mount it, "

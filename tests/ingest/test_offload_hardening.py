@@ -156,3 +156,41 @@ def test_a_card_folder_whose_name_cannot_be_a_label_asks_for_one(world: World, t
         )
     # The path itself is refused before the label is derived from it.
     assert response.status_code == 400 and "source" in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"label": "EVIL", "location": "/srv/../etc"}, "location", ". or .."),
+        ({"label": "EVIL", "location": "srv/raid"}, "location", "absolute"),
+        ({"label": "EV\nIL", "location": "/srv/raid9"}, "label", "control character"),
+        ({"label": "EV/IL", "location": "/srv/raid9"}, "label", "path separator"),
+    ],
+)
+def test_a_volume_with_a_bad_location_or_label_is_refused(
+    world: World, body: dict[str, str], field: str, message: str
+) -> None:
+    response = world.client("dit").post(
+        "/api/volumes/", {"project": "FILM", "kind": "raid", **body}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert message in str(response.json()[field]), response.json()
+    assert not Volume.objects.filter(label__in=["EVIL", "EV\nIL", "EV/IL"]).exists()
+
+
+@pytest.mark.django_db
+def test_an_offload_never_writes_to_a_volume_outside_the_roots(
+    world: World, cards: Path, settings: Any
+) -> None:
+    # The volume's row says /etc (changed behind the API's back).
+    Volume.objects.filter(label="RAID-Z").update(location="/etc")
+    with override_settings(REELVAULT_INGEST_ROOTS=[cards]):
+        response = world.client("dit").post(
+            "/api/offloads/",
+            {"project": "FILM", "source": str(cards / "A010"), "destinations": ["RAID-Z"]},
+            format="json",
+        )
+    assert response.status_code == 400
+    assert "outside this host's volume roots" in str(response.json()["detail"])
+    assert not Path("/etc/A010").exists()
