@@ -23,7 +23,9 @@ class DestinationSummary(TypedDict):
 
 class ScanProblemSummary(TypedDict):
     path: str
-    kind: str  # "symlink", "special_file", "unreadable_folder", "reserved_name"
+    # "symlink", "special_file", "unreadable_folder", "reserved_name", "unstorable_name", or
+    # "not_in_mhl" (copied, verified and cataloged, but ASC MHL cannot record its name)
+    kind: str
     message: str
 
 

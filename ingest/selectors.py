@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from catalog.models import Copy, MediaFile, Project, Volume
-from ingest.models import OffloadJob, OffloadSummary
+from ingest.models import OffloadJob, OffloadSummary, ScanProblemSummary
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,8 @@ def offload_summary(*, job: OffloadJob) -> OffloadSummary:
     """The job's outcome summary (empty until it finished), typed."""
     summary: OffloadSummary = job.summary
     return summary
+
+
+def offload_mhl_notes(*, job: OffloadJob) -> list[ScanProblemSummary]:
+    """Files copied and verified whose names ASC MHL cannot record, with what to do."""
+    return [p for p in offload_summary(job=job).get("scan_problems", []) if p["kind"] == "not_in_mhl"]

@@ -33,7 +33,7 @@ from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
 from catalog.policy import card_safe_to_format
-from copyengine import mhl
+from copyengine import fsnames, mhl
 from copyengine.backends.local import LocalDestination
 from copyengine.offload import (
     CopyStatus,
@@ -49,7 +49,7 @@ from core import names
 from core.queues import host_queue
 from formats.naming import group_clip_files, recognize_camera_name
 from ingest import alerting
-from ingest.models import OffloadJob, OffloadSummary
+from ingest.models import OffloadJob, OffloadSummary, ScanProblemSummary
 from metadata import extraction as metadata
 
 logger = logging.getLogger(__name__)
@@ -437,25 +437,43 @@ def _carry_over_history(source: Path, card_root: Path) -> None:
         temp.rename(target)
 
 
-def _write_history(job: OffloadJob, result: OffloadResult, volume: Volume, actor_name: str) -> str | None:
-    """Append this transfer's generation at one destination; return an error message or None."""
+def _write_history(
+    job: OffloadJob, result: OffloadResult, volume: Volume, actor_name: str
+) -> tuple[str | None, list[ScanProblemSummary]]:
+    """Append this transfer's generation at one destination.
+
+    Returns an error message or None, and the files ASC MHL cannot record
+    (their names; see mhl.unrecordable), each a problem of its own: the rest
+    of the card is recorded all the same.
+    """
     card_root = Path(volume.location) / job.label
-    records = [
-        mhl.FileRecord(
-            path=f.relpath,
-            size=f.size,
-            mtime=datetime.fromtimestamp(f.mtime_ns / 1e9, tz=UTC),
-            hashes={k: v for k, v in f.hashes.items() if k in mhl.HASH_FORMATS},
+    records = []
+    unrecorded: list[ScanProblemSummary] = []
+    for f in result.files:
+        if (
+            not f.hashes
+            or _is_history_path(f.relpath)
+            or not any(d.destination == volume.label and d.status.is_good for d in f.destinations)
+        ):
+            continue
+        if (problem := mhl.unrecordable(f.relpath)) is not None:
+            unrecorded.append({"path": f.relpath, "kind": "not_in_mhl", "message": problem})
+            continue
+        records.append(
+            mhl.FileRecord(
+                path=f.relpath,
+                size=f.size,
+                mtime=datetime.fromtimestamp(f.mtime_ns / 1e9, tz=UTC),
+                hashes={k: v for k, v in f.hashes.items() if k in mhl.HASH_FORMATS},
+            )
         )
-        for f in result.files
-        if f.hashes
-        and not _is_history_path(f.relpath)
-        and any(d.destination == volume.label and d.status.is_good for d in f.destinations)
-    ]
     if not records:
-        return None
+        return None, unrecorded
     try:
         _carry_over_history(Path(job.source_path), card_root)
+        # A run killed between a generation and its chain left the history half-updated: finish it.
+        for done in mhl.recover_history(card_root):
+            logger.warning("offload %s: %s", job.pk, done)
         mhl.write_generation(
             card_root,
             files=records,
@@ -467,8 +485,8 @@ def _write_history(job: OffloadJob, result: OffloadResult, volume: Volume, actor
             process_type="transfer",
         )
     except (OSError, mhl.MHLError) as exc:
-        return f"ASC MHL history could not be written at {card_root}: {exc}"
-    return None
+        return f"ASC MHL history could not be written at {card_root}: {exc}", unrecorded
+    return None, unrecorded
 
 
 def offload_job_run(
@@ -512,7 +530,7 @@ def offload_job_run(
                 bytes_done=snapshot.bytes_done,
                 bytes_per_second=snapshot.bytes_per_second,
                 eta_seconds=snapshot.eta_seconds,
-                current_file=snapshot.current_file[:1024],
+                current_file=fsnames.shown(snapshot.current_file)[:1024],
                 heartbeat_at=timezone.now(),
             )
             if now - last_check[0] > 1.0:
@@ -562,13 +580,14 @@ def _finish_failed(job: OffloadJob, actor: AnyUser | None, message: str) -> Offl
 
 def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> OffloadJob:
     actor_name = actor.get_username() if actor is not None and actor.is_authenticated else "reelvault"
-    history_errors = [
-        error
-        for summary in result.destinations
-        if summary.failure is None
-        for error in [_write_history(job, result, job.destinations.get(label=summary.name), actor_name)]
-        if error
-    ]
+    history_errors: list[str] = []
+    unrecorded: dict[str, ScanProblemSummary] = {}
+    for destination in result.destinations:
+        if destination.failure is None:
+            volume = job.destinations.get(label=destination.name)
+            error, names_left_out = _write_history(job, result, volume, actor_name)
+            history_errors += [error] if error else []
+            unrecorded.update((p["path"], p) for p in names_left_out)
     card_policy = card_safe_to_format(card_id=job.card_id)
     catalog_safe = card_policy.meets
     catalog_reasons = card_policy.short or (
@@ -598,10 +617,14 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
             }
             for d in result.destinations
         },
-        "not_safe_reasons": reasons[:200],
+        "not_safe_reasons": [fsnames.shown(r) for r in reasons[:200]],  # for people: \\xNN
         "not_safe_reason_count": len(reasons),
         "scan_problems": [
-            {"path": p.relpath, "kind": p.kind, "message": p.message} for p in result.scan_problems
+            *(
+                ScanProblemSummary(path=p.relpath, kind=p.kind, message=p.message)
+                for p in result.scan_problems
+            ),
+            *(unrecorded[path] for path in sorted(unrecorded)),
         ],
     }
     with transaction.atomic():

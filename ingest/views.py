@@ -67,6 +67,7 @@ def offload_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "job": job,
         "project": job.project,
         "can_ingest": user_can(request.user, job.project_id, Cap.INGEST),
+        "mhl_notes": selectors.offload_mhl_notes(job=job),
     }
     template = (
         "ingest/_offload_progress.html" if request.headers.get("HX-Request") else "ingest/offload_detail.html"

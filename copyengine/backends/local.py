@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from copyengine import hashing
+from copyengine import fsnames, hashing
 from copyengine.backends.base import (
     PARTIAL_SUFFIX,
     BytesCallback,
@@ -209,7 +209,7 @@ class LocalCardReader(CardReader):
 
     def _path(self, relpath: str) -> Path:
         """The path of ``relpath`` below the card folder; UnsafePathError if it could lead outside."""
-        return self.folder.joinpath(*check_relpath(relpath))
+        return self.folder.joinpath(*check_relpath(fsnames.to_fs(relpath)))
 
     def _prove_inside(self, path: Path, relpath: str) -> None:
         """Resolve ``path``'s folder now (symlinks followed) and prove it is inside the card folder.
@@ -267,7 +267,7 @@ class LocalCardReader(CardReader):
                 if name.startswith(".") and name.endswith(PARTIAL_SUFFIX):
                     continue
                 if stat.S_ISREG((Path(dirpath) / name).lstat().st_mode):
-                    yield (base / name).as_posix()
+                    yield fsnames.from_fs((base / name).as_posix())
 
     def _error(self, exc: OSError, action: str, relpath: str) -> DestinationError | FileCopyError:
         """Turn an OSError into the engine's vocabulary, with a message to act on."""
@@ -465,7 +465,7 @@ class LocalCardWriter(LocalCardReader, CardWriter):
         """Create the folders of ``relpath`` below the card folder, one level at
         a time, never the card folder itself (if it vanished we must fail, not
         recreate it on whatever is mounted, or not, underneath)."""
-        parts = check_relpath(relpath)
+        parts = check_relpath(fsnames.to_fs(relpath))
         current = self.folder
         for part in parts[:-1]:
             current = current / part
