@@ -190,6 +190,8 @@ class LocalCardReader(CardReader):
         # Identity of the card folder: if the drive is unmounted or the folder
         # deleted and recreated, the same path names another (dev, inode).
         self._identity = (st.st_dev, st.st_ino)
+        # Where writes must stay (check_alive notices if the path comes to lead elsewhere).
+        self._real_folder = os.path.realpath(self.folder)
 
     def check_alive(self) -> None:
         try:
@@ -217,7 +219,7 @@ class LocalCardReader(CardReader):
         Checked at write time, whatever the catalog or the request said: a
         symlink planted in a folder of the path must not redirect a write.
         """
-        folder = os.path.realpath(self.folder)
+        folder = self._real_folder
         parent = os.path.realpath(path.parent)
         if parent != folder and not parent.startswith(folder.rstrip(os.sep) + os.sep):
             raise UnsafePathError(
