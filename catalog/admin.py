@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
@@ -63,10 +64,16 @@ class ProjectScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return self._can(request, obj, self.change_cap)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        # Never offer another project's rows in a drop-down.
-        if db_field.related_model is Project:
-            kwargs["queryset"] = projects_for(request.user, self.change_cap)
+        # Never offer (nor accept, raw id fields included) another project's rows.
+        lookup = _PROJECT_LOOKUPS.get(db_field.related_model)
+        if lookup is not None:
+            allowed = projects_for(request.user, self.change_cap)
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(**{f"{lookup}__in": allowed})
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (_OneProjectForm, form), {"project_field": self.project_field})
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         before = model_snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
@@ -95,6 +102,54 @@ class ProjectScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+def _project_of(value: models.Model) -> int | None:
+    """The project id of a catalog row, following the lookups below; None when it has none."""
+    if isinstance(value, Project):
+        return int(value.pk)
+    if isinstance(value, MediaFile):
+        owner = value.clip or value.card
+        return None if owner is None else int(owner.project_id)
+    project_id = getattr(value, "project_id", None)
+    return None if project_id is None else int(project_id)
+
+
+#: How each project-scoped model reaches its project (for the choices of foreign keys).
+_PROJECT_LOOKUPS: dict[type[models.Model], str] = {
+    Project: "pk",
+    ShootDay: "project",
+    Volume: "project",
+    Clip: "project",
+    MediaFile: "clip__project",
+}
+
+
+class _OneProjectForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Refuses a row whose foreign keys point into several projects (a clip of FILM on OTHER's card).
+
+    The choices are already limited to the user's projects; a user who is a
+    member of two projects must still not mix them in one row.
+    """
+
+    project_field = "project"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        projects = {
+            name: project
+            for name, value in cleaned.items()
+            if isinstance(value, models.Model) and (project := _project_of(value)) is not None
+        }
+        if len(set(projects.values())) > 1:
+            raise forms.ValidationError(
+                "These belong to different projects: "
+                + ", ".join(
+                    f"{name} ({Project.objects.get(pk=pk).code})" for name, pk in sorted(projects.items())
+                )
+                + ". Pick rows of one project."
+            )
+        return cleaned
 
 
 @admin.register(Project)
@@ -147,10 +202,19 @@ class ClipAdmin(ProjectScopedAdmin):
 
 @admin.register(MediaFile)
 class MediaFileAdmin(ProjectScopedAdmin):
+    """Files are shown, never written here: their path, size and hashes come from an offload's reading.
+
+    A file typed in by hand with any path and hash could be restored to
+    anywhere and vouched for by nothing.
+    """
+
     project_field = "clip__project"
     list_display = ("relative_path", "clip", "size", "xxh128")
     search_fields = ("relative_path", "xxh128")
-    raw_id_fields = ("clip",)
+    readonly_fields = ("clip", "card", "relative_path", "size", "mtime", "xxh128", "md5", "sha1")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # files are cataloged by offloads, with the hashes read from the card
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # file identity and hashes come from ingest only

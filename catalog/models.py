@@ -10,10 +10,13 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
+
+from core import names
 
 
 class Project(models.Model):
@@ -144,6 +147,23 @@ class Volume(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        """Refuse labels that cannot be folder names and locations that are not clean absolute paths.
+
+        Offloads write into ``<location>/<label>/``. Whether a location may be
+        written to is decided where the writing happens, against that host's
+        ``REELVAULT_VOLUME_ROOTS`` (ingest.services): a volume may be registered
+        for a host whose mounts the web server does not share.
+        """
+        errors: dict[str, str] = {}
+        if (problem := names.label_problem(self.label)) is not None:
+            errors["label"] = f"label {problem}"
+        if self.kind != self.Kind.S3 and self.location:
+            if (problem := names.path_problem(self.location)) is not None:
+                errors["location"] = f"location {problem}"
+        if errors:
+            raise ValidationError(errors)
 
 
 def clip_document() -> models.Func:

@@ -77,7 +77,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from copyengine import hashing
+from copyengine import fsnames, hashing
 from copyengine.backends.base import (
     PARTIAL_SUFFIX,
     CardWriter,
@@ -303,7 +303,20 @@ def scan_card(source: Path) -> CardScan:
             )
             continue
         for entry in listing:
-            relpath = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            # rel_dir and fs_path keep the file system's bytes; relpath is the catalog name (fsnames).
+            fs_path = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            relpath = fsnames.from_fs(fs_path)
+            if fsnames.unstorable(entry.name):
+                problems.append(
+                    ScanProblem(
+                        relpath,
+                        "unstorable_name",
+                        "has private-use characters (U+EF80..U+EFFF) that Reelvault uses to store "
+                        "non-UTF-8 names, so it would be restored under another name; it was NOT copied. "
+                        "Copy it by hand",
+                    )
+                )
+                continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError as exc:
@@ -325,7 +338,7 @@ def scan_card(source: Path) -> CardScan:
                     )
                 )
             elif stat.S_ISDIR(st.st_mode):
-                pending_dirs.append(relpath)
+                pending_dirs.append(fs_path)
             elif not stat.S_ISREG(st.st_mode):
                 problems.append(
                     ScanProblem(relpath, "special_file", "is not a regular file (device, pipe, socket)")
@@ -769,7 +782,7 @@ class _Run:
 
     def _copy_file(self, job: _Job, wanted: list[_Target], attempt: int) -> None:
         """Read one source file once; hash it; write it to every wanted target."""
-        path = self.scan.root.joinpath(*job.file.relpath.split("/"))
+        path = self.scan.root.joinpath(*fsnames.to_fs(job.file.relpath).split("/"))
         try:
             # O_NOFOLLOW: the scan saw a regular file; if it became a symlink
             # since, do not follow it out of the card.

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from catalog.models import Volume
 from catalog.permissions import Cap, access_project, projects_for
+from core import names
 from ingest import services
 from ingest.models import OffloadJob
 from ingest.permissions import access_offload
@@ -64,12 +65,19 @@ class OffloadCreateSerializer(serializers.Serializer[OffloadJob]):
     project = serializers.CharField(help_text="Project code.")
     # DRF fields are class attributes; the stubs confuse these names with Field.source/label.
     source = serializers.CharField(  # type: ignore[assignment]
-        help_text="Absolute path of the card, under the host's ingest roots."
+        help_text="Absolute path of the card, under the host's ingest roots.",
+        validators=[names.validate_path],
+        max_length=names.PATH_MAX,
     )
     destinations = serializers.ListField(
-        child=serializers.CharField(), min_length=1, help_text="Volume labels (or ids) of the project."
+        child=serializers.CharField(validators=[names.validate_label]),
+        min_length=1,
+        max_length=20,
+        help_text="Volume labels (or ids) of the project.",
     )
-    label = serializers.CharField(required=False, allow_blank=True)  # type: ignore[assignment]
+    label = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, validators=[names.validate_label], max_length=names.LABEL_MAX
+    )
     hashes = serializers.ListField(
         child=serializers.ChoiceField(choices=["xxh128", "md5", "sha1"]), required=False, default=list
     )
@@ -94,7 +102,7 @@ class OffloadJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[O
             .prefetch_related("destinations")
         )
 
-    @extend_schema(request=OffloadCreateSerializer, responses={201: OffloadJobSerializer})
+    @extend_schema(request=OffloadCreateSerializer, responses={201: OffloadJobSerializer, 409: None})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = OffloadCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -124,6 +132,19 @@ class OffloadJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[O
                 day=day,
                 confirm_warning=data.get("confirm_warning", False),
             )
+        except services.OffloadBusyError as exc:
+            running = exc.job
+            return Response(
+                {
+                    "detail": str(exc),
+                    "job": running.pk,
+                    "url": request.build_absolute_uri(f"/api/offloads/{running.pk}/"),
+                    "page": request.build_absolute_uri(f"/offloads/{running.pk}/"),
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except services.OffloadLabelError as exc:
+            raise ValidationError({"label": str(exc)}) from exc
         except services.OffloadError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(OffloadJobSerializer(job).data, status=status.HTTP_201_CREATED)

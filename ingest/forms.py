@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 
 from catalog.models import Project, ShootDay, Volume
+from core import names
 from ingest import selectors
 
 if TYPE_CHECKING:
@@ -26,7 +27,12 @@ class OffloadForm(forms.Form):
     destinations = DestinationField(
         queryset=Volume.objects.none(), widget=forms.CheckboxSelectMultiple, label="Destinations"
     )
-    label = forms.CharField(required=False, help_text="Card label; defaults to the card folder's name.")
+    label = forms.CharField(
+        required=False,
+        max_length=names.LABEL_MAX,
+        validators=[names.validate_label],
+        help_text="Card label; defaults to the card folder's name.",
+    )
     day = forms.ModelChoiceField(queryset=ShootDay.objects.none(), required=False, label="Shoot day")
     md5 = forms.BooleanField(required=False, label="Also MD5")
     sha1 = forms.BooleanField(required=False, label="Also SHA-1")

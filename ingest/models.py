@@ -23,7 +23,9 @@ class DestinationSummary(TypedDict):
 
 class ScanProblemSummary(TypedDict):
     path: str
-    kind: str  # "symlink", "special_file", "unreadable_folder", "reserved_name"
+    # "symlink", "special_file", "unreadable_folder", "reserved_name", "unstorable_name", or
+    # "not_in_mhl" (copied, verified and cataloged, but ASC MHL cannot record its name)
+    kind: str
     message: str
 
 
@@ -102,6 +104,16 @@ class OffloadJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["project", "state"], name="offload_project_state")]
+        constraints = [
+            # One active job per card: concurrent requests for one card must not
+            # start two offloads writing into the same folders (ingest.services
+            # serialises creation; this is the guarantee).
+            models.UniqueConstraint(
+                fields=["card"],
+                condition=models.Q(state__in=["queued", "running"]),
+                name="one_active_offload_per_card",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"offload {self.label} ({self.state})"

@@ -52,6 +52,7 @@ def transfer_report(*, job: OffloadJob) -> TransferReport:
         for media_file in selectors.offload_files(job=job)
     ]
     failures = list(job.summary.get("not_safe_reasons", []))
+    failures += [f"{p['path']}: {p['message']}" for p in selectors.offload_mhl_notes(job=job)]
     if job.error:
         failures.insert(0, job.error)
     run_by = job.created_by.get_username() if job.created_by else "command line"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from catalog.models import Copy, MediaFile, Project, Volume
 from catalog.volumes import volume_card_formatted
-from ingest.models import OffloadJob, OffloadSummary
+from ingest.models import OffloadJob, OffloadSummary, ScanProblemSummary
 
 
 @dataclass(frozen=True)
@@ -92,3 +92,8 @@ def cards_offloaded_not_formatted(*, project: Project, labels: list[str]) -> dic
                 "and not recorded as formatted since"
             )
     return warnings
+
+
+def offload_mhl_notes(*, job: OffloadJob) -> list[ScanProblemSummary]:
+    """Files copied and verified whose names ASC MHL cannot record, with what to do."""
+    return [p for p in offload_summary(job=job).get("scan_problems", []) if p["kind"] == "not_in_mhl"]

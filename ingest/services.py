@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
 from catalog.policy import card_safe_to_format
 from catalog.volumes import VolumeIdentityError, volume_identity_verify
-from copyengine import mhl
+from copyengine import fsnames, mhl
 from copyengine.backends.local import LocalDestination
 from copyengine.offload import (
     CopyStatus,
@@ -46,10 +46,11 @@ from copyengine.offload import (
     offload_card,
     scan_card,
 )
+from core import names
 from core.queues import host_queue
 from formats.naming import group_clip_files, recognize_camera_name
 from ingest import alerting
-from ingest.models import OffloadJob, OffloadSummary
+from ingest.models import OffloadJob, OffloadSummary, ScanProblemSummary
 from metadata import extraction as metadata
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,21 @@ def destinations_identity_check(*, destinations: Sequence[Volume]) -> None:
             raise OffloadError(f"destination {volume.label}: {exc}") from None
 
 
+class OffloadLabelError(OffloadError):
+    """The card label cannot be a folder name (400 on the ``label`` field)."""
+
+
+class OffloadBusyError(OffloadError):
+    """The card already has an active offload job (409, with that job)."""
+
+    def __init__(self, job: OffloadJob) -> None:
+        super().__init__(
+            f"card {job.label} is already being offloaded (job {job.pk}, {job.get_state_display().lower()}); "
+            "wait for it or cancel it"
+        )
+        self.job = job
+
+
 def _is_history_path(relpath: str) -> bool:
     """ASC MHL history folders travel separately (see _carry_over_history)."""
     return HISTORY_FOLDER in relpath.split("/")[:-1]
@@ -151,6 +167,17 @@ def check_no_overlap(*, source: Path, destination: Path) -> None:
             f"destination {destination} and the card {source} are the same folder or nested in one another; "
             "pick a destination outside the card"
         )
+
+
+def _outside_volume_roots(volume: Volume) -> str | None:
+    """Why an offload may not write to ``volume`` on this host, or None (checked on create and run)."""
+    if names.under_roots(volume.location, settings.REELVAULT_VOLUME_ROOTS):
+        return None
+    return (
+        f"volume {volume.label} is at {volume.location}, outside this host's volume roots "
+        f"({', '.join(map(str, settings.REELVAULT_VOLUME_ROOTS))}): nothing is written there; "
+        "mount the drive under one of them or set REELVAULT_VOLUME_ROOTS"
+    )
 
 
 def _card_volume(*, actor: AnyUser | None, project: Project, label: str, source: Path) -> Volume:
@@ -197,6 +224,8 @@ def offload_job_create(
     """
     source = _check_source(source, within_ingest_roots=within_ingest_roots)
     label = label or source.name
+    if (problem := names.label_problem(label)) is not None:
+        raise OffloadLabelError(f"card label {label!r} {problem}; give another label")
     if not destinations:
         raise OffloadError("give at least one destination volume")
     for volume in destinations:
@@ -210,28 +239,36 @@ def offload_job_create(
             )
         if not volume.online:
             raise OffloadError(f"volume {volume.label} is marked offline: mount it and mark it online")
+        if (problem := _outside_volume_roots(volume)) is not None:
+            raise OffloadError(problem)
         check_no_overlap(source=source, destination=Path(volume.location))
     confirmations = destinations_health_check(destinations=destinations, confirm_warning=confirm_warning)
     destinations_identity_check(destinations=destinations)
-    busy = OffloadJob.objects.filter(
-        project=project, label__iexact=label, state__in=[OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
-    ).first()
+    # Serialise job creation per project: concurrent requests for one card
+    # (four clicks, two DITs) wait here, then see the first one's job. NO KEY
+    # UPDATE leaves rows that merely reference the project (clips, files) free.
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+    active = [OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
+    busy = OffloadJob.objects.filter(project=project, label__iexact=label, state__in=active).first()
     if busy is not None:
-        raise OffloadError(
-            f"card {label} is already being offloaded (job {busy.pk}); wait for it or cancel it"
-        )
+        raise OffloadBusyError(busy)
     card = _card_volume(actor=actor, project=project, label=label, source=source)
-    job = OffloadJob.objects.create(
-        project=project,
-        card=card,
-        label=label,
-        source_path=str(source),
-        host=card.host or settings.REELVAULT_HOSTNAME,
-        algorithms=list(dict.fromkeys(["xxh128", *algorithms])),
-        day=day,
-        created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
-        health_confirmations=confirmations,
-    )
+    try:
+        with transaction.atomic():
+            job = OffloadJob.objects.create(
+                project=project,
+                card=card,
+                label=label,
+                source_path=str(source),
+                host=card.host or settings.REELVAULT_HOSTNAME,
+                algorithms=list(dict.fromkeys(["xxh128", *algorithms])),
+                day=day,
+                created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+                health_confirmations=confirmations,
+            )
+    except IntegrityError:
+        # one_active_offload_per_card: a job created past the lock (another code path).
+        raise OffloadBusyError(OffloadJob.objects.get(card=card, state__in=active)) from None
     job.destinations.set(destinations)
     audit_record(
         actor=actor,
@@ -457,25 +494,43 @@ def _carry_over_history(source: Path, card_root: Path) -> None:
         temp.rename(target)
 
 
-def _write_history(job: OffloadJob, result: OffloadResult, volume: Volume, actor_name: str) -> str | None:
-    """Append this transfer's generation at one destination; return an error message or None."""
+def _write_history(
+    job: OffloadJob, result: OffloadResult, volume: Volume, actor_name: str
+) -> tuple[str | None, list[ScanProblemSummary]]:
+    """Append this transfer's generation at one destination.
+
+    Returns an error message or None, and the files ASC MHL cannot record
+    (their names; see mhl.unrecordable), each a problem of its own: the rest
+    of the card is recorded all the same.
+    """
     card_root = Path(volume.location) / job.label
-    records = [
-        mhl.FileRecord(
-            path=f.relpath,
-            size=f.size,
-            mtime=datetime.fromtimestamp(f.mtime_ns / 1e9, tz=UTC),
-            hashes={k: v for k, v in f.hashes.items() if k in mhl.HASH_FORMATS},
+    records = []
+    unrecorded: list[ScanProblemSummary] = []
+    for f in result.files:
+        if (
+            not f.hashes
+            or _is_history_path(f.relpath)
+            or not any(d.destination == volume.label and d.status.is_good for d in f.destinations)
+        ):
+            continue
+        if (problem := mhl.unrecordable(f.relpath)) is not None:
+            unrecorded.append({"path": f.relpath, "kind": "not_in_mhl", "message": problem})
+            continue
+        records.append(
+            mhl.FileRecord(
+                path=f.relpath,
+                size=f.size,
+                mtime=datetime.fromtimestamp(f.mtime_ns / 1e9, tz=UTC),
+                hashes={k: v for k, v in f.hashes.items() if k in mhl.HASH_FORMATS},
+            )
         )
-        for f in result.files
-        if f.hashes
-        and not _is_history_path(f.relpath)
-        and any(d.destination == volume.label and d.status.is_good for d in f.destinations)
-    ]
     if not records:
-        return None
+        return None, unrecorded
     try:
         _carry_over_history(Path(job.source_path), card_root)
+        # A run killed between a generation and its chain left the history half-updated: finish it.
+        for done in mhl.recover_history(card_root):
+            logger.warning("offload %s: %s", job.pk, done)
         mhl.write_generation(
             card_root,
             files=records,
@@ -487,8 +542,8 @@ def _write_history(job: OffloadJob, result: OffloadResult, volume: Volume, actor
             process_type="transfer",
         )
     except (OSError, mhl.MHLError) as exc:
-        return f"ASC MHL history could not be written at {card_root}: {exc}"
-    return None
+        return f"ASC MHL history could not be written at {card_root}: {exc}", unrecorded
+    return None, unrecorded
 
 
 def offload_job_run(
@@ -510,6 +565,10 @@ def offload_job_run(
     source = Path(job.source_path)
     volumes = {v.label: v for v in job.destinations.all()}
     cancel = threading.Event()
+    # Again on the worker, whatever the catalog says now: its roots and symlinks are the ones written to.
+    outside = [problem for v in volumes.values() if (problem := _outside_volume_roots(v)) is not None]
+    if outside:
+        return _finish_failed(job, actor, "; ".join(outside))
     try:
         # Health may have turned and drives been swapped since the job was queued.
         destinations_health_check(destinations=list(volumes.values()), confirm_warning=True)
@@ -534,7 +593,7 @@ def offload_job_run(
                 bytes_done=snapshot.bytes_done,
                 bytes_per_second=snapshot.bytes_per_second,
                 eta_seconds=snapshot.eta_seconds,
-                current_file=snapshot.current_file[:1024],
+                current_file=fsnames.shown(snapshot.current_file)[:1024],
                 heartbeat_at=timezone.now(),
             )
             if now - last_check[0] > 1.0:
@@ -584,13 +643,14 @@ def _finish_failed(job: OffloadJob, actor: AnyUser | None, message: str) -> Offl
 
 def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> OffloadJob:
     actor_name = actor.get_username() if actor is not None and actor.is_authenticated else "reelvault"
-    history_errors = [
-        error
-        for summary in result.destinations
-        if summary.failure is None
-        for error in [_write_history(job, result, job.destinations.get(label=summary.name), actor_name)]
-        if error
-    ]
+    history_errors: list[str] = []
+    unrecorded: dict[str, ScanProblemSummary] = {}
+    for destination in result.destinations:
+        if destination.failure is None:
+            volume = job.destinations.get(label=destination.name)
+            error, names_left_out = _write_history(job, result, volume, actor_name)
+            history_errors += [error] if error else []
+            unrecorded.update((p["path"], p) for p in names_left_out)
     card_policy = card_safe_to_format(card_id=job.card_id)
     catalog_safe = card_policy.meets
     catalog_reasons = card_policy.short or (
@@ -620,10 +680,14 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
             }
             for d in result.destinations
         },
-        "not_safe_reasons": reasons[:200],
+        "not_safe_reasons": [fsnames.shown(r) for r in reasons[:200]],  # for people: \\xNN
         "not_safe_reason_count": len(reasons),
         "scan_problems": [
-            {"path": p.relpath, "kind": p.kind, "message": p.message} for p in result.scan_problems
+            *(
+                ScanProblemSummary(path=p.relpath, kind=p.kind, message=p.message)
+                for p in result.scan_problems
+            ),
+            *(unrecorded[path] for path in sorted(unrecorded)),
         ],
     }
     with transaction.atomic():

@@ -48,6 +48,11 @@ def offload_new(request: HttpRequest, code: str) -> HttpResponse:
                 day=data["day"],
                 confirm_warning=data["confirm_warning"],
             )
+        except services.OffloadBusyError as exc:
+            messages.info(request, str(exc))
+            return redirect("offload-detail", job_id=exc.job.pk)
+        except services.OffloadLabelError as exc:
+            form.add_error("label", str(exc))
         except services.OffloadError as exc:
             form.add_error(None, str(exc))
         else:
@@ -66,6 +71,7 @@ def offload_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "job": job,
         "project": job.project,
         "can_ingest": user_can(request.user, job.project_id, Cap.INGEST),
+        "mhl_notes": selectors.offload_mhl_notes(job=job),
     }
     template = (
         "ingest/_offload_progress.html" if request.headers.get("HX-Request") else "ingest/offload_detail.html"

@@ -207,6 +207,13 @@ SPECTACULAR_SETTINGS = {
 # --- Reelvault ----------------------------------------------------------
 # Folders under which a DIT may pick an offload source on this host.
 REELVAULT_INGEST_ROOTS = [Path(p) for p in env_list("REELVAULT_INGEST_ROOTS", [str(VAR_DIR / "cards")])]
+# Folders under which restore targets may lie on this host (checked when a target is
+# registered and by the worker before it writes): restores never write elsewhere.
+REELVAULT_RESTORE_ROOTS = [Path(p) for p in env_list("REELVAULT_RESTORE_ROOTS", [str(VAR_DIR / "restore")])]
+# Folders under which volumes (RAIDs, shuttles, NAS mounts) may be registered: offloads,
+# replication and restores read and write only there.
+_MOUNT_POINTS = ["/Volumes", "/media", "/mnt", "/run/media", "/srv", "/volumes"]
+REELVAULT_VOLUME_ROOTS = [Path(p) for p in env_list("REELVAULT_VOLUME_ROOTS", [*_MOUNT_POINTS, str(VAR_DIR)])]
 REELVAULT_DEMO_PASSWORD = env_str("REELVAULT_DEMO_PASSWORD")
 # A running job with no heartbeat for this long is presumed dead and resumed.
 REELVAULT_JOB_STALE_SECONDS = env_int("REELVAULT_JOB_STALE_SECONDS", 120)

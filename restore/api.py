@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from catalog.models import Clip, Project
 from catalog.permissions import AnyUser, Cap, access_project, projects_for, role_of
+from core import names
 from restore import selectors, services
 from restore.models import RestoreApproval, RestoreDrill, RestoreItem, RestoreRequest, RestoreTarget
 from restore.permissions import access_restore
@@ -37,6 +38,17 @@ class RestoreTargetSerializer(serializers.ModelSerializer[RestoreTarget]):
     class Meta:
         model = RestoreTarget
         fields = ["id", "project", "name", "kind", "host", "path", "scratch", "description"]
+
+    def validate_path(self, value: str) -> str:
+        # An object storage URL is checked by the service; a folder must be a clean absolute path.
+        if not value.startswith("s3://") and (problem := names.path_problem(value)) is not None:
+            raise serializers.ValidationError(f"path {problem}")
+        return value
+
+    def validate_host(self, value: str) -> str:
+        if value and (problem := names.label_problem(value)) is not None:
+            raise serializers.ValidationError(f"host {problem}")
+        return value
 
 
 class RestoreApprovalSerializer(serializers.ModelSerializer[RestoreApproval]):
@@ -323,6 +335,8 @@ class RestoreTargetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
             serializer.instance = services.restore_target_create(
                 actor=self.request.user, project=project, **data
             )
+        except services.RestoreTargetPathError as exc:
+            raise ValidationError({"path": str(exc)}) from exc
         except services.RestoreError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
 

@@ -239,7 +239,7 @@ def _steps(tier: str, volumes: list[Volume], project: Project) -> list[str]:
             "more than the size limit).",
             f"The worker on {', '.join(hosts)} copies each file from the best verified copy, reads it back "
             "and checks it against the catalog hash; progress and ETA show on the request's page.",
-            "At the target, the receiving department runs `ascmhl verify <restore folder>` against the "
+            "At the target, the receiving department runs `ascmhl-debug verify <restore folder>` against the "
             "ASC MHL history written with the files.",
         ]
     )

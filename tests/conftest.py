@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,15 @@ def _fast_password_hashing(settings: object) -> None:
     # PBKDF2's deliberate slowness costs ~0.3 s per user created; tests need
     # working passwords, not brute-force resistance.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _roots_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Tests put volumes and restore targets in their tmp_path; a test of the roots themselves
+    # narrows these. Workers started by a test inherit them (tests.fixtures.child_env).
+    base = tmp_path_factory.getbasetemp()
+    settings.REELVAULT_RESTORE_ROOTS = [*settings.REELVAULT_RESTORE_ROOTS, base]
+    settings.REELVAULT_VOLUME_ROOTS = [*settings.REELVAULT_VOLUME_ROOTS, base]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -151,6 +151,8 @@ def child_env(**extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "DJANGO_SETTINGS_MODULE": "reelvault.settings",
+        "REELVAULT_RESTORE_ROOTS": ",".join(str(root) for root in settings.REELVAULT_RESTORE_ROOTS),
+        "REELVAULT_VOLUME_ROOTS": ",".join(str(root) for root in settings.REELVAULT_VOLUME_ROOTS),
         **extra,
     }
 

@@ -87,6 +87,41 @@ class SourceMissingError(FileCopyError):
     """Nothing (or something other than a file) is at the name a source was opened with."""
 
 
+class UnsafePathError(FileCopyError):
+    """A path would lead outside the folder it belongs to (``..``, absolute, empty parts, NUL)."""
+
+
+def check_relpath(relpath: str) -> list[str]:
+    """The parts of ``relpath`` when it is a relative posix path that stays inside its root.
+
+    Paths come from catalogs and requests, which can be forged: every backend
+    calls this before touching storage. Names may hold any byte a file system
+    allows (backslashes, non-UTF-8 bytes as surrogate escapes), but no part
+    may be empty, ``.`` or ``..``, and no NUL. Raises UnsafePathError.
+    """
+    parts = relpath.split("/")
+    forged = any(p in ("", ".", "..") for p in parts)
+    if not relpath or relpath.startswith("/") or "\x00" in relpath or forged:
+        raise UnsafePathError(
+            f"refused to use the path {relpath!r}: it is empty, absolute or has '..', '.' or empty parts, so "
+            "it could lead outside its folder; correct the catalog entry"
+        )
+    return parts
+
+
+def check_label(label: str, *, allow_empty: bool = False) -> str:
+    """``label`` when it is one folder name (a card's folder below a destination root).
+
+    Raises UnsafePathError for ``/``, ``.``, ``..``, NUL or (unless allowed) "".
+    """
+    if (not label and not allow_empty) or "/" in label or "\x00" in label or label in (".", ".."):
+        raise UnsafePathError(
+            f"refused the folder name {label!r}: a card or restore folder is one name without '/', "
+            "'.' or '..'"
+        )
+    return label
+
+
 class EntryKind(enum.Enum):
     ABSENT = "absent"
     FILE = "file"

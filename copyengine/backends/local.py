@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from copyengine import hashing
+from copyengine import fsnames, hashing
 from copyengine.backends.base import (
     PARTIAL_SUFFIX,
     BytesCallback,
@@ -49,6 +49,9 @@ from copyengine.backends.base import (
     PendingCopy,
     SourceFile,
     SourceMissingError,
+    UnsafePathError,
+    check_label,
+    check_relpath,
 )
 
 #: From this many files in a batch, one syncfs replaces one fsync per file.
@@ -169,6 +172,10 @@ class LocalDestination(Destination):
 class LocalCardReader(CardReader):
     def __init__(self, destination: LocalDestination, label: str) -> None:
         self.destination = destination
+        try:
+            check_label(label, allow_empty=True)
+        except UnsafePathError as exc:
+            raise DestinationError(str(exc), reason="unwritable") from exc
         self.folder = destination.root / label
         self.location = str(self.folder)
         try:
@@ -183,6 +190,8 @@ class LocalCardReader(CardReader):
         # Identity of the card folder: if the drive is unmounted or the folder
         # deleted and recreated, the same path names another (dev, inode).
         self._identity = (st.st_dev, st.st_ino)
+        # Where writes must stay (check_alive notices if the path comes to lead elsewhere).
+        self._real_folder = os.path.realpath(self.folder)
 
     def check_alive(self) -> None:
         try:
@@ -201,7 +210,22 @@ class LocalCardReader(CardReader):
             )
 
     def _path(self, relpath: str) -> Path:
-        return self.folder.joinpath(*relpath.split("/"))
+        """The path of ``relpath`` below the card folder; UnsafePathError if it could lead outside."""
+        return self.folder.joinpath(*check_relpath(fsnames.to_fs(relpath)))
+
+    def _prove_inside(self, path: Path, relpath: str) -> None:
+        """Resolve ``path``'s folder now (symlinks followed) and prove it is inside the card folder.
+
+        Checked at write time, whatever the catalog or the request said: a
+        symlink planted in a folder of the path must not redirect a write.
+        """
+        folder = self._real_folder
+        parent = os.path.realpath(path.parent)
+        if parent != folder and not parent.startswith(folder.rstrip(os.sep) + os.sep):
+            raise UnsafePathError(
+                f"refused to write {relpath} on {self.destination.name}: its folder resolves to {parent}, "
+                f"outside {folder} (a symlink in the way?); remove the symlink and re-run"
+            )
 
     def stat(self, relpath: str) -> Entry:
         path = self._path(relpath)
@@ -245,7 +269,7 @@ class LocalCardReader(CardReader):
                 if name.startswith(".") and name.endswith(PARTIAL_SUFFIX):
                     continue
                 if stat.S_ISREG((Path(dirpath) / name).lstat().st_mode):
-                    yield (base / name).as_posix()
+                    yield fsnames.from_fs((base / name).as_posix())
 
     def _error(self, exc: OSError, action: str, relpath: str) -> DestinationError | FileCopyError:
         """Turn an OSError into the engine's vocabulary, with a message to act on."""
@@ -366,6 +390,10 @@ class LocalPendingCopy(PendingCopy):
 class LocalCardWriter(LocalCardReader, CardWriter):
     def __init__(self, destination: LocalDestination, label: str) -> None:
         root = destination.root
+        try:
+            check_label(label)
+        except UnsafePathError as exc:
+            raise DestinationError(str(exc), reason="unwritable") from exc
         if not root.is_dir():
             raise DestinationError(
                 f"destination folder {root} does not exist or is not a folder: is the drive mounted? "
@@ -439,7 +467,7 @@ class LocalCardWriter(LocalCardReader, CardWriter):
         """Create the folders of ``relpath`` below the card folder, one level at
         a time, never the card folder itself (if it vanished we must fail, not
         recreate it on whatever is mounted, or not, underneath)."""
-        parts = relpath.split("/")
+        parts = check_relpath(fsnames.to_fs(relpath))
         current = self.folder
         for part in parts[:-1]:
             current = current / part
@@ -461,6 +489,7 @@ class LocalCardWriter(LocalCardReader, CardWriter):
         self.check_alive()
         try:
             final = self._make_parents(relpath)
+            self._prove_inside(final, relpath)
             pending = LocalPendingCopy(self, relpath, size, mtime_ns, final)
             pending.open()
         except OSError as exc:
@@ -503,6 +532,7 @@ class LocalCardWriter(LocalCardReader, CardWriter):
 
     def commit(self, pending: PendingCopy) -> None:
         assert isinstance(pending, LocalPendingCopy)
+        self._prove_inside(pending.final, pending.relpath)  # again: the folders may have changed since begin
         try:
             self._place(pending.temp, pending.final)
         except FileExistsError as exc:

@@ -14,7 +14,8 @@ An ASC MHL *history* lives in ``<root>/ascmhl/``:
 
 Public entry points: :func:`read_history`, :func:`write_generation`,
 :func:`verify_folder`, :func:`read_generation` (one file on its own),
-:func:`read_mhl_v1`, :func:`verify_mhl_v1`. Every
+:func:`read_mhl_v1`, :func:`verify_mhl_v1`, :func:`recover_history` (finish an update a
+crash interrupted; ``write_generation`` calls it first). Every
 problem with a file on disk raises :class:`MHLError`, whose message names the
 file and says what to do; a wrong argument raises ``ValueError``.
 
@@ -68,13 +69,21 @@ from copyengine.mhl.model import (
 from copyengine.mhl.reading import clear_parse_cache, read_generation, read_history
 from copyengine.mhl.v1 import V1Entry, read_mhl_v1, verify_mhl_v1
 from copyengine.mhl.verifying import verify_folder
-from copyengine.mhl.writing import Creator, FileRecord, write_generation
+from copyengine.mhl.writing import (
+    SET_ASIDE_SUFFIX,
+    Creator,
+    FileRecord,
+    recover_history,
+    unrecordable,
+    write_generation,
+)
 
 __all__ = [
     "ASCMHL_FOLDER",
     "CHAIN_FILE",
     "DEFAULT_IGNORE_PATTERNS",
     "HASH_FORMATS",
+    "SET_ASIDE_SUFFIX",
     "Author",
     "ChainProblem",
     "ChainProblemKind",
@@ -101,6 +110,8 @@ __all__ = [
     "read_generation",
     "read_history",
     "read_mhl_v1",
+    "recover_history",
+    "unrecordable",
     "verify_folder",
     "verify_mhl_v1",
     "write_generation",

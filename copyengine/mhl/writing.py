@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from copyengine import fsnames
 from copyengine.mhl.model import (
     _C4_ID,
     _GENERATION_NAME,
@@ -38,11 +39,13 @@ from copyengine.mhl.reading import (
     _child_history_roots,
     _owner,
     _parsed,
+    _read_chain,
     _read_state,
     _scan,
     _State,
+    read_generation,
 )
-from copyengine.mhl.xmlsafe import _TEXT_SPECIAL, _unsafe, _xml_attribute, _xml_text
+from copyengine.mhl.xmlsafe import _TEXT_SPECIAL, _XML_FORBIDDEN, _unsafe, _xml_attribute, _xml_text
 
 _HEX_DIGITS = "0123456789abcdef"
 _EMAIL = re.compile(r"^[^@]+@[^.]+\..+$")  # the XSD's EmailAddressAttributeType
@@ -78,6 +81,29 @@ class Creator:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def unrecordable(path: str) -> str | None:
+    """Why ASC MHL cannot record a file at ``path`` (a catalog name, see copyengine/fsnames.py), or None.
+
+    ASC MHL is UTF-8 XML with '/' as its only separator: bytes that are not
+    UTF-8, a backslash (a separator to the reference tool on Windows) and
+    control characters XML 1.0 cannot carry have no faithful form in it.
+    The sentence says what to do instead.
+    """
+    if fsnames.not_utf8(path):
+        reason = "its name is not UTF-8"
+    elif "\\" in path:
+        reason = "its name has a backslash, which ASC MHL tools read as a folder separator"
+    elif _XML_FORBIDDEN.search(path):
+        reason = "its name has a control character XML cannot carry"
+    else:
+        return None
+    return (
+        f"{reason}, so the ASC MHL history cannot record it; the file was copied and verified and its "
+        "hashes are in the catalog and the transfer report: check it from there (or rename it on the card "
+        "and offload again to have it in the history)"
+    )
 
 
 def _check_record(record: FileRecord) -> dict[str, str]:
@@ -354,6 +380,99 @@ def _append(
     return generation
 
 
+# --- Recovering from a crash between a generation and its chain ------------
+
+#: A generation file that could not be vouched for after a crash is renamed to this (no longer ``.mhl``).
+SET_ASIDE_SUFFIX = ".reelvault-set-aside"
+
+
+def _vouch(file: Path, history_root: Path, tool_name: str) -> str | None:
+    """Why a generation found unlisted after a crash cannot be chained, or None when it checks out.
+
+    It must parse, be written by this tool, and every file it records must be
+    in the history's folder with the recorded size (it was written right
+    after those files were copied and verified).
+    """
+    try:
+        generation = read_generation(file)
+    except MHLError as exc:
+        return f"it cannot be read ({exc})"
+    if generation.creator.tool_name != tool_name:
+        return f"it was written by {generation.creator.tool_name or 'another tool'}, not {tool_name}"
+    for entry in generation.hashes:
+        if _unsafe(entry.path):
+            return f"it records an unsafe path {entry.path!r}"
+        try:
+            size = (history_root / entry.path).stat().st_size
+        except OSError:
+            return f"{entry.path}, which it records, is not in {history_root}"
+        if entry.size is not None and size != entry.size:
+            return f"{entry.path} is {size} bytes, it records {entry.size}"
+    return None
+
+
+def _recover_folder(history_root: Path, tool_name: str) -> list[str]:
+    folder = history_root / ASCMHL_FOLDER
+    if not folder.is_dir():
+        return []
+    found = {e.name: e for e in _scan(folder) if _GENERATION_NAME.match(e.name)}
+    has_chain = (folder / CHAIN_FILE).is_file()
+    if not found or (has_chain and not found.keys() - {c.file_name for c in _read_chain(folder)}):
+        return []
+    if not has_chain and len(found) > 1:
+        return []  # a crash leaves one generation without a chain, never several: not ours to fix
+    chain = _read_chain(folder) if has_chain else []
+    listed = {entry.file_name for entry in chain}
+    last = max((entry.sequence_number for entry in chain), default=0)
+    numbered: dict[int, list[str]] = {}
+    for name in found.keys() - listed:
+        match = _GENERATION_NAME.match(name)
+        assert match is not None
+        numbered.setdefault(int(match.group(1)), []).append(name)
+    # A kill between the two writes of _append leaves exactly one generation,
+    # numbered next, not in the chain. Anything else unlisted is not ours to
+    # fix: the history's own checks report it and nothing is appended.
+    crashed = numbered.get(last + 1, [])
+    if len(crashed) != 1:
+        return []
+    file = folder / crashed[0]
+    problem = _vouch(file, history_root, tool_name)
+    if problem is None:
+        data = file.read_bytes()
+        chain.append(_ChainEntry(last + 1, file.name, c4_id(data)))
+        _write_durably(folder / CHAIN_FILE, _chain_xml(chain))
+        return [
+            f"{file} was written but not chained (the writer was interrupted); it was checked against the "
+            f"files it records and added to {CHAIN_FILE}"
+        ]
+    aside = file.with_name(file.name + SET_ASIDE_SUFFIX)
+    file.rename(aside)
+    _fsync_folder(folder)
+    return [
+        f"{file} was written but not chained (the writer was interrupted) and cannot be vouched for: "
+        f"{problem}. It was set aside as {aside.name}; the files it recorded are recorded again now"
+    ]
+
+
+def recover_history(root: str | os.PathLike[str], *, tool_name: str = "Reelvault") -> list[str]:
+    """Finish a history update a crash interrupted, at ``root`` and in its nested histories.
+
+    ``write_generation`` writes a generation file, then the chain file. A kill
+    between the two leaves a generation the chain does not list, and every
+    later append would refuse the history. Such a generation (the one
+    numbered next, written by ``tool_name``) is checked: it must parse and
+    every file it records must be there with the recorded size. Then it is
+    added to the chain; otherwise it is renamed with SET_ASIDE_SUFFIX. Any
+    other unlisted file is left for the history's checks to report. Returns
+    what was done, in words (empty when nothing needed doing).
+    """
+    root = Path(root)
+    done = _recover_folder(root, tool_name)
+    for child in _child_history_roots(root):
+        done.extend(recover_history(child, tool_name=tool_name))
+    return done
+
+
 def _to_seconds(moment: datetime) -> datetime:
     """``moment`` in UTC without microseconds: what a generation file stores."""
     utc = moment.astimezone(UTC)
@@ -422,6 +541,7 @@ def write_generation(
             f"{root} is not a folder; write the history into the folder that holds the copied files"
         )
 
+    recover_history(root, tool_name=creator.tool_name)
     folder = root / ASCMHL_FOLDER
     started = folder.is_dir() and any(
         e.name == CHAIN_FILE or _GENERATION_NAME.match(e.name) for e in _scan(folder)

@@ -32,6 +32,7 @@ from restore.services.base import (
     RestoreConflict,
     RestoreError,
     RestoreRefused,
+    RestoreTargetPathError,
 )
 from restore.services.drills import (
     drill_schedule_set,
@@ -50,6 +51,7 @@ from restore.services.requests import (
     restore_request_reject,
     restore_requests_approve,
     restore_target_create,
+    restore_target_path_check,
 )
 from restore.services.runner import restore_request_fail, restore_request_run, restore_requests_recover
 
@@ -60,6 +62,7 @@ __all__ = [
     "RestoreConflict",
     "RestoreError",
     "RestoreRefused",
+    "RestoreTargetPathError",
     "Selection",
     "drill_schedule_set",
     "item_path",
@@ -76,4 +79,5 @@ __all__ = [
     "restore_requests_approve",
     "restore_requests_recover",
     "restore_target_create",
+    "restore_target_path_check",
 ]

@@ -23,6 +23,10 @@ class RestoreError(Exception):
     """The request cannot be made or changed as asked (400); the message says what to change."""
 
 
+class RestoreTargetPathError(RestoreError):
+    """A restore target's folder is not a clean absolute path under the configured restore roots."""
+
+
 class RestoreConflict(RestoreError):
     """The request is not in a state that allows this (409)."""
 

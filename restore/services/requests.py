@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.audit import audit_record
 from catalog.models import Clip, MediaFile, Project, Volume
 from catalog.permissions import AnyUser, Cap, restore_target_allowed, role_of, user_can
+from core import names
 from core.queues import host_queue
 from formats.units import format_bytes
 from restore import selectors
@@ -30,6 +31,7 @@ from restore.services.base import (
     RestoreConflict,
     RestoreError,
     RestoreRefused,
+    RestoreTargetPathError,
     announce,
     refuse,
     snapshot,
@@ -37,6 +39,22 @@ from restore.services.base import (
 )
 
 # --- Targets -----------------------------------------------------------------------------
+
+
+def restore_target_path_check(path: str) -> None:
+    """Raise RestoreTargetPathError unless ``path`` is a clean absolute folder under the restore roots.
+
+    Checked when a target is registered and again by the worker before each
+    run (on its own host, where the roots and symlinks are those it writes to).
+    """
+    if (problem := names.path_problem(path)) is not None:
+        raise RestoreTargetPathError(f"target path {path!r} {problem}")
+    roots = settings.REELVAULT_RESTORE_ROOTS
+    if not names.under_roots(path, roots):
+        raise RestoreTargetPathError(
+            f"target path {path} is outside the restore roots ({', '.join(map(str, roots))}); "
+            "pick a folder under them or add its parent to REELVAULT_RESTORE_ROOTS"
+        )
 
 
 @transaction.atomic(durable=True)
@@ -51,9 +69,14 @@ def restore_target_create(
     scratch: bool = False,
     description: str = "",
 ) -> RestoreTarget:
-    """Register a restore target of the project. Folder paths must be absolute."""
-    if kind == RestoreTarget.Kind.FOLDER and not Path(path).is_absolute():
-        raise RestoreError(f"target path {path} must be an absolute folder path")
+    """Register a restore target of the project.
+
+    A folder must be a clean absolute path under ``REELVAULT_RESTORE_ROOTS``
+    (symlinks resolved): an admin must not be able to point restores at
+    ``/etc``. Raises RestoreTargetPathError for the path, RestoreError otherwise.
+    """
+    if kind == RestoreTarget.Kind.FOLDER:
+        restore_target_path_check(path)
     if kind == RestoreTarget.Kind.S3 and not path.startswith("s3://"):
         raise RestoreError("an object storage target's path is s3://bucket/prefix")
     if project.restore_targets.filter(name__iexact=name).exists():

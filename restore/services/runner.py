@@ -17,7 +17,7 @@ from alerts.models import Notification
 from catalog.audit import audit_record
 from catalog.copies import copy_condemn_if_verified
 from catalog.models import Copy
-from copyengine import filecopy, mhl
+from copyengine import filecopy, fsnames, mhl
 from copyengine.backends import CardReader, CardWriter, DestinationError
 from core.queues import host_queue
 from formats.units import format_bytes
@@ -27,9 +27,9 @@ from restore.models import (
     RestoreRequest,
     RestoreTarget,
 )
-from restore.services.base import REELVAULT_VERSION, announce
+from restore.services.base import REELVAULT_VERSION, RestoreError, announce
 from restore.services.drills import restore_drill_finish
-from restore.services.requests import restore_request_queue
+from restore.services.requests import restore_request_queue, restore_target_path_check
 
 #: How often the runner writes progress and its heartbeat.
 PROGRESS_INTERVAL = 0.5
@@ -282,17 +282,28 @@ def _restore_item(
 
 
 def _write_history(restore: RestoreRequest, folder: Path) -> str:
-    """Record every verified file of the restore in an ASC MHL generation at the restore folder."""
+    """Record every verified file of the restore in an ASC MHL generation at the restore folder.
+
+    A file whose name ASC MHL cannot record (mhl.unrecordable) stays verified
+    and gets the reason in its result; the others are recorded.
+    """
     items = restore.items.filter(state=RestoreItem.State.VERIFIED).select_related("media_file")
     records = []
     for item in items:
         media_file = item.media_file
-        mtime = media_file.mtime or datetime.fromtimestamp((folder / item.path).stat().st_mtime, tz=UTC)
+        if (problem := mhl.unrecordable(item.path)) is not None:
+            RestoreItem.objects.filter(pk=item.pk).update(error=f"restored and verified, but {problem}")
+            continue
+        mtime = media_file.mtime or datetime.fromtimestamp(
+            (folder / fsnames.to_fs(item.path)).stat().st_mtime, tz=UTC
+        )
         records.append(
             mhl.FileRecord(path=item.path, size=item.size, mtime=mtime, hashes={"xxh128": media_file.xxh128})
         )
     if not records:
         return ""
+    # A run killed between a generation and its chain left the history half-updated: finish it.
+    mhl.recover_history(folder)
     requester = restore.requester.get_username() if restore.requester is not None else "reelvault"
     generation = mhl.write_generation(
         folder,
@@ -342,6 +353,12 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
     sources = _Sources()
     generation = ""
     try:
+        if not object_storage:
+            try:
+                # Again here, on the host that writes: the roots and symlinks are this host's.
+                restore_target_path_check(target.path)
+            except RestoreError as exc:
+                raise _StopJob(f"refused to write to restore target {target.name}: {exc}") from exc
         if not object_storage and not Path(target.path).is_dir():
             raise _StopJob(
                 f"target folder {target.path} does not exist on {settings.REELVAULT_HOSTNAME}: mount it, "

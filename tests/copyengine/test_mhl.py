@@ -849,6 +849,11 @@ def test_missing_chain_file_is_an_error_naming_it(a001: Path) -> None:
 
     with pytest.raises(mhl.MHLError, match=r"ascmhl_chain\.xml is missing.*restore the chain file"):
         mhl.read_history(a001)
+    # A lone first generation without a chain is what a kill between its two writes leaves: the
+    # next write checks it and chains it (tests/copyengine/test_mhl_recovery.py). Two or more
+    # generations without a chain are not a crash and stay refused.
+    mhl.write_generation(a001, files=records(a001), creator=CREATOR, now=T0 + timedelta(seconds=1))
+    (a001 / "ascmhl" / "ascmhl_chain.xml").unlink()
     with pytest.raises(mhl.MHLError, match=r"ascmhl_chain\.xml is missing"):
         mhl.write_generation(a001, files=records(a001), creator=CREATOR)
 

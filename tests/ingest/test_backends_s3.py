@@ -23,6 +23,7 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
+from copyengine import fsnames  # noqa: E402
 from copyengine.backends import LocalDestination  # noqa: E402
 from copyengine.backends.s3 import MAX_PARTS, MTIME_KEY, S3CardWriter, S3Destination, part_size_for  # noqa: E402
 from copyengine.offload import CopyStatus, OffloadResult, offload_card, verify_copies  # noqa: E402
@@ -354,7 +355,7 @@ def test_part_size_keeps_huge_files_under_the_part_limit() -> None:
         assert -(-size // part) < MAX_PARTS
 
 
-def test_non_utf8_name_fails_that_file_only(tmp_path: Path, s3: Any, bucket: str) -> None:
+def test_non_utf8_name_is_copied_under_its_catalog_name(tmp_path: Path, s3: Any, bucket: str) -> None:
     card = tmp_path / "card"
     card.mkdir()
     (card / "ok.mov").write_bytes(b"fine")
@@ -366,5 +367,7 @@ def test_non_utf8_name_fails_that_file_only(tmp_path: Path, s3: Any, bucket: str
     result = offload_card(source=card, destinations=[s3_destination(s3, bucket)], label=LABEL)
     st = status_of(result, "s3")
     assert st["ok.mov"] is CopyStatus.VERIFIED
-    assert st["bad\udcff.mov"] is CopyStatus.FAILED
-    assert not result.safe_to_format
+    # The byte 0xFF is kept as U+EFFF (copyengine/fsnames.py): a valid key that maps back to it.
+    assert st[fsnames.from_fs("bad\udcff.mov")] is CopyStatus.VERIFIED
+    assert fsnames.to_fs(fsnames.from_fs("bad\udcff.mov")) == "bad\udcff.mov"
+    assert result.safe_to_format

@@ -24,7 +24,7 @@ def test_runbook_lists_each_tier_with_locations_steps_roles_and_unmeasured_time(
     assert "Hot (online disk)" in page and "Warm (nearline)" in page and "Cold (archive)" in page
     assert media.raid.location in page and media.shuttle.location in page and media.host in page
     assert "Fetch the drive(s) SHUTTLE-A" in page  # a shuttle must be brought back and connected
-    assert "approves" in page and "ascmhl verify" in page
+    assert "approves" in page and "ascmhl-debug verify" in page
     assert "not measured yet" in page  # never guessed: no drill has run
     assert "3 files" in page
     for name in ("editorial", "vfx", "scratch"):
