@@ -49,9 +49,13 @@ def _django_errors(exc: DjangoValidationError) -> ValidationError:
 
 class ReviewItemSerializer(serializers.ModelSerializer[ReviewItem]):
     project = serializers.CharField(source="project.code", read_only=True)
-    clip_name = serializers.CharField(source="clip.name", read_only=True, default=None)
-    file = serializers.CharField(source="media_file.relative_path", read_only=True, default=None)
-    resolved_by = serializers.CharField(source="resolved_by.get_username", read_only=True, default=None)
+    clip_name = serializers.CharField(source="clip.name", read_only=True, default=None, allow_null=True)
+    file = serializers.CharField(
+        source="media_file.relative_path", read_only=True, default=None, allow_null=True
+    )
+    resolved_by = serializers.CharField(
+        source="resolved_by.get_username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ReviewItem
@@ -148,6 +152,10 @@ class IngestRulesViewSet(viewsets.GenericViewSet[IngestRules]):
 
     def get_queryset(self) -> QuerySet[IngestRules]:
         return IngestRules.objects.filter(project__in=projects_for(self.request.user))
+
+    def get_object(self) -> IngestRules:
+        # OPTIONS asks for the object; the rules are found through the project's gate, not by a field.
+        return review.rules_for(access_project(self.request.user, self.kwargs.get("code") or ""))
 
     def retrieve(self, request: Request, code: str | None = None) -> Response:
         project = access_project(request.user, code or "")
