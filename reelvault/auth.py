@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
@@ -29,6 +30,23 @@ LOCKED_OUT = (
     "Too many failed logins for this username from this address: "
     "try again in {minutes} minutes, or ask an administrator to unlock it (manage.py axes_reset_username)."
 )
+
+
+class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes ships no type hints
+    """django-axes' lockout check, for web logins only.
+
+    An authentication without a request (the shell, a management command,
+    Django's test client) has no client address to count failures against;
+    axes would raise, so it is let through to the password check unchanged.
+    """
+
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> None:
+        if request is None:
+            return None
+        super().authenticate(request, username, password, **kwargs)
+        return None
 
 
 class TokenRequestSerializer(serializers.Serializer[Token]):

@@ -99,7 +99,7 @@ MIDDLEWARE = [
 # refuses that pair for the cool-off once the limit is reached.
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "reelvault.auth.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("REELVAULT_LOGIN_FAILURE_LIMIT", 5)
