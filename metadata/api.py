@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -393,5 +394,5 @@ class AleExportViewSet(viewsets.GenericViewSet[Any]):
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         response = HttpResponse(export.data, content_type=export.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        response["Content-Disposition"] = content_disposition_header(True, export.filename)
         return response
