@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.filters import ClipFilter
 from catalog.models import AuditEvent, Clip, Copy, MediaFile, Membership, Project, ShootDay, Volume
-from catalog.permissions import Cap, RoleName, access_project, gate, projects_for
+from catalog.permissions import Cap, RoleName, access_audit_event, access_project, gate, projects_for
 from catalog.search import ClipSearchPaginator, clip_search_scope
 
 
@@ -318,6 +318,11 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet[AuditEvent]):
         if not projects_for(self.request.user, Cap.VIEW_AUDIT).exists():
             raise PermissionDenied("Your roles do not allow reading the audit log.")
         return selectors.audit_list(user=self.request.user)
+
+    def get_object(self) -> AuditEvent:
+        # Another project's entry is 404 (its existence is not revealed), even for
+        # a user who may read no audit log at all; a member's weak role is 403.
+        return access_audit_event(self.request.user, int(self.kwargs["pk"]))
 
 
 class MembershipViewSet(viewsets.ViewSet):

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -110,31 +112,154 @@ def audit_record(
 
 @dataclass(frozen=True)
 class ChainBreak:
-    event_id: int
+    event_id: int | None  # None: a break found by an anchor, with no entry left to name
     reason: str
 
 
-def audit_chain_verify(*, batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Walk the whole chain in id order.
+@dataclass(frozen=True)
+class AuditAnchor:
+    """The chain's head at a moment: how many entries it had and the hash of the last one.
 
-    Returns ``(entries checked, first break or None)``. Streams in batches so a
-    chain of millions of entries does not sit in memory.
+    Written by beat to ``REELVAULT_AUDIT_ANCHOR_PATH`` (an append-only file the
+    database cannot rewrite) and printed in every daily report.
     """
+
+    count: int
+    head_hash: str
+    at: str = ""
+    source: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"at": self.at, "count": self.count, "head_hash": self.head_hash}
+
+    def __str__(self) -> str:
+        return f"{self.count}:{self.head_hash}"
+
+
+def audit_head() -> AuditAnchor:
+    """The chain's current head (count 0 and the genesis hash for an empty log)."""
+    count = AuditEvent.objects.count()
+    head = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+    return AuditAnchor(count, head or GENESIS_HASH, at=timezone.now().isoformat(timespec="seconds"))
+
+
+def audit_anchor_append(*, path: Path) -> AuditAnchor:
+    """Append the chain's head to the anchor file, one JSON line, synced to disk before returning.
+
+    The file is only ever opened for appending; put it on storage the database
+    host cannot write (another volume, a WORM share) so rewriting the database
+    cannot rewrite the anchors too.
+    """
+    anchor = audit_head()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(anchor.as_json(), sort_keys=True) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return anchor
+
+
+class AnchorFileError(ValueError):
+    pass
+
+
+def audit_anchors_read(*, path: Path) -> list[AuditAnchor]:
+    """Every anchor of the file, oldest first. A line that is not an anchor raises AnchorFileError."""
+    anchors: list[AuditAnchor] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                anchors.append(
+                    AuditAnchor(
+                        int(data["count"]),
+                        str(data["head_hash"]),
+                        str(data.get("at", "")),
+                        f"{path}:{number}",
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise AnchorFileError(
+                    f"{path} line {number} is not an audit anchor: {line.strip()[:80]}"
+                ) from exc
+    return anchors
+
+
+def audit_anchor_parse(text: str, *, source: str = "command line") -> AuditAnchor:
+    """``COUNT:HASH`` as printed in a daily report."""
+    count, _, head_hash = text.partition(":")
+    if not count.strip().isdigit() or len(head_hash.strip()) != 64:
+        raise AnchorFileError(f"{text!r} is not an anchor: expected COUNT:HASH as the daily report prints it")
+    return AuditAnchor(int(count), head_hash.strip(), source=source)
+
+
+@dataclass
+class ChainVerification:
+    checked: int
+    breaks: list[ChainBreak]
+    anchors_checked: int = 0
+
+
+def audit_chain_verify(*, anchors: Sequence[AuditAnchor] = (), batch_size: int = 5000) -> ChainVerification:
+    """Walk the whole chain in id order and report EVERY break, not only the first.
+
+    Each entry must link to the one before it and match its own hash. After a
+    break the walk goes on from the stored hash, so each later break is
+    reported on its own. Each anchor says "the chain had COUNT entries, the
+    last with HEAD_HASH": the entry at that position must still have that
+    hash, and the chain must still be at least that long. That catches what
+    the links alone cannot: the newest entries deleted, an entry rewritten
+    with every later hash recomputed, the table emptied.
+    """
+    by_count: dict[int, list[AuditAnchor]] = {}
+    for anchor in anchors:
+        by_count.setdefault(anchor.count, []).append(anchor)
+    breaks: list[ChainBreak] = []
     expected_prev = GENESIS_HASH
     checked = 0
+    anchors_checked = 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
         if event.prev_hash != expected_prev:
-            return checked, ChainBreak(
-                event.pk,
-                "its prev_hash does not match the entry before it (an entry was removed or inserted)",
+            breaks.append(
+                ChainBreak(
+                    event.pk,
+                    "its prev_hash does not match the entry before it (an entry was removed or inserted)",
+                )
             )
         if compute_entry_hash(event) != event.entry_hash:
-            return checked, ChainBreak(
-                event.pk, "its content does not match its hash (the entry was altered)"
-            )
+            breaks.append(ChainBreak(event.pk, "its content does not match its hash (the entry was altered)"))
         expected_prev = event.entry_hash
         checked += 1
-    return checked, None
+        for anchor in by_count.pop(checked, []):
+            anchors_checked += 1
+            if anchor.head_hash != event.entry_hash:
+                breaks.append(
+                    ChainBreak(
+                        event.pk,
+                        f"entry number {checked} does not have the hash anchored at "
+                        f"{anchor.at or anchor.source} ({anchor.head_hash[:16]}…): "
+                        "history up to it was rewritten",
+                    )
+                )
+    for count, missing in sorted(by_count.items()):
+        if count == 0:
+            anchors_checked += len(missing)
+            continue
+        anchor = missing[0]
+        anchors_checked += len(missing)
+        breaks.append(
+            ChainBreak(
+                None,
+                f"the log has {checked} entries but had {count} at {anchor.at or anchor.source}: "
+                f"{count - checked} of the newest entries were deleted (or the table emptied)",
+            )
+        )
+    return ChainVerification(checked, breaks, anchors_checked)
 
 
 def model_snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from catalog.audit import audit_record
-from catalog.models import Clip, Membership, Project, Volume
+from catalog.models import AuditEvent, Clip, Membership, Project, Volume
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -257,6 +257,19 @@ def access_clip(user: AnyUser, clip_id: int, *, need: Cap = Cap.VIEW, refusal: s
         raise Http404("No such clip.")
     gate(user, clip.project, need, refusal=refusal, obj=clip)
     return clip
+
+
+def access_audit_event(user: AnyUser, event_id: int) -> AuditEvent:
+    """An audit entry: 404 outside the user's projects, 403 for a member whose role cannot read the log.
+
+    Entries with no project (system-wide) are for superusers only (404 for anyone else).
+    """
+    event = AuditEvent.objects.filter(pk=event_id).first()
+    if event is None or (event.project_id is None and not getattr(user, "is_superuser", False)):
+        raise Http404("No such audit entry.")
+    if event.project_id is not None:
+        gate(user, event.project_id, Cap.VIEW_AUDIT)
+    return event
 
 
 def access_volume(user: AnyUser, volume_id: int, *, need: Cap = Cap.VIEW, refusal: str = "") -> Volume:

@@ -33,6 +33,9 @@ from dashboard.permissions import access_day, can_import_camera_reports, can_run
 
 UNIT = OpenApiParameter("unit", str, description="Unit of the day when several units share its number.")
 CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="Project code, e.g. DEMO.")
+# The lists answer an array of objects: drf-spectacular wraps a list action's schema in an array,
+# except for the bare OpenApiTypes.OBJECT, which it left as one object.
+OBJECT_LIST = {200: {"type": "object", "additionalProperties": {}}}
 
 
 def _detail_json(detail: selectors.DayDetail) -> dict[str, Any]:
@@ -100,7 +103,7 @@ class DayViewSet(viewsets.ViewSet):
     def _day(self, request: Request, code: str, number: str) -> ShootDay:
         return access_day(request.user, code, int(number), unit=request.query_params.get("unit"))
 
-    @extend_schema(operation_id="project_days_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="project_days_list", responses=OBJECT_LIST)
     def list(self, request: Request, code: str) -> Response:
         project = access_project(request.user, code)
         return Response([f.as_json() for f in selectors.project_days_figures(project=project)])
@@ -229,7 +232,7 @@ class ReportViewSet(viewsets.ViewSet):
     lookup_field = "report_date"
     lookup_value_regex = r"\d{4}-\d{2}-\d{2}"
 
-    @extend_schema(operation_id="project_reports_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="project_reports_list", responses=OBJECT_LIST)
     def list(self, request: Request, code: str) -> Response:
         project = access_project(request.user, code)
         reports = selectors.report_list(project=project).select_related("project")[:100]
@@ -238,11 +241,11 @@ class ReportViewSet(viewsets.ViewSet):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def retrieve(self, request: Request, code: str, report_date: str) -> Response:
         project = access_project(request.user, code)
-        report = (
-            DailyReport.objects.filter(project=project, report_date=report_date)
-            .select_related("project")
-            .first()
-        )
+        try:
+            on = date.fromisoformat(report_date)
+        except ValueError as exc:  # the URL's pattern lets 2026-13-45 through
+            raise NotFound("No report of that date.") from exc
+        report = DailyReport.objects.filter(project=project, report_date=on).select_related("project").first()
         if report is None:
             raise NotFound("No report of that date.")
         return Response(_report_json(report, with_data=True))

@@ -31,3 +31,11 @@ def report_deliveries_send_task(*args: Any, **kwargs: Any) -> None:
 @shared_task(name="dashboard.report_deliveries_send_pending", acks_late=True, ignore_result=True)
 def report_deliveries_send_pending_task() -> None:
     deliveries_send_pending()
+
+
+@shared_task(name="dashboard.waiting_jobs_check", acks_late=True, ignore_result=True, soft_time_limit=120)
+def waiting_jobs_check_task() -> None:
+    """Send lost queued jobs again; alert on jobs waiting for a host no worker serves."""
+    from dashboard.waiting import waiting_jobs_check
+
+    waiting_jobs_check()

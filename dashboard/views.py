@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from catalog.models import Project, ShootDay
 from catalog.permissions import Cap, access_project, projects_for, role_of
 from custody import selectors as custody_selectors
-from dashboard import charts, selectors, services
+from dashboard import charts, selectors, services, waiting
 from dashboard.models import DailyReport
 from dashboard.permissions import access_day, can_run_reports, can_sign_off
 from recovery.selectors import incident_counts
@@ -59,7 +59,25 @@ def project_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     context = _overview_context(request, project)
     context["role"] = role_of(request.user, project)
     context["volumes"] = custody_selectors.volumes_capacity(project=project)
+    context["queues"] = _queues_of(project)
     return render(request, "dashboard/project.html", context)
+
+
+def _queues_of(project: Project) -> list[dict[str, Any]] | None:
+    """Each host queue with its workers and this project's jobs waiting on it; None: broker down."""
+    served = waiting.queues_served(timeout=0.5)
+    if served is None:
+        return None
+    jobs = [job for job in waiting.waiting_jobs() if job.project.pk == project.pk]
+    return [
+        {
+            "host": queue.name.removeprefix("host."),
+            "workers": queue.workers,
+            "jobs": queue.waiting,
+        }
+        for queue in waiting.host_queues(served=served, jobs=jobs)
+        if queue.name.startswith("host.")
+    ]
 
 
 @login_required

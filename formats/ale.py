@@ -343,6 +343,9 @@ class ClipTable:
     row_lines: list[int] = field(default_factory=list)
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    _ranking: tuple[tuple[str, ...], list[tuple[str, list[str]]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def ok(self) -> bool:
@@ -377,6 +380,19 @@ class ClipTable:
         """Columns with no clip field in :data:`ALE_COLUMN_MAPPING` (kept in ``rows`` as-is)."""
         return [c for c in self.columns if field_for_column(c) is None]
 
+    def _ranked_columns(self) -> list[tuple[str, list[str]]]:
+        # Worked out once per column list, not once per row: files with 100,000 columns exist.
+        key = tuple(self.columns)
+        if self._ranking is None or self._ranking[0] != key:
+            ranked: dict[str, list[tuple[int, int, str]]] = {}
+            for position, column in enumerate(self.columns):
+                hit = _BY_NORMALISED.get(_norm(column))
+                if hit is not None:
+                    ranked.setdefault(hit[1].field, []).append((hit[0], position, column))
+            ranking = [(name, [column for _, _, column in sorted(found)]) for name, found in ranked.items()]
+            self._ranking = (key, ranking)
+        return self._ranking[1]
+
     def clip_fields(self, row: Mapping[str, str]) -> dict[str, str]:
         """Return ``{clip field: value}`` for one row, using :data:`ALE_COLUMN_MAPPING`.
 
@@ -385,14 +401,9 @@ class ClipTable:
         ``Reel`` does not hide a filled ``Reel #``. Values are stripped of surrounding
         spaces (Avid pads some). Fields with no non-empty value are left out.
         """
-        ranked: dict[str, list[tuple[int, int, str]]] = {}
-        for position, column in enumerate(self.columns):
-            hit = _BY_NORMALISED.get(_norm(column))
-            if hit is not None:
-                ranked.setdefault(hit[1].field, []).append((hit[0], position, column))
         result: dict[str, str] = {}
-        for field_name, candidates in ranked.items():
-            for _rank, _position, column in sorted(candidates):
+        for field_name, columns in self._ranked_columns():
+            for column in columns:
                 value = row.get(column, "").strip()
                 if value:
                     result[field_name] = value
@@ -489,6 +500,8 @@ def _decode(
         line = data.count(b"\n", 0, exc.start) + 1
         if not latin1_fallback:
             raise _undecodable(label, "utf-8", data, exc, line) from None
+        if not _looks_latin1(data):
+            return _decode_east_asian(data, label=label, warnings=warnings)
         warnings.append(
             Issue(
                 line,
@@ -498,6 +511,75 @@ def _decode(
         )
         # Latin-1 maps every byte, so this cannot fail.
         return data.decode("latin-1"), "latin-1"
+
+
+#: Encodings Japanese and Chinese productions' tools write when not UTF-8, tried in this order.
+EAST_ASIAN_ENCODINGS: tuple[tuple[str, str], ...] = (
+    ("cp932", "Shift-JIS (CP932)"),
+    ("euc_jp", "EUC-JP"),
+    ("gb18030", "GB18030"),
+)
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
+
+
+def _looks_latin1(data: bytes) -> bool:
+    """Latin-1 (or Windows-1252 without its C1 extras) European text, not double-byte East Asian text.
+
+    European names put one accented letter between ASCII letters ("Müller",
+    "café"); Shift-JIS, EUC-JP and GB18030 put every character in two or more
+    bytes, and Shift-JIS kana and most kanji start with bytes that are control
+    codes in Latin-1.
+    """
+    if any(0x80 <= byte <= 0x9F for byte in data):
+        return False
+    runs = _NON_ASCII_RUN.findall(data)
+    return not runs or sum(len(run) == 1 for run in runs) * 2 >= len(runs)
+
+
+def _cjk_share(text: str) -> tuple[float, bool]:
+    """(share of non-ASCII characters that are kana, CJK ideographs or CJK punctuation, any kana?)."""
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    if not wide:
+        return 0.0, False
+    kana = sum("\u3040" <= ch <= "\u30ff" for ch in wide)
+    good = kana + sum(
+        "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff5e" for ch in wide
+    )
+    return good / len(wide), kana > 0
+
+
+def _decode_east_asian(data: bytes, *, label: str, warnings: list[Issue]) -> tuple[str, str]:
+    """Decode a non-UTF-8, non-Latin-1 file as the one East Asian encoding it reads as, or refuse.
+
+    A candidate must decode every byte and read as Japanese or Chinese text (90%
+    of its non-ASCII characters kana, ideographs or CJK punctuation). Japanese
+    text has kana: among the Japanese encodings that decode the file with kana,
+    one must stand out. Anything else (no candidate, or two that read equally
+    well) is refused with a message: applying garbled names is never an option.
+    """
+    readable: list[tuple[str, str, str, bool]] = []
+    for codec, title in EAST_ASIAN_ENCODINGS:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        share, kana = _cjk_share(text)
+        if share >= 0.9:
+            readable.append((codec, title, text, kana))
+    japanese = [c for c in readable if c[0] in ("cp932", "euc_jp") and c[3]]
+    chosen = japanese if len(japanese) == 1 else readable
+    if len(chosen) == 1:
+        codec, title, text, _ = chosen[0]
+        warnings.append(Issue(None, f"not UTF-8: decoded the file as {title}"))
+        return text, codec
+    tried = ", ".join(title for _, title in EAST_ASIAN_ENCODINGS)
+    could_be = " or ".join(title for _, title, _, _ in readable)
+    verdict = f"could be {could_be}" if readable else f"reads as none of {tried}"
+    raise ALEError(
+        f"the file is not UTF-8, and it {verdict}",
+        source=label,
+        hint="re-export it as UTF-8 (or UTF-16) from the tool that wrote it; nothing was applied",
+    )
 
 
 def _guess_bomless_utf16(data: bytes) -> str | None:
@@ -514,6 +596,18 @@ def _guess_bomless_utf16(data: bytes) -> str | None:
     if even_nuls > 0.8 * half and odd_nuls < 0.2 * half:
         return "utf-16-be"
     return None
+
+
+def _refuse_nul(text: str, *, label: str) -> None:
+    # No text field can hold a NUL (PostgreSQL refuses it); a NUL in a log is damage or a binary file.
+    at = text.find("\x00")
+    if at >= 0:
+        raise ALEError(
+            "the file contains a NUL byte (character 0), which no clip field can hold",
+            source=label,
+            line=text.count("\n", 0, at) + 1,
+            hint="the file is damaged or not a text export; re-export it",
+        )
 
 
 def _strict_decode(data: bytes, encoding: str, *, label: str, declared: bool) -> str:
@@ -597,6 +691,7 @@ def parse_ale(
     text, used = _decode(
         data, label=label, encoding=encoding, latin1_fallback=latin1_fallback, warnings=warnings
     )
+    _refuse_nul(text, label=label)
     lines, newline = _split_lines(text)
     table = ClipTable(source=label, format="ale", encoding=used, newline=newline, warnings=warnings)
 
@@ -981,6 +1076,7 @@ def read_csv(
     text, used = _decode(
         data, label=label, encoding=encoding, latin1_fallback=latin1_fallback, warnings=warnings
     )
+    _refuse_nul(text, label=label)
     _lines, newline = _split_lines(text)
     table = ClipTable(source=label, format="csv", encoding=used, newline=newline, warnings=warnings)
     first_line = text.split("\n", 1)[0]

@@ -47,7 +47,7 @@ from copyengine.offload import (
     scan_card,
 )
 from core import names
-from core.queues import host_queue
+from core.queues import QueueUnavailable, host_queue, job_enqueue
 from formats.naming import group_clip_files, recognize_camera_name
 from ingest import alerting
 from ingest.models import OffloadJob, OffloadSummary, ScanProblemSummary
@@ -279,11 +279,36 @@ def offload_job_create(
         | ({"health_confirmed": confirmations} if confirmations else {}),
     )
     if enqueue:
-        from ingest.tasks import offload_job_run_task
-
-        queue = host_queue(job.host)
-        transaction.on_commit(lambda: offload_job_run_task.apply_async(args=[job.pk], queue=queue))
+        job_id, queue = job.pk, host_queue(job.host)
+        transaction.on_commit(lambda: _offload_job_enqueue(job_id=job_id, queue=queue))
     return job
+
+
+def _offload_job_enqueue(*, job_id: int, queue: str) -> None:
+    """Send the committed job to its host's queue; when the broker does not take it, fail the job.
+
+    The row is already committed: left "queued" it would never run and would
+    refuse every retry as "already being offloaded". Failed, it says why, the
+    card can be offloaded again at once, and the caller gets QueueUnavailable (503).
+    """
+    from ingest.tasks import offload_job_run_task
+
+    try:
+        job_enqueue(offload_job_run_task, args=[job_id], queue=queue)
+    except QueueUnavailable as exc:
+        with transaction.atomic():
+            job = OffloadJob.objects.select_related("project").get(pk=job_id)
+            if OffloadJob.objects.filter(pk=job_id, state=OffloadJob.State.QUEUED).update(
+                state=OffloadJob.State.FAILED, error=str(exc)[:1000], finished_at=timezone.now()
+            ):
+                audit_record(
+                    actor=None,
+                    action="offload.enqueue_failed",
+                    obj=job,
+                    project=job.project,
+                    after={"error": str(exc)},
+                )
+        raise
 
 
 @transaction.atomic(durable=True)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from catalog.audit import audit_record
@@ -97,11 +98,12 @@ def offload_report(request: HttpRequest, job_id: int, fmt: str = "html") -> Http
         audit_record(actor=request.user, action=f"offload.report_{fmt}", obj=job, project=job.project)
     if fmt == "csv":
         response = HttpResponse(reports.transfer_report_csv(report), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{job.label}_transfer_report.csv"'
+        # Labels are any text a card carries: the header helper escapes quotes and line breaks.
+        response["Content-Disposition"] = content_disposition_header(True, f"{job.label}_transfer_report.csv")
         return response
     if fmt == "pdf":
         response = HttpResponse(reports.transfer_report_pdf(report), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{job.label}_transfer_report.pdf"'
+        response["Content-Disposition"] = content_disposition_header(True, f"{job.label}_transfer_report.pdf")
         return response
     return render(
         request, "ingest/offload_report.html", {"job": job, "project": job.project, "report": report}

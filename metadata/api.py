@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -49,9 +50,13 @@ def _django_errors(exc: DjangoValidationError) -> ValidationError:
 
 class ReviewItemSerializer(serializers.ModelSerializer[ReviewItem]):
     project = serializers.CharField(source="project.code", read_only=True)
-    clip_name = serializers.CharField(source="clip.name", read_only=True, default=None)
-    file = serializers.CharField(source="media_file.relative_path", read_only=True, default=None)
-    resolved_by = serializers.CharField(source="resolved_by.get_username", read_only=True, default=None)
+    clip_name = serializers.CharField(source="clip.name", read_only=True, default=None, allow_null=True)
+    file = serializers.CharField(
+        source="media_file.relative_path", read_only=True, default=None, allow_null=True
+    )
+    resolved_by = serializers.CharField(
+        source="resolved_by.get_username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ReviewItem
@@ -148,6 +153,10 @@ class IngestRulesViewSet(viewsets.GenericViewSet[IngestRules]):
 
     def get_queryset(self) -> QuerySet[IngestRules]:
         return IngestRules.objects.filter(project__in=projects_for(self.request.user))
+
+    def get_object(self) -> IngestRules:
+        # OPTIONS asks for the object; the rules are found through the project's gate, not by a field.
+        return review.rules_for(access_project(self.request.user, self.kwargs.get("code") or ""))
 
     def retrieve(self, request: Request, code: str | None = None) -> Response:
         project = access_project(request.user, code or "")
@@ -385,5 +394,5 @@ class AleExportViewSet(viewsets.GenericViewSet[Any]):
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         response = HttpResponse(export.data, content_type=export.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        response["Content-Disposition"] = content_disposition_header(True, export.filename)
         return response

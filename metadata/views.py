@@ -21,7 +21,7 @@ from django.db.models import Count, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Clip, Project
@@ -401,5 +401,5 @@ def ale_export(request: HttpRequest, code: str) -> HttpResponse:
     except ValueError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     response = HttpResponse(export.data, content_type=export.content_type)
-    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, export.filename)
     return response

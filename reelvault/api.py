@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.routers import DefaultRouter
 
 from alerts import api as alerts_api
@@ -14,7 +16,24 @@ from metadata import api as metadata_api
 from protection import api as protection_api
 from restore import api as restore_api
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    """DRF's router, with ids that only match digits.
+
+    DRF's default lookup matches any segment, so `/api/restores/null,null/`
+    reached `int()` in the gates and answered 500. A viewset that looks up by
+    something else (a project code, a date) declares its own `lookup_value_regex`.
+    """
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        by_id = getattr(viewset, "lookup_field", "pk") in ("pk", "id")
+        if by_id and getattr(viewset, "lookup_value_regex", None) is None:
+            kwarg = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+            return f"(?P<{lookup_prefix}{kwarg}>[0-9]+)"
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+router = Router()
 router.register("projects", catalog_api.ProjectViewSet, basename="project")
 router.register("days", catalog_api.ShootDayViewSet, basename="day")
 router.register("volumes", catalog_api.VolumeViewSet, basename="volume")

@@ -37,14 +37,36 @@ def _check_worker() -> str | None:
     return None
 
 
+def _queues(*, database_ok: bool, broker_ok: bool) -> dict[str, object]:
+    """Each host queue: the workers serving it and how many jobs wait on it (counts only, no data)."""
+    if not broker_ok:
+        return {}
+    from dashboard.waiting import host_queues, queues_served, waiting_jobs
+
+    served = queues_served()
+    if served is None:
+        return {}
+    jobs = waiting_jobs() if database_ok else []
+    return {queue.name: queue.as_json() for queue in host_queues(served=served, jobs=jobs)}
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when database, broker and a worker all answer; 503 naming what failed.
 
+    ``queues`` lists each host queue with the workers that serve it and the
+    jobs waiting on it; a queue with waiting jobs and no worker makes it 503.
     Open to anonymous callers (load balancers, monitors): it reveals only
-    up/down and the failing part, never data.
+    up/down, worker names and counts, never data.
     """
     problems = {"database": _check_database(), "broker": _check_broker()}
     problems["worker"] = _check_worker() if problems["broker"] is None else "not checked: broker is down"
+    queues = _queues(database_ok=problems["database"] is None, broker_ok=problems["broker"] is None)
+    unserved = sorted(name for name, q in queues.items() if not q["served"] and q["waiting"])  # type: ignore[index]
+    if unserved:
+        problems["queues"] = f"jobs wait on {', '.join(unserved)}, which no worker serves"
     status = {name: ("ok" if problem is None else problem) for name, problem in problems.items()}
     healthy = all(problem is None for problem in problems.values())
-    return JsonResponse({"status": "ok" if healthy else "failing", **status}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "failing", **status, "host_queues": queues},
+        status=200 if healthy else 503,
+    )

@@ -6,8 +6,9 @@ restart. Counters are sums over job rows, which are never deleted.
 
 Access: ``Authorization: Bearer $REELVAULT_METRICS_TOKEN`` (for Prometheus'
 ``authorization`` scrape setting), or the session of a staff user (to look
-in a browser). Without either: 401; a logged-in non-staff user: 403. With
-the token unset only staff sessions get in.
+in a browser; it sees only the projects where it has a role, superusers see
+all). Without either: 401; a logged-in non-staff user: 403. With the token
+unset only staff sessions get in.
 https://prometheus.io/docs/instrumenting/exposition_formats/
 """
 
@@ -284,12 +285,29 @@ def _fixity_metrics() -> list[Metric]:
     return [verified, failures, oldest, unreachable]
 
 
-def _authorized(request: HttpRequest) -> bool | None:
-    """True: allowed; False: logged in but not staff (403); None: no credentials (401)."""
+def scoped(metrics: list[Metric], *, project_codes: set[str]) -> list[Metric]:
+    """Only the samples of these projects (system-wide samples, with no project, are left out)."""
+    for metric in metrics:
+        metric.samples = [
+            (labels, v) for labels, v in metric.samples if labels.get("project") in project_codes
+        ]
+    return metrics
+
+
+def _has_token(request: HttpRequest) -> bool:
     token = settings.REELVAULT_METRICS_TOKEN
     header = request.headers.get("Authorization", "")
-    if token and header.startswith("Bearer "):
-        return hmac.compare_digest(header.removeprefix("Bearer ").strip().encode(), token.encode()) or None
+    if not (token and header.startswith("Bearer ")):
+        return False
+    return hmac.compare_digest(header.removeprefix("Bearer ").strip().encode(), token.encode())
+
+
+def _authorized(request: HttpRequest) -> bool | None:
+    """True: allowed; False: logged in but not staff (403); None: no credentials (401)."""
+    if _has_token(request):
+        return True
+    if settings.REELVAULT_METRICS_TOKEN and request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
     user = request.user
     if user.is_authenticated:
         return bool(user.is_active and user.is_staff)
@@ -307,4 +325,12 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return response
     if not allowed:
         return HttpResponse("metrics are for staff\n", status=403, content_type="text/plain")
-    return HttpResponse(render(collect()), content_type=CONTENT_TYPE)
+    metrics = collect()
+    user = request.user
+    if not _has_token(request) and not user.is_superuser:
+        # A staff session sees the figures of its own projects only; the bearer token
+        # (Prometheus) and superusers see every project.
+        from catalog.permissions import projects_for
+
+        metrics = scoped(metrics, project_codes=set(projects_for(user).values_list("code", flat=True)))
+    return HttpResponse(render(metrics), content_type=CONTENT_TYPE)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "catalog",
     "alerts",
     "metadata",
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "reelvault.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,7 +92,40 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "catalog.middleware.AuditContextMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Web security ---------------------------------------------------------
+# Login and token lockout: django-axes counts failed logins per username and
+# client address in the database (so every gunicorn worker sees them) and
+# refuses that pair for the cool-off once the limit is reached.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "reelvault.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("REELVAULT_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("REELVAULT_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# API tokens stop working this long after they were issued; POST /api/auth/token/ issues a new one.
+REELVAULT_TOKEN_TTL_HOURS = env_int("REELVAULT_TOKEN_TTL_HOURS", 24 * 7)
+# HTTPS hardening, on in the production shape (docker-compose.yml), off for `make run`
+# on http://127.0.0.1 (a Secure cookie would never come back over plain http).
+# https://docs.djangoproject.com/en/5.2/topics/security/#ssl-https
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("REELVAULT_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = env_int("REELVAULT_HSTS_SECONDS", 0)
+if env_bool("REELVAULT_BEHIND_TLS_PROXY", False):
+    # The proxy terminates TLS and says so; only set this behind a proxy that overwrites the header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy header on every answer (empty: none). Every script and
+# style is served from static/, so "script-src 'self'" holds for all pages.
+# https://developer.mozilla.org/en-US/docs/Web/HTTP/Guides/CSP
+REELVAULT_CSP = env_str("REELVAULT_CSP", "")
+SESSION_COOKIE_HTTPONLY = True
 
 ROOT_URLCONF = "reelvault.urls"
 WSGI_APPLICATION = "reelvault.wsgi.application"
@@ -164,6 +199,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The audit chain's head (entry count and last hash) is appended to this file by beat
+# every REELVAULT_AUDIT_ANCHOR_SECONDS; `audit_verify` checks the chain against it.
+# Put it on another volume than the database ("none" to switch anchoring off).
+_anchor_path = env_str("REELVAULT_AUDIT_ANCHOR_PATH", str(VAR_DIR / "audit-anchors.jsonl"))
+REELVAULT_AUDIT_ANCHOR_PATH = None if _anchor_path.lower() in ("", "none") else Path(_anchor_path)
+REELVAULT_AUDIT_ANCHOR_SECONDS = env_int("REELVAULT_AUDIT_ANCHOR_SECONDS", 900)
 # https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
 CELERY_BEAT_SCHEDULE = {
     "offload-jobs-recover": {"task": "ingest.offload_jobs_recover", "schedule": 60.0},
@@ -177,6 +218,10 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-deliveries-pending": {"task": "alerts.deliveries_send_pending", "schedule": 120.0},
     # Protection: resume replications whose worker died, start those whose transfer window opened.
     "replication-jobs-recover": {"task": "protection.replication_jobs_recover", "schedule": 60.0},
+    # Re-send queued jobs whose message was lost; alert on jobs waiting for a host with no worker.
+    "waiting-jobs-check": {"task": "dashboard.waiting_jobs_check", "schedule": 60.0},
+    # Anchor the audit chain's head outside the database (README "Audit log").
+    "audit-anchor": {"task": "catalog.audit_anchor", "schedule": float(REELVAULT_AUDIT_ANCHOR_SECONDS)},
 }
 
 # --- REST API -----------------------------------------------------------
@@ -184,7 +229,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so an anonymous API call gets 401 with a WWW-Authenticate
         # header (the session scheme can only answer 403).
-        "rest_framework.authentication.TokenAuthentication",
+        "reelvault.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -217,6 +262,8 @@ REELVAULT_VOLUME_ROOTS = [Path(p) for p in env_list("REELVAULT_VOLUME_ROOTS", [*
 REELVAULT_DEMO_PASSWORD = env_str("REELVAULT_DEMO_PASSWORD")
 # A running job with no heartbeat for this long is presumed dead and resumed.
 REELVAULT_JOB_STALE_SECONDS = env_int("REELVAULT_JOB_STALE_SECONDS", 120)
+# A job waiting this long for a host whose queue no worker serves raises an alert.
+REELVAULT_QUEUE_ALERT_SECONDS = env_int("REELVAULT_QUEUE_ALERT_SECONDS", 600)
 # Files are copied, synced and verified in batches of about this size; one batch
 # is read back while the next is copied, so a killed offload loses at most two
 # batches of work. Small enough for that overlap, large enough that the sync per

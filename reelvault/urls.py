@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 
 from reelvault.api import router
+from reelvault.auth import TokenView
 from reelvault.health import healthz
 from reelvault.metrics import metrics_view
+
+handler500 = "reelvault.middleware.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -16,9 +20,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/auth/token/", TokenView.as_view(), name="api-token"),
+    # The schema and its docs map every endpoint: for logged-in users (session or token) only.
+    # The split view serves Swagger UI's start-up script as a file, so the CSP needs no inline script.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("api/", include(router.urls)),
     path("", include("catalog.urls")),
     path("", include("ingest.urls")),

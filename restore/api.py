@@ -184,6 +184,19 @@ class BulkApproveSerializer(serializers.Serializer[RestoreRequest]):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class BulkOutcomeSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    status = serializers.IntegerField(help_text="What approving this one alone would have answered.")
+    state = serializers.CharField(allow_null=True)
+    detail = serializers.CharField()
+
+
+class BulkApproveResultSerializer(serializers.Serializer[Any]):
+    results = BulkOutcomeSerializer(many=True)
+    approved = serializers.IntegerField()
+
+
 def _project_for(user: AnyUser, data: dict[str, Any]) -> Project:
     """The project of a new request: named, else the clips' or the target's, else the user's only one."""
     if data.get("project"):
@@ -282,7 +295,7 @@ class RestoreRequestViewSet(viewsets.GenericViewSet[RestoreRequest]):
     def reject(self, request: Request, pk: str | None = None) -> Response:
         return self._decide(request, pk, approve=False)
 
-    @extend_schema(request=BulkApproveSerializer)
+    @extend_schema(request=BulkApproveSerializer, responses=BulkApproveResultSerializer)
     @action(detail=False, methods=["post"], url_path="bulk-approve")
     def bulk_approve(self, request: Request) -> Response:
         """Approve several requests in one call; each answers on its own (200, 403, 404 or 409)."""

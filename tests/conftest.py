@@ -42,6 +42,12 @@ def _roots_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> No
     settings.REELVAULT_VOLUME_ROOTS = [*settings.REELVAULT_VOLUME_ROOTS, base]
 
 
+@pytest.fixture(autouse=True)
+def _audit_anchors_in_tmp(settings: object, tmp_path: Path) -> None:
+    # Never read or append the anchors of a developer's `make run` (var/audit-anchors.jsonl).
+    settings.REELVAULT_AUDIT_ANCHOR_PATH = tmp_path / "audit-anchors.jsonl"  # type: ignore[attr-defined]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     embedded.stop_services(_started)
 
@@ -55,3 +61,20 @@ def samples() -> Path:
 
 
 pytest_plugins = ["tests.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Let the test teardown empty the audit log.
+
+    Django empties tables between transactional tests with TRUNCATE, which the
+    audit log's guard refuses unless a superuser's session sets
+    ``reelvault.audit_truncate = 'allow'`` (catalog migration 0006). This sets
+    it for every connection to the throw-away test database only.
+    """
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        name = connection.ops.quote_name(connection.settings_dict["NAME"])
+        cursor.execute(f"ALTER DATABASE {name} SET reelvault.audit_truncate = 'allow'")
+        cursor.execute("SET reelvault.audit_truncate = 'allow'")

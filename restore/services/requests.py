@@ -18,7 +18,7 @@ from catalog.audit import audit_record
 from catalog.models import Clip, MediaFile, Project, Volume
 from catalog.permissions import AnyUser, Cap, restore_target_allowed, role_of, user_can
 from core import names
-from core.queues import host_queue
+from core.queues import host_queue, job_enqueue
 from formats.units import format_bytes
 from restore import selectors
 from restore.models import (
@@ -525,7 +525,10 @@ def restore_request_queue(*, request_id: int) -> RestoreRequest | None:
         def enqueue() -> None:
             from restore.tasks import restore_request_run_task
 
-            restore_request_run_task.apply_async(args=[request_id], queue=queue)
+            # When the broker does not take it, the restore stays queued: it is approved and
+            # must run, and beat re-sends queued restores no worker picked up
+            # (reelvault/waiting.py). The caller hears QueueUnavailable (503, not 500).
+            job_enqueue(restore_request_run_task, args=[request_id], queue=queue)
 
         transaction.on_commit(enqueue)
     return restore

@@ -13,7 +13,15 @@ from tests.fixtures import WorkerProcess
 def test_healthz_is_200_with_a_live_worker(celery_worker_proc: WorkerProcess) -> None:
     response = Client().get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "worker": "ok"}
+    body = response.json()
+    assert {k: body[k] for k in ("status", "database", "broker", "worker")} == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "worker": "ok",
+    }
+    # The worker's host queue is listed as served.
+    assert body["host_queues"][celery_worker_proc.queue]["served"] is True
 
 
 def test_healthz_names_the_missing_worker(db: None) -> None:
