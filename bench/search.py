@@ -20,7 +20,7 @@
    copy-count triggers off (``session_replication_role = replica``, as pg_restore
    does) because each clip row already carries its count; a sample is then checked
    against a recount, and the triggers' own cost is measured on a batch of new
-   copies written through the ORM, as ingest writes them.
+   copies recorded through catalog.copies, the one writer ingest uses.
 3. ``VACUUM (ANALYZE)``, as autovacuum would after a load.
 4. Times the searches of ``typical_searches`` (ten narrow ones, then issue 17's:
    broad free-text prefixes, every sort order of a broad search, everything,
@@ -363,32 +363,31 @@ def check_counts(sample: int) -> int:
 
 
 def trigger_cost(plan: Plan, batches: int = 20, per_batch: int = 50) -> float:
-    """Copies/s written through the ORM with the copy-count triggers on, as ingest writes them."""
+    """Copies/s recorded through catalog.copies (the one writer ingest uses), copy-count triggers on."""
     from django.db import transaction
 
-    from catalog.models import Copy, MediaFile
+    from catalog.copies import CopyCheck, Found, copies_record
+    from catalog.models import MediaFile, Volume
 
-    volume = plan.volume_ids["SHUTTLE-02"]
+    volume = Volume.objects.get(pk=plan.volume_ids["SHUTTLE-02"])
     files = list(
         MediaFile.objects.filter(clip__min_verified_copies=2)
-        .exclude(copies__volume_id=volume)
+        .exclude(copies__volume_id=volume.pk)
         .order_by("id")[: batches * per_batch]
     )
-    now = datetime.now(UTC)
     started = time.perf_counter()
     for start in range(0, len(files), per_batch):
+        checks = [
+            CopyCheck(
+                media_file=media_file,
+                path=f"BENCH/{media_file.relative_path}",
+                found=Found.PROVEN,
+                hash_found=media_file.xxh128,
+            )
+            for media_file in files[start : start + per_batch]
+        ]
         with transaction.atomic():
-            for media_file in files[start : start + per_batch]:
-                Copy.objects.update_or_create(
-                    media_file=media_file,
-                    volume_id=volume,
-                    defaults={
-                        "path": f"BENCH/{media_file.relative_path}",
-                        "state": Copy.State.VERIFIED,
-                        "hash_found": media_file.xxh128,
-                        "verified_at": now,
-                    },
-                )
+            copies_record(actor=None, volume=volume, checks=checks, source="The search benchmark")
     elapsed = time.perf_counter() - started
     return len(files) / elapsed if elapsed else 0.0
 

@@ -311,10 +311,7 @@ def test_offloading_again_over_a_changed_verified_copy_records_it_corrupt(
 # --- Nothing else writes a copy's state -----------------------------------------------------------
 
 # Modules allowed to write Copy state besides catalog/copies.py, each with the reason and the way out.
-ALLOWED = {
-    # TODO: the search benchmark seeds copies directly for speed; move it onto copies_record.
-    "bench/search.py",
-}
+ALLOWED: set[str] = set()
 COPY_FIELDS = {"state", "hash_found", "verified_at"}
 WRITE_METHODS = {"update_or_create", "get_or_create", "create", "bulk_create", "bulk_update"}
 
