@@ -89,7 +89,9 @@ class VolumeRegisterSerializer(serializers.Serializer[dict[str, Any]]):
     location = serializers.CharField(max_length=1024)
     offsite = serializers.BooleanField(default=False)
     worm = serializers.BooleanField(default=False)
-    capacity_bytes = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+    capacity_bytes = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=2**63 - 1
+    )
     serial = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
     site = serializers.CharField(required=False, default="", allow_blank=True, max_length=120)
     drive_model = serializers.CharField(required=False, default="", allow_blank=True, max_length=120)
@@ -107,7 +109,9 @@ class VolumeUpdateSerializer(serializers.Serializer[dict[str, Any]]):
     location = serializers.CharField(required=False, max_length=1024)
     offsite = serializers.BooleanField(required=False)
     worm = serializers.BooleanField(required=False)
-    capacity_bytes = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    capacity_bytes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2**63 - 1
+    )
     serial = serializers.CharField(required=False, allow_blank=True, max_length=100)
     site = serializers.CharField(required=False, allow_blank=True, max_length=120)
     drive_model = serializers.CharField(required=False, allow_blank=True, max_length=120)

@@ -67,8 +67,10 @@ class FixityRunSerializer(serializers.ModelSerializer[FixityRun]):
 
 class AuditRequestSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=FixityRun.Kind.choices, default=FixityRun.Kind.INCREMENTAL)
-    sample_size = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    budget_gb = serializers.FloatField(min_value=0.001, required=False, allow_null=True)
+    sample_size = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, required=False, allow_null=True
+    )
+    budget_gb = serializers.FloatField(min_value=0.001, max_value=1_000_000, required=False, allow_null=True)
 
 
 class FixityRunCreateSerializer(AuditRequestSerializer):

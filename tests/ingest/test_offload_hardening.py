@@ -135,8 +135,12 @@ def test_bad_labels_and_paths_are_refused_with_400_naming_the_field(
         response = world.client("dit").post("/api/offloads/", body, format="json")
     assert response.status_code == 400, response.content
     errors = response.json()
-    assert field in errors, errors
-    assert __import__("re").search(message, str(errors[field])), errors
+    if "\x00" in value:
+        # A NUL byte is refused for the whole request before any field is read (reelvault/middleware.py).
+        assert "NUL byte" in errors["detail"], errors
+    else:
+        assert field in errors, errors
+        assert __import__("re").search(message, str(errors[field])), errors
     assert not OffloadJob.objects.exists()
 
 

@@ -155,4 +155,9 @@ def test_a_destination_unmounted_mid_copy_fails_the_job_with_the_volume_named(
     job = ReplicationJob.objects.get(pk=job_id)
     assert "SHUTTLE-1" in job.error and "vanished" in job.error, job.error
     assert 1 <= Copy.objects.filter(volume=shuttle, state=Copy.State.VERIFIED).count() < 3
-    assert Alert.objects.filter(key=f"replication:volume:{shuttle.pk}").exists()
+    # The alert is raised after the job's failure commits: wait for it rather than race it.
+    wait_for(
+        lambda: Alert.objects.filter(key=f"replication:volume:{shuttle.pk}").exists(),
+        timeout=30,
+        message=workers.logs(),
+    )

@@ -19,6 +19,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
+from tests.fixtures import ensure_roles
+
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # Examples per operation in the fuzzing phase; the coverage phase adds its own boundary cases.
 MAX_EXAMPLES = os.environ.get("REELVAULT_FUZZ_EXAMPLES", "5")
@@ -34,6 +36,7 @@ def test_no_input_gives_a_server_error_or_breaks_the_schema(
     settings.REELVAULT_INGEST_ROOTS = [tmp_path / "cards"]
     settings.REELVAULT_DEMO_PASSWORD = "demo-password-for-tests"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    ensure_roles()  # an earlier transactional test may have flushed the roles the migrations made
     call_command("seed_demo")
     token = Token.objects.create(user=get_user_model().objects.get(username="admin"))
     url = f"{live_server}/api/schema/"

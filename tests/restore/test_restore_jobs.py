@@ -278,6 +278,9 @@ def test_a_failed_drill_raises_an_alert(media: Media, workers: Workers) -> None:
     drill.refresh_from_db()
     assert drill.state == "failed" and "could not be restored" in drill.error
     assert drill.cleaned and list(Path(media.targets["scratch"].path).iterdir()) == []
-    alert = Notification.objects.get(user__username="admin", kind="restore.drill_failed")
+    # The alert is raised after the drill's result commits (restore/alerting.py): wait for it.
+    notified = Notification.objects.filter(user__username="admin", kind="restore.drill_failed")
+    wait_for(notified.exists, timeout=30, message=workers.logs())
+    alert = notified.get()
     assert alert.level == "critical" and "FAILED" in alert.subject
     assert Copy.objects.filter(volume=media.shuttle, state="corrupt").count() >= 1
