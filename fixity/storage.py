@@ -106,7 +106,8 @@ class LocalStore(Store):
         # and the prefetched files not read yet (path -> size asked for).
         self._order: list[str] = []
         self._ahead = 0
-        self._fetched: dict[str, int] = {}
+        self._fetched: dict[str, tuple[int, int]] = {}  # path -> (open fd, size)
+        self._pending = 0
 
     def is_empty(self) -> bool:
         with os.scandir(self.root) as entries:
@@ -157,8 +158,14 @@ class LocalStore(Store):
         (``POSIX_FADV_WILLNEED``, right after dropping whatever it had cached of
         them, so the device is still what is read) keeps its queue full.
         """
+        self._release_all()
         self._order, self._ahead = list(paths), 0
+
+    def _release_all(self) -> None:
+        for fd, _ in self._fetched.values():
+            self._release(fd)
         self._fetched.clear()
+        self._pending = 0
 
     def _open(self, full: str) -> int:
         if self._noatime:
@@ -168,30 +175,29 @@ class LocalStore(Store):
                 self._noatime = 0  # not the files' owner: no O_NOATIME for this volume
         return os.open(full, _OPEN_FLAGS)
 
-    def _drop(self, path: str) -> None:
-        try:
-            fd = self._open(self._prefix + path.replace("/", os.sep))
-        except OSError:
-            return
+    def _release(self, fd: int) -> None:
+        """Drop a read-ahead file the caller skipped from the cache, and close it."""
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(fd)
 
-    def _forget_until(self, path: str) -> None:
-        """Forget the read-ahead files up to ``path``; those skipped by the caller leave the cache."""
-        while self._fetched:
+    def _take(self, path: str) -> int:
+        """The read-ahead file's open descriptor; read-ahead files before it were skipped: released."""
+        while True:
             first = next(iter(self._fetched))
-            del self._fetched[first]
+            fd, size = self._fetched.pop(first)
+            self._pending -= size
             if first == path:
-                return
-            self._drop(first)
+                return fd
+            self._release(fd)
 
     def _read_ahead(self, current: str) -> None:
         order = self._order
-        pending = sum(self._fetched.values())
         while (
-            self._ahead < len(order) and len(self._fetched) < READ_AHEAD_FILES and pending < READ_AHEAD_BYTES
+            self._ahead < len(order)
+            and len(self._fetched) < READ_AHEAD_FILES
+            and self._pending < READ_AHEAD_BYTES
         ):
             path = order[self._ahead]
             self._ahead += 1
@@ -204,35 +210,39 @@ class LocalStore(Store):
             try:
                 st = os.fstat(fd)
                 if not stat.S_ISREG(st.st_mode) or st.st_size > READ_AHEAD_FILE_MAX:
+                    os.close(fd)
                     continue
+                # Drop what the cache holds of it, then ask the device for it: kept open for hash().
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-                self._fetched[path] = st.st_size
-                pending += st.st_size
-            finally:
+            except OSError:
                 os.close(fd)
+                continue
+            self._fetched[path] = (fd, st.st_size)
+            self._pending += st.st_size
 
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         full = self._prefix + path.replace("/", os.sep)
-        # Read ahead before taking this one: its pages were dropped then asked
-        # for from the device, so they must not be dropped again below.
+        # A file read ahead is already open, its pages fresh from the device:
+        # not dropped again before reading. Then the next ones are read ahead.
         fetched = path in self._fetched
         if fetched:
-            self._forget_until(path)
+            fd = self._take(path)
         if self._order and hasattr(os, "posix_fadvise"):
             self._read_ahead(path)
+        if not fetched:
+            try:
+                fd = self._open(full)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                    return None
+                self.check()
+                raise FileUnreadable(f"cannot open {full}: {exc.strerror}") from exc
         try:
-            fd = self._open(full)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
-                return None
-            self.check()
-            raise FileUnreadable(f"cannot open {full}: {exc.strerror}") from exc
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
             # Read the device, not a cached copy: drop first (unless read ahead), then drop as we go.
             if not fetched:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return None
                 hashing.drop_cache(fd)
             hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
             buf, done, dropped, started = self._buffer, 0, 0, time.monotonic()
@@ -260,9 +270,7 @@ class LocalStore(Store):
             os.close(fd)
 
     def close(self) -> None:
-        for path in list(self._fetched):
-            self._drop(path)
-        self._fetched.clear()
+        self._release_all()
         try:
             self._buffer.close()
         except BufferError:
