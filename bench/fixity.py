@@ -110,8 +110,10 @@ def audit(root: Path, expected: dict[str, str]) -> None:
     """What an audit run does per copy, for every file of the listing."""
     store = LocalStore(root)
     try:
-        for path in sorted(store.listing()):
-            if path in expected and store.hash(path, on_bytes=lambda n: None) != expected[path]:
+        paths = [path for path in sorted(store.listing()) if path in expected]
+        store.expect(paths)  # as the audit does with each batch of its plan
+        for path in paths:
+            if store.hash(path, on_bytes=lambda n: None) != expected[path]:
                 raise SystemExit(f"audit found {path} changed")
     finally:
         store.close()

@@ -7,7 +7,7 @@ state, what failed, who signed off; then every day of the project as a row.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -23,9 +23,12 @@ from dashboard.selectors import (
     project_days_figures,
     project_open_alerts,
 )
+from fixity.selectors import fixity_digest
+from formats.units import format_bytes
 from ingest.models import OffloadJob
 
 MAX_FAILED_COPIES = 50
+FIXITY_DIGEST_DAYS = 7
 
 
 def report_days(*, project: Project, report_date: date) -> list[ShootDay]:
@@ -111,8 +114,57 @@ def daily_report_data(*, project: Project, report_date: date) -> dict[str, Any]:
             "copies_total": sum(f.verification_failures for f in covered),
         },
         "alerts": alerts,
+        "fixity": fixity_part(project=project, report_date=report_date),
         # The audit chain's head, so every emailed report is an anchor kept outside the database.
         "audit_anchor": str(audit_head()),
+    }
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def fixity_part(*, project: Project, report_date: date) -> dict[str, Any]:
+    """The weekly fixity digest: audits that finished in the 7 days up to the end of the report's date."""
+    end_of_day = timezone.make_aware(datetime.combine(report_date + timedelta(days=1), time.min))
+    digest = fixity_digest(project=project, until=min(end_of_day, timezone.now()), days=FIXITY_DIGEST_DAYS)
+    return {
+        "since": _local(digest.since),
+        "until": _local(digest.until),
+        "days": FIXITY_DIGEST_DAYS,
+        "runs": digest.runs,
+        "files_checked": digest.files_checked,
+        "bytes_checked": digest.bytes_checked,
+        "bytes_checked_text": format_bytes(digest.bytes_checked),
+        "proven": digest.proven,
+        "problems": {
+            "corrupt": digest.corrupt,
+            "missing": digest.missing,
+            "extra": digest.extra,
+            "moved": digest.moved,
+        },
+        "unreachable": [
+            {
+                "volume": v.label,
+                "since": _local(v.unreachable_since) if v.unreachable_since else "",
+                "failed_audits": v.unreachable_runs,
+            }
+            for v in digest.unreachable
+        ],
+        "volumes": [
+            {
+                "volume": v.label,
+                "kind": v.kind,
+                "tier": v.tier,
+                "period_days": v.every_days,
+                "coverage": None if v.coverage is None else round(v.coverage, 1),
+                "bytes_proven_text": format_bytes(v.bytes_proven),
+                "bytes_total_text": format_bytes(v.bytes_total),
+                "audits": v.runs,
+                "problems": v.corrupt + v.missing + v.extra + v.moved,
+            }
+            for v in digest.volumes
+        ],
     }
 
 
@@ -210,6 +262,38 @@ def render_report_pdf(data: dict[str, Any]) -> bytes:
         heading("Open alerts")
         for alert in data["alerts"]:
             row(f"{alert['severity']} ({alert['state']})", alert["title"])
+    fixity = data.get("fixity")
+    if fixity:
+        heading(f"Fixity, last {fixity['days']} days")
+        row("Window", f"{fixity['since']} to {fixity['until']}")
+        row(
+            "Re-proven",
+            f"{fixity['proven']} copies; {fixity['bytes_checked_text']} read in "
+            f"{fixity['files_checked']} files by {fixity['runs']} audits",
+        )
+        found = fixity["problems"]
+        row(
+            "Problems found",
+            f"{found['corrupt']} corrupt, {found['missing']} missing, {found['extra']} extra, "
+            f"{found['moved']} moved",
+        )
+        row(
+            "Unreachable",
+            "; ".join(
+                f"{u['volume']}"
+                + (f" since {u['since']}" if u["since"] else "")
+                + (f" ({u['failed_audits']} audits could not reach it)" if u["failed_audits"] else "")
+                for u in fixity["unreachable"]
+            )
+            or "none",
+        )
+        for v in fixity["volumes"]:
+            coverage = "no copies" if v["coverage"] is None else f"{v['coverage']:.1f}%"
+            row(
+                f"{v['volume']} ({v['tier']}, {v['period_days']} d)",
+                f"coverage {coverage} ({v['bytes_proven_text']} of {v['bytes_total_text']}), "
+                f"{v['audits']} audits, {v['problems']} problems",
+            )
     heading("All days")
     columns = [
         ("Day", 14),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Case, Count, DateTimeField, Exists, Min, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -188,3 +190,149 @@ def failure_trend(*, project: Project, weeks: int = 8) -> list[TrendWeek]:
         label = str(Volume.Kind(row["volume__kind"]).label)
         by_week.setdefault(row["week"], {})[label] = int(row["found"] or 0)
     return [TrendWeek(week, failures) for week, failures in by_week.items()]
+
+
+@dataclass(frozen=True)
+class DigestVolume:
+    label: str
+    kind: str  # display name
+    tier: str
+    every_days: int
+    bytes_total: int
+    bytes_proven: int  # proven within the volume's current period
+    runs: int  # audits finished within the digest's window
+    corrupt: int
+    missing: int
+    extra: int
+    moved: int
+    unreachable_runs: int
+    unreachable_since: datetime | None
+
+    @property
+    def coverage(self) -> float | None:
+        return 100.0 * self.bytes_proven / self.bytes_total if self.bytes_total else None
+
+
+@dataclass(frozen=True)
+class FixityDigest:
+    """What audits did over a window (the daily report's weekly part): totals and each volume's coverage."""
+
+    since: datetime
+    until: datetime
+    runs: int
+    files_checked: int
+    bytes_checked: int
+    proven: int
+    corrupt: int
+    missing: int
+    extra: int
+    moved: int
+    volumes: list[DigestVolume]
+
+    @property
+    def unreachable(self) -> list[DigestVolume]:
+        """Volumes that did not answer an audit in the window or are unreachable now."""
+        return [v for v in self.volumes if v.unreachable_runs or v.unreachable_since is not None]
+
+
+def fixity_digest(*, project: Project, until: datetime, days: int = 7) -> FixityDigest:
+    """Audits of the project that finished in the ``days`` before ``until``, in 4 queries.
+
+    Coverage is of each volume's *current* period (its tier's or its own
+    ``every_days``, counted back from now), as on the overview; the counts are
+    of audits that finished in the window. Cards are left out.
+    """
+    since = until - timedelta(days=days)
+    now = timezone.now()
+    every_by_tier = dict(DEFAULT_EVERY_DAYS) | dict(
+        FixityPolicy.objects.filter(project=project).values_list("tier", "every_days")
+    )
+    volumes = list(
+        Volume.objects.filter(project=project)
+        .filter(Exists(Copy.objects.filter(volume=OuterRef("pk"))))
+        .exclude(kind=Volume.Kind.CARD)
+        .select_related("fixity")
+        .order_by("label")
+    )
+    every: dict[int, int] = {}
+    for volume in volumes:
+        own = getattr(volume, "fixity", None)
+        every[volume.pk] = (own.every_days if own is not None else None) or every_by_tier[volume.tier]
+    if volumes:
+        # One query for every volume: each volume's own period start, as a CASE.
+        period_start = Case(
+            *(When(volume_id=pk, then=Value(now - timedelta(days=n))) for pk, n in every.items()),
+            output_field=DateTimeField(),
+        )
+        coverage: dict[int, Mapping[str, Any]] = {
+            row["volume_id"]: row
+            for row in Copy.objects.filter(
+                volume_id__in=list(every),
+                state__in=[Copy.State.VERIFIED, Copy.State.CORRUPT, Copy.State.MISSING],
+            )
+            .values("volume_id")
+            .annotate(
+                total=Sum("media_file__size"),
+                proven=Sum(
+                    "media_file__size",
+                    filter=Q(state=Copy.State.VERIFIED, verified_at__gte=period_start),
+                ),
+            )
+        }
+    else:
+        coverage = {}
+    runs: dict[int, Mapping[str, Any]] = {
+        row["volume_id"]: row
+        for row in FixityRun.objects.filter(project=project, finished_at__gte=since, finished_at__lt=until)
+        .values("volume_id")
+        .annotate(
+            runs=Count("pk"),
+            files=Sum("files_checked"),
+            bytes=Sum("bytes_checked"),
+            proven=Sum("proven"),
+            corrupt=Sum("corrupt"),
+            missing=Sum("missing"),
+            extra=Sum("extra"),
+            moved=Sum("moved"),
+            unreachable=Count("pk", filter=Q(state=FixityRun.State.UNREACHABLE)),
+        )
+    }
+
+    def run_figure(pk: int, key: str) -> int:
+        return int((runs.get(pk) or {}).get(key) or 0)
+
+    rows = [
+        DigestVolume(
+            label=volume.label,
+            kind=str(Volume.Kind(volume.kind).label),
+            tier=str(Volume.Tier(volume.tier).label),
+            every_days=every[volume.pk],
+            bytes_total=int((coverage.get(volume.pk) or {}).get("total") or 0),
+            bytes_proven=int((coverage.get(volume.pk) or {}).get("proven") or 0),
+            runs=run_figure(volume.pk, "runs"),
+            corrupt=run_figure(volume.pk, "corrupt"),
+            missing=run_figure(volume.pk, "missing"),
+            extra=run_figure(volume.pk, "extra"),
+            moved=run_figure(volume.pk, "moved"),
+            unreachable_runs=run_figure(volume.pk, "unreachable"),
+            unreachable_since=volume.fixity.unreachable_since if hasattr(volume, "fixity") else None,
+        )
+        for volume in volumes
+    ]
+
+    def total(key: str) -> int:
+        return sum(int(row.get(key) or 0) for row in runs.values())
+
+    return FixityDigest(
+        since=since,
+        until=until,
+        runs=total("runs"),
+        files_checked=total("files"),
+        bytes_checked=total("bytes"),
+        proven=total("proven"),
+        corrupt=total("corrupt"),
+        missing=total("missing"),
+        extra=total("extra"),
+        moved=total("moved"),
+        volumes=rows,
+    )

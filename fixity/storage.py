@@ -36,6 +36,15 @@ QUARANTINE_MARK = ".reelvault-quarantine-"
 S3_SCHEME = "s3://"
 #: Drop what was read from the page cache every this many bytes (and at the end).
 DROP_EVERY = 64 * 1024 * 1024
+#: Read-ahead of the next files of a known order (``LocalStore.expect``): at most this many files
+#: and bytes ahead of the reader, files up to READ_AHEAD_FILE_MAX each (the kernel reads ahead
+#: within larger ones itself).
+READ_AHEAD_FILES = 64
+READ_AHEAD_BYTES = 32 * 1024 * 1024
+READ_AHEAD_FILE_MAX = 1024 * 1024
+#: O_NOATIME where the kernel allows it (the file's owner or CAP_FOWNER): no inode write per file read.
+_NOATIME = getattr(os, "O_NOATIME", 0)
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 BytesCallback = Callable[[int], None]
 
@@ -63,6 +72,9 @@ class Store(ABC):
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         """XXH3-128 of the file, None if absent. Raises FileUnreadable or Unreachable."""
 
+    def expect(self, paths: list[str]) -> None:  # noqa: B027  (only local folders read ahead)
+        """The files ``hash`` will be asked for next, in order (a hint: others may still be asked for)."""
+
     def close(self) -> None:  # noqa: B027  (most stores hold nothing)
         """Release what is held."""
 
@@ -88,6 +100,14 @@ class LocalStore(Store):
             raise Unreachable(f"{self.root} is not a folder: is the drive mounted?")
         self._identity = (st.st_dev, st.st_ino)
         self._buffer = hashing.aligned_buffer(hashing.CHUNK_SIZE)
+        self._prefix = str(self.root) + os.sep
+        self._noatime = _NOATIME
+        # Read-ahead: the order the caller will read files in, how far it was prefetched,
+        # and the prefetched files not read yet (path -> size asked for).
+        self._order: list[str] = []
+        self._ahead = 0
+        self._fetched: dict[str, tuple[int, int]] = {}  # path -> (open fd, size)
+        self._pending = 0
 
     def is_empty(self) -> bool:
         with os.scandir(self.root) as entries:
@@ -105,34 +125,125 @@ class LocalStore(Store):
 
     def listing(self) -> dict[str, int]:
         found: dict[str, int] = {}
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(d))
-            base = Path(dirpath).relative_to(self.root)
-            for name in filenames:
-                if base == Path() and name == IDENTITY_FILE:
-                    continue
+        # scandir with plain strings: its entries carry the file type, and no Path per file.
+        folders = [("", str(self.root))]
+        while folders:
+            base, folder = folders.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    items = list(entries)
+            except OSError:
+                continue  # vanished while listing; check() tells whether the volume did
+            for entry in items:
+                relative = base + entry.name
                 try:
-                    st = (Path(dirpath) / name).lstat()
+                    if entry.is_dir(follow_symlinks=False):
+                        if not _skipped_dir(entry.name):
+                            folders.append((relative + "/", entry.path))
+                        continue
+                    if not base and entry.name == IDENTITY_FILE:
+                        continue
+                    st = entry.stat(follow_symlinks=False)
                 except OSError:
-                    continue  # vanished while listing; check() tells whether the volume did
+                    continue
                 if stat.S_ISREG(st.st_mode):
-                    found[(base / name).as_posix()] = st.st_size
+                    found[relative] = st.st_size
         return found
 
+    def expect(self, paths: list[str]) -> None:
+        """Say in which order files will be hashed next: small ones are then read ahead, many at a time.
+
+        Reading thousands of small files one after the other waits for the
+        disk once per file; asking the kernel for the next few
+        (``POSIX_FADV_WILLNEED``, right after dropping whatever it had cached of
+        them, so the device is still what is read) keeps its queue full.
+        """
+        self._release_all()
+        self._order, self._ahead = list(paths), 0
+
+    def _release_all(self) -> None:
+        for fd, _ in self._fetched.values():
+            self._release(fd)
+        self._fetched.clear()
+        self._pending = 0
+
+    def _open(self, full: str) -> int:
+        if self._noatime:
+            try:
+                return os.open(full, _OPEN_FLAGS | self._noatime)
+            except PermissionError:
+                self._noatime = 0  # not the files' owner: no O_NOATIME for this volume
+        return os.open(full, _OPEN_FLAGS)
+
+    def _release(self, fd: int) -> None:
+        """Drop a read-ahead file the caller skipped from the cache, and close it."""
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+    def _take(self, path: str) -> int:
+        """The read-ahead file's open descriptor; read-ahead files before it were skipped: released."""
+        while True:
+            first = next(iter(self._fetched))
+            fd, size = self._fetched.pop(first)
+            self._pending -= size
+            if first == path:
+                return fd
+            self._release(fd)
+
+    def _read_ahead(self, current: str) -> None:
+        order = self._order
+        while (
+            self._ahead < len(order)
+            and len(self._fetched) < READ_AHEAD_FILES
+            and self._pending < READ_AHEAD_BYTES
+        ):
+            path = order[self._ahead]
+            self._ahead += 1
+            if path == current or path in self._fetched:
+                continue
+            try:
+                fd = self._open(self._prefix + path.replace("/", os.sep))
+            except OSError:
+                continue  # hash() finds out what is wrong with it
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or st.st_size > READ_AHEAD_FILE_MAX:
+                    os.close(fd)
+                    continue
+                # Drop what the cache holds of it, then ask the device for it: kept open for hash().
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            except OSError:
+                os.close(fd)
+                continue
+            self._fetched[path] = (fd, st.st_size)
+            self._pending += st.st_size
+
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
-        full = self.root.joinpath(*path.split("/"))
+        full = self._prefix + path.replace("/", os.sep)
+        # A file read ahead is already open, its pages fresh from the device:
+        # not dropped again before reading. Then the next ones are read ahead.
+        fetched = path in self._fetched
+        if fetched:
+            fd = self._take(path)
+        if self._order and hasattr(os, "posix_fadvise"):
+            self._read_ahead(path)
+        if not fetched:
+            try:
+                fd = self._open(full)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                    return None
+                self.check()
+                raise FileUnreadable(f"cannot open {full}: {exc.strerror}") from exc
         try:
-            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
-                return None
-            self.check()
-            raise FileUnreadable(f"cannot open {full}: {exc.strerror}") from exc
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            # Read the device, not a cached copy: drop first, then drop as we go.
-            hashing.drop_cache(fd)
+            # Read the device, not a cached copy: drop first (unless read ahead), then drop as we go.
+            if not fetched:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return None
+                hashing.drop_cache(fd)
             hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
             buf, done, dropped, started = self._buffer, 0, 0, time.monotonic()
             while True:
@@ -159,6 +270,7 @@ class LocalStore(Store):
             os.close(fd)
 
     def close(self) -> None:
+        self._release_all()
         try:
             self._buffer.close()
         except BufferError:

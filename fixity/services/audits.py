@@ -369,6 +369,7 @@ class _Audit:
                 return
             ids = run.plan[run.position : run.position + BATCH_FILES]
             by_id = Copy.objects.select_related("media_file").in_bulk(ids)
+            self.store.expect([by_id[i].path for i in ids if i in by_id])
             checks: list[CopyCheck] = []
             batch_started, done_in_batch, bytes_in_batch = time.monotonic(), 0, 0
             for copy_id in ids:

@@ -13,7 +13,8 @@ from django.core.management import call_command
 from catalog.models import AuditEvent, Copy
 from copyengine import mhl
 from fixity.models import FixityRun, VolumeFixity
-from tests.fixity.conftest import PROVEN_AT, Vault, flip_byte
+from tests.fixity.conftest import PROVEN_AT, Vault, build_vault, flip_byte
+from tests.fixtures import World
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +190,15 @@ def test_a_volume_in_transit_raises_no_unreachable_alert(vault: Vault) -> None:
     handoff.save()
     fixity_audits_due()
     assert Alert.objects.filter(key=key).count() == 1
+
+
+def test_many_small_files_read_ahead_find_a_flip_among_them(world: World, tmp_path: Path, host: str) -> None:
+    # More files than a batch and than the read-ahead window: each is still hashed from what is on disk.
+    many = build_vault(world, tmp_path / "many", host=host, sizes=tuple(1000 + i for i in range(150)))
+    flip_byte(many.path(many.files[120], many.raid), 500)
+    many.path(many.files[70], many.raid).unlink()
+    code, _, run = audit("FILM/RAID-A", "--full")
+    assert code == 1
+    assert (run.files_checked, run.proven, run.corrupt, run.missing) == (150, 148, 1, 1)
+    assert many.copy(many.files[120], many.raid).state == Copy.State.CORRUPT
+    assert many.copy(many.files[70], many.raid).state == Copy.State.MISSING
