@@ -11,14 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from catalog.audit import audit_record, model_snapshot
 from catalog.models import AuditEvent, Clip, Copy, MediaFile, Membership, Project, Role, ShootDay, Volume
-from catalog.permissions import Cap, projects_for, user_can
+from catalog.permissions import Cap, Refused, projects_for, user_can
+from catalog.worm import worm_volume_change_refuse
 
 
 class ProjectScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -186,9 +188,80 @@ class ShootDayAdmin(ProjectScopedAdmin):
 
 @admin.register(Volume)
 class VolumeAdmin(ProjectScopedAdmin):
-    list_display = ("label", "project", "kind", "tier", "host", "location", "online", "health", "offsite")
-    list_filter = ("project", "kind", "tier", "online", "health")
+    """Volumes. A WORM volume holding copies is neither deleted nor made rewritable here (catalog.worm)."""
+
+    list_display = (
+        "label",
+        "project",
+        "kind",
+        "tier",
+        "host",
+        "location",
+        "online",
+        "health",
+        "offsite",
+        "worm",
+    )
+    list_filter = ("project", "kind", "tier", "online", "health", "worm")
     search_fields = ("label", "serial", "location")
+
+    def _refused(self, request: HttpRequest, exc: Refused, volume: Volume) -> HttpResponse:
+        self.message_user(request, str(exc), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:catalog_volume_change", args=[volume.pk]))
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        # Checked before the admin's own transaction, so the refusal's audit entry commits.
+        volume = self.get_object(request, object_id)
+        if volume is not None and self.has_delete_permission(request, volume):
+            try:
+                worm_volume_change_refuse(actor=request.user, volume=volume, action="volume.delete")
+            except Refused as exc:
+                return self._refused(request, exc, volume)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        entry = actions.get("delete_selected")
+        if entry is not None:
+            delete_selected, name, description = entry
+
+            def guarded(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+                # Before the confirmation page: nothing is deleted if one selected volume is refused.
+                for volume in queryset:
+                    try:
+                        worm_volume_change_refuse(actor=request.user, volume=volume, action="volume.delete")
+                    except Refused as exc:
+                        self.message_user(request, str(exc), messages.ERROR)
+                        return None
+                return delete_selected(modeladmin, request, queryset)
+
+            actions["delete_selected"] = (guarded, name, description)
+        return actions
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for volume in queryset:  # the action above refused first; this guards any other caller
+            worm_volume_change_refuse(actor=request.user, volume=volume, action="volume.delete")
+        super().delete_queryset(request, queryset)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> HttpResponse:
+        volume = self.get_object(request, object_id) if object_id else None
+        if request.method == "POST" and volume is not None and self.has_change_permission(request, volume):
+            try:
+                worm_volume_change_refuse(
+                    actor=request.user,
+                    volume=volume,
+                    action="volume.update",
+                    changes={"worm": "worm" in request.POST},
+                )
+            except Refused as exc:
+                return self._refused(request, exc, volume)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(Clip)

@@ -347,3 +347,113 @@ def short_clips(*, day_ids: Sequence[int], limit: int = 200) -> list[ShortClip]:
         return []
     rows = _rows(_SCOPE_DAYS, _SHORT, {"ids": list(day_ids), "limit": limit})
     return [ShortClip(*row) for row in rows]
+
+
+# --------------------------------------------------------------------------- #
+# Tiers reached: which kinds of media hold every file of a clip or a day.
+# --------------------------------------------------------------------------- #
+
+# Short names of the kinds of media, in the order a page lists them.
+_TIER_NAMES = {"raid": "RAID", "nas": "NAS", "shuttle": "shuttle", "lto": "LTO", "s3": "cloud"}
+
+# Per group (a clip or a day; {key} and {scope} are fixed SQL chosen in this
+# module) and kind of media other than camera cards: the group's files, how
+# many have a verified copy of that kind, how many a verified copy on a WORM
+# volume of that kind, how many only a copy on its way (pending or copying)
+# and how many only failed, corrupt or missing ones. One aggregate query.
+_TIERS = """
+WITH files AS (
+    SELECT mf.id, {key} AS key
+      FROM catalog_mediafile mf
+      JOIN catalog_clip c ON c.id = mf.clip_id
+     WHERE {scope}
+), totals AS (
+    SELECT key, count(*) AS files FROM files GROUP BY key
+), per_file AS (
+    SELECT f.key, f.id, v.kind,
+           bool_or(cp.state = 'verified') AS verified,
+           bool_or(cp.state = 'verified' AND v.worm) AS worm,
+           bool_or(cp.state IN ('pending', 'copying')) AS coming,
+           bool_or(cp.state IN ('failed', 'corrupt', 'missing')) AS bad
+      FROM files f
+      JOIN catalog_copy cp ON cp.media_file_id = f.id
+      JOIN catalog_volume v ON v.id = cp.volume_id AND v.kind <> 'card'
+     GROUP BY f.key, f.id, v.kind
+)
+SELECT p.key, p.kind, t.files,
+       count(*) FILTER (WHERE p.verified),
+       count(*) FILTER (WHERE p.worm),
+       count(*) FILTER (WHERE p.coming AND NOT p.verified),
+       count(*) FILTER (WHERE p.bad AND NOT p.verified AND NOT p.coming)
+  FROM per_file p
+  JOIN totals t ON t.key = p.key
+ GROUP BY p.key, p.kind, t.files
+"""
+
+
+@dataclass(frozen=True)
+class TierReach:
+    """How many files of a clip or a day one kind of media (a tier: RAID, shuttle, LTO, cloud) holds."""
+
+    kind: str  # Volume.Kind value
+    files: int  # the clip's or day's files
+    verified: int  # files with a verified copy of this kind
+    worm: int  # files with a verified copy on a WORM volume of this kind
+    coming: int  # files whose only copy of this kind is pending or copying
+    failed: int  # files whose only copies of this kind failed, are corrupt or missing
+
+    @property
+    def name(self) -> str:
+        return _TIER_NAMES.get(self.kind, self.kind)
+
+    @property
+    def complete(self) -> bool:
+        return self.files > 0 and self.verified >= self.files
+
+    @property
+    def text(self) -> str:
+        """ "RAID ✓", "cloud ✓ WORM", "shuttle 3 of 5, 2 pending", "LTO pending", "NAS 1 failed"."""
+        if self.complete:
+            return f"{self.name} ✓" + (" WORM" if self.worm >= self.files else "")
+        parts = []
+        if self.verified:
+            parts.append(f"{self.verified} of {self.files}" + (f" ({self.worm} WORM)" if self.worm else ""))
+        if self.coming:
+            parts.append("pending" if not parts and self.coming >= self.files else f"{self.coming} pending")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        return f"{self.name} {', '.join(parts)}"
+
+
+def _tiers(key: str, scope: str, ids: Sequence[int]) -> dict[int, list[TierReach]]:
+    order = list(_TIER_NAMES)
+    result: dict[int, list[TierReach]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_TIERS.format(key=key, scope=scope), {"ids": list(ids)})
+        for group, kind, *counts in cursor.fetchall():
+            result.setdefault(int(group), []).append(TierReach(kind, *(int(n) for n in counts)))
+    for tiers in result.values():
+        tiers.sort(key=lambda t: order.index(t.kind) if t.kind in order else len(order))
+    return result
+
+
+def tiers_by_day(*, day_ids: Sequence[int]) -> dict[int, list[TierReach]]:
+    """Per day, the kinds of media holding its files (one query for all days); days with no copy absent."""
+    if not day_ids:
+        return {}
+    return _tiers("c.day_id", _SCOPE_DAYS, day_ids)
+
+
+@dataclass(frozen=True)
+class ClipProtection:
+    """The tiers a clip reached and what its policy still misses (empty when it is met)."""
+
+    tiers: list[TierReach]
+    missing: list[str]
+
+
+def clip_protection(*, clip_id: int) -> ClipProtection:
+    """The clip's tiers reached and what is still missing for its project's policy (two queries)."""
+    tiers = _tiers("c.id", "c.id = ANY(%(ids)s)", [clip_id]).get(clip_id, [])
+    short = [ShortClip(*row) for row in _rows("c.id = ANY(%(ids)s)", _SHORT, {"ids": [clip_id], "limit": 1})]
+    return ClipProtection(tiers=tiers, missing=short[0].reasons if short else [])

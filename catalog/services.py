@@ -12,6 +12,7 @@ from django.db import transaction
 from catalog.audit import audit_record, model_snapshot
 from catalog.models import Membership, Project, Role, ShootDay, Volume
 from catalog.permissions import AnyUser, RoleName
+from catalog.worm import worm_volume_change_refuse
 
 VOLUME_FIELDS = (
     "kind",
@@ -93,8 +94,15 @@ def volume_register(
     return volume
 
 
-@transaction.atomic(durable=True)
 def volume_update(*, actor: AnyUser | None, volume: Volume, changes: Mapping[str, Any]) -> Volume:
+    """Change a volume's fields, audited. Raises Refused (audited) when a WORM volume holding copies
+    would be made rewritable (catalog.worm), checked before the transaction so the refusal commits."""
+    worm_volume_change_refuse(actor=actor, volume=volume, action="volume.update", changes=changes)
+    return _volume_update(actor=actor, volume=volume, changes=changes)
+
+
+@transaction.atomic(durable=True)
+def _volume_update(*, actor: AnyUser | None, volume: Volume, changes: Mapping[str, Any]) -> Volume:
     unknown = set(changes) - set(VOLUME_FIELDS)
     if unknown:
         raise ValueError(f"these volume fields cannot be changed: {', '.join(sorted(unknown))}")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import clip_export, saved_searches, search, selectors
 from catalog.filters import ORDERING_CHOICES, clip_filter_parse, facet_links, search_query_string
 from catalog.permissions import Cap, access_clip, access_project, projects_for, role_of, user_can
+from catalog.policy import clip_protection
 
 
 @login_required
@@ -51,6 +52,7 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
     context = {
         "clip": clip,
         "files": selectors.clip_files_with_copies(clip=clip),
+        "protection": clip_protection(clip_id=clip.pk),
         "history": selectors.object_history(object_type="catalog.clip", object_id=str(clip.pk))[:50],
         "can_edit": user_can(request.user, clip.project_id, Cap.EDIT_METADATA),
         "can_restore": user_can(request.user, clip.project_id, Cap.REQUEST_RESTORE),

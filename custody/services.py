@@ -37,6 +37,7 @@ from catalog.audit import audit_record, model_snapshot
 from catalog.models import MediaFile, Membership, Project, Volume
 from catalog.permissions import AnyUser
 from catalog.policy import card_safe_to_format
+from catalog.worm import worm_volume_change_refuse
 from core.queues import host_queue
 from custody import blockdev
 from custody.identity import Identity, IdentityFileError, identity_read, identity_write
@@ -261,7 +262,6 @@ def volume_record_attach(
     return record
 
 
-@transaction.atomic(durable=True)
 def volume_record_update(
     *, actor: AnyUser | None, record: VolumeRecord, changes: Mapping[str, Any]
 ) -> VolumeRecord:
@@ -272,7 +272,18 @@ def volume_record_update(
     Raises:
         CustodyError: an identifier already used in the project, or an unknown field.
         ValidationError: a field is invalid.
+        Refused: the volume is WORM, holds copies and would be made rewritable
+            (catalog.worm; audited). Its location may change: that moves no file.
     """
+    # Outside the transaction below, so that the refusal's audit entry commits.
+    worm_volume_change_refuse(actor=actor, volume=record.volume, action="volume.update", changes=changes)
+    return _volume_record_update(actor=actor, record=record, changes=changes)
+
+
+@transaction.atomic(durable=True)
+def _volume_record_update(
+    *, actor: AnyUser | None, record: VolumeRecord, changes: Mapping[str, Any]
+) -> VolumeRecord:
     unknown = set(changes) - set(VOLUME_FIELDS) - set(RECORD_FIELDS) - {"seal_problem"}
     if unknown:
         raise CustodyError(f"these fields cannot be changed here: {', '.join(sorted(unknown))}")

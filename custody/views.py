@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog.models import Volume
-from catalog.permissions import Cap, access_project, user_can
+from catalog.permissions import Cap, Refused, access_project, user_can
 from catalog.selectors import project_list
 from custody import labels, selectors, services
 from custody.forms import (
@@ -121,7 +121,7 @@ def volume_edit(request: HttpRequest, volume_id: int) -> HttpResponse:
             changes["seal_problem"] = ""
         try:
             services.volume_record_update(actor=request.user, record=record, changes=changes)
-        except (services.CustodyError, ValidationError) as exc:
+        except (services.CustodyError, ValidationError, Refused) as exc:
             _form_error(form, exc)
         else:
             messages.success(request, f"{changes.get('identifier', record.identifier)} saved.")

@@ -1,7 +1,7 @@
 """Reads for the producer's view: each shoot day's figures, its traffic light, sign-off state, trends.
 
 ``days_figures`` computes every figure of any number of days in a fixed
-number of aggregate queries (seven), never one query per day or per clip:
+number of aggregate queries (eight), never one query per day or per clip:
 the dashboard, the API, the daily report and the sign-off check all use it,
 so they always agree.
 """
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, Delivery, Severity
 from catalog.models import Clip, Copy, DaySignOff, Project, ShootDay, Volume
-from catalog.policy import ShortClip, policy_by_day, short_clips
+from catalog.policy import ShortClip, TierReach, policy_by_day, short_clips, tiers_by_day
 from catalog.selectors import signed_off_day_ids
 from dashboard.models import DailyReport, ExpectedCard, ReportSubscription
 from ingest.models import OffloadJob
@@ -93,6 +93,7 @@ class DayFigures:
     copies_failed: int = 0
     review_open: int = 0
     signoff: SignOffState | None = None
+    tiers: list[TierReach] = field(default_factory=list)  # kinds of media holding the day's files
 
     @property
     def signed_off(self) -> bool:
@@ -215,7 +216,7 @@ class DayFigures:
 
 
 def days_figures(*, days: Sequence[ShootDay]) -> list[DayFigures]:
-    """The figures of the given days (of any projects), in their order. Seven queries in all.
+    """The figures of the given days (of any projects), in their order. Eight queries in all.
 
     The days must come with their project (``select_related("project")``).
     """
@@ -311,6 +312,9 @@ def days_figures(*, days: Sequence[ShootDay]) -> list[DayFigures]:
     )
     for day_id, action, actor, at, comment in latest:
         figures[day_id].signoff = SignOffState(action, actor, at, comment)
+    # 8. The tiers reached: per kind of media, how many of the day's files it holds.
+    for day_id, tiers in tiers_by_day(day_ids=ids).items():
+        figures[day_id].tiers = tiers
     for f in figures.values():
         f.cards_offloaded.sort()
     return [figures[day.pk] for day in days]

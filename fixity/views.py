@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from catalog.permissions import access_project, access_volume, user_can
+from catalog.permissions import Refused, access_project, access_volume, user_can
 from catalog.selectors import project_list
 from fixity import selectors, services
 from fixity.models import FixityRun
@@ -81,7 +81,7 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         path = request.POST.get("path", "")
         try:
             copy = services.fixity_moved_accept(actor=request.user, run=run, path=path)
-        except services.FixityError as exc:
+        except (services.FixityError, Refused) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"The catalog now has this copy at {copy.path}.")

@@ -49,6 +49,7 @@ from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Copy, Volume
 from catalog.permissions import AnyUser
 from catalog.volumes import VolumeIdentityError, volume_expected_offline, volume_identity_verify
+from catalog.worm import worm_copy_move_refuse
 from copyengine import mhl
 from copyengine.backends.base import PARTIAL_SUFFIX
 from core.queues import host_queue
@@ -752,12 +753,15 @@ def fixity_moved_accept(*, actor: AnyUser, run: FixityRun, path: str) -> Copy:
     """Accept a "moved" finding: after hashing it again, the copy's catalog path becomes the new one.
 
     Raises FixityError when the finding is unknown or the file at the new path
-    no longer has the copy's content.
+    no longer has the copy's content, Refused (audited) when the copy is on a
+    WORM volume (catalog.worm).
     """
     finding = next((f for f in run.findings if f.get("kind") == "moved" and f.get("path") == path), None)
     if finding is None:
         raise FixityError(f"audit {run.pk} found no moved copy at {path}")
     copy = Copy.objects.select_related("media_file", "volume__project").get(pk=finding["copy"])
+    # A file that moved on a WORM volume is not a path to record (audited, 403).
+    worm_copy_move_refuse(actor=actor, copy=copy, action="fixity.moved_accept", new_path=finding["to"])
     try:
         store = store_open(copy.volume.location)
         found = store.hash(finding["to"], on_bytes=lambda n: None)
