@@ -213,3 +213,43 @@ class ChecklistRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.checklist} completed {self.completed_at:%Y-%m-%d %H:%M}"
+
+
+class PracticeScenario(models.Model):
+    """Something broken on purpose in a practice project, and how long the trainee took to recover it.
+
+    Recovered when its condition holds again (see ``recovery.services.practice_check``): the corrupt
+    copy is verified again; every file of the failed drive has a verified copy on another drive of
+    its tier that is not failing; the missing shuttle is online again.
+    """
+
+    class Kind(models.TextChoices):
+        CORRUPT_COPY = "corrupt_copy", "Corrupted card copy"
+        FAILED_DRIVE = "failed_drive", "Failed drive"
+        MISSING_SHUTTLE = "missing_shuttle", "Missing shuttle"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="practice_scenarios")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    hint = models.TextField(blank=True, help_text="What the trainee is told.")
+    volume = models.ForeignKey(Volume, on_delete=models.CASCADE, related_name="+")
+    media_file = models.ForeignKey(
+        "catalog.MediaFile", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    broken_at = models.DateTimeField()
+    recovered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "broken_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind"], name="one_practice_scenario_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def seconds_to_recover(self) -> float | None:
+        if self.recovered_at is None:
+            return None
+        return (self.recovered_at - self.broken_at).total_seconds()

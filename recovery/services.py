@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from catalog.audit import audit_record
-from catalog.models import AuditEvent, Project, ShootDay, Volume
+from catalog.models import AuditEvent, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, RoleName
 from recovery.models import (
     Checklist,
@@ -25,6 +26,7 @@ from recovery.models import (
     Incident,
     IncidentEvent,
     Lesson,
+    PracticeScenario,
     RunbookSection,
     RunbookVersion,
 )
@@ -378,3 +380,116 @@ def checklist_complete(
         after={"checklist": checklist.name, "day": day.number if day else None, "items": len(items)},
     )
     return run
+
+
+# --- Practice scenarios ----------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def practice_scenario_record(
+    *,
+    project: Project,
+    kind: str,
+    title: str,
+    hint: str,
+    volume: Volume,
+    media_file: MediaFile | None = None,
+) -> PracticeScenario:
+    """Record what was just broken on purpose in a practice project (the clock starts now)."""
+    scenario = PracticeScenario.objects.create(
+        project=project,
+        kind=kind,
+        title=title,
+        hint=hint,
+        volume=volume,
+        media_file=media_file,
+        broken_at=timezone.now(),
+    )
+    audit_record(
+        actor=None,
+        action="practice.break",
+        obj=scenario,
+        project=project,
+        after={
+            "kind": kind,
+            "volume": volume.label,
+            "file": media_file.relative_path if media_file else None,
+        },
+    )
+    return scenario
+
+
+def _recovered_at(scenario: PracticeScenario) -> datetime | None:
+    """When the scenario's condition came to hold again, from the system's own records; None if not yet.
+
+    The time is the fix's (the copy's new proof, the replacement copies' proofs, the
+    volume's last audit entry), not the check's, so the measure does not depend on
+    when somebody looks.
+    """
+    volume = Volume.objects.get(pk=scenario.volume_id)
+    if scenario.kind == PracticeScenario.Kind.CORRUPT_COPY:
+        copy = Copy.objects.filter(
+            media_file_id=scenario.media_file_id, volume=volume, state=Copy.State.VERIFIED
+        ).first()
+        if copy is None or copy.verified_at is None or copy.verified_at < scenario.broken_at:
+            return None
+        return copy.verified_at
+    if scenario.kind == PracticeScenario.Kind.FAILED_DRIVE:
+        replacements = (
+            Copy.objects.filter(
+                state=Copy.State.VERIFIED, volume__tier=volume.tier, volume__project_id=volume.project_id
+            )
+            .exclude(volume=volume)
+            .exclude(volume__health=Volume.Health.FAILING)
+        )
+        files = MediaFile.objects.filter(copies__volume=volume)
+        if not files.exists():
+            return None
+        unreplaced = files.exclude(pk__in=replacements.values("media_file_id"))
+        if unreplaced.exists():
+            return None
+        latest = (
+            replacements.filter(media_file__in=files)
+            .order_by("-verified_at")
+            .values_list("verified_at", flat=True)
+        ).first()
+        return max(latest or scenario.broken_at, scenario.broken_at)
+    if not volume.online:
+        return None
+    entry = (
+        AuditEvent.objects.filter(
+            object_type="catalog.volume", object_id=str(volume.pk), at__gte=scenario.broken_at
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return entry or timezone.now()
+
+
+def practice_check(*, project: Project) -> list[PracticeScenario]:
+    """Stamp every practice scenario of the project that has been recovered since; return them all.
+
+    Each recovery is audited once (``practice.recovered``, with the seconds it took).
+    """
+    scenarios = list(PracticeScenario.objects.filter(project=project).select_related("volume", "media_file"))
+    for scenario in scenarios:
+        if scenario.recovered_at is not None:
+            continue
+        at = _recovered_at(scenario)
+        if at is None:
+            continue
+        with transaction.atomic():
+            claimed = PracticeScenario.objects.filter(pk=scenario.pk, recovered_at__isnull=True).update(
+                recovered_at=at
+            )
+            if claimed:
+                scenario.recovered_at = at
+                audit_record(
+                    actor=None,
+                    action="practice.recovered",
+                    obj=scenario,
+                    project=project,
+                    after={"kind": scenario.kind, "seconds": scenario.seconds_to_recover},
+                )
+    return scenarios

@@ -7,6 +7,7 @@ from recovery import views
 urlpatterns = [
     path("p/<str:code>/incidents/", views.incident_list, name="incident-list"),
     path("incidents/<int:incident_id>/", views.incident_detail, name="incident-detail"),
+    path("incidents/<int:incident_id>/pdf/", views.incident_pdf, name="incident-pdf"),
     path("incidents/<int:incident_id>/<str:what>/", views.incident_act, name="incident-act"),
     path("alerts/<int:alert_id>/incident/", views.incident_from_alert, name="incident-from-alert"),
     path("p/<str:code>/runbook/<str:tier>/history/", views.runbook_history, name="runbook-history"),

@@ -11,10 +11,12 @@ from django.views.decorators.http import require_POST
 
 from alerts.permissions import access_alert
 from alerts.selectors import escalation_ladder, on_duty
+from catalog.audit import audit_record
 from catalog.models import Volume
 from catalog.permissions import Cap, RoleName, access_project, user_can
 from recovery import selectors, services
 from recovery.models import Checklist, Incident
+from recovery.pdf import incident_pdf as render_incident_pdf
 from recovery.permissions import access_checklist, access_incident, can_complete
 
 
@@ -84,6 +86,23 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         "can_edit_runbook": user_can(request.user, project, Cap.MANAGE_RECOVERY),
     }
     return render(request, "recovery/incident_detail.html", context)
+
+
+@login_required
+def incident_pdf(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """The incident as a PDF; what leaves the system is audit-logged (``incident.pdf_download``)."""
+    incident = access_incident(request.user, incident_id)
+    body = render_incident_pdf(incident)
+    audit_record(
+        actor=request.user,
+        action="incident.pdf_download",
+        obj=incident,
+        project=incident.project,
+        after={"title": incident.title, "bytes": len(body)},
+    )
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{incident.project.code}-incident-{incident.pk}.pdf"'
+    return response
 
 
 @login_required

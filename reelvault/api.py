@@ -14,6 +14,7 @@ from fixity import api as fixity_api
 from ingest import api as ingest_api
 from metadata import api as metadata_api
 from protection import api as protection_api
+from recovery import api as recovery_api
 from restore import api as restore_api
 
 
@@ -63,3 +64,5 @@ router.register("handoffs", custody_api.HandoffViewSet, basename="handoff")
 router.register("smart-readings", custody_api.SmartReadingViewSet, basename="smart-reading")
 router.register("fixity-runs", fixity_api.FixityRunViewSet, basename="fixity-run")
 router.register("replications", protection_api.ReplicationJobViewSet, basename="replication")
+router.register("incidents", recovery_api.IncidentViewSet, basename="incident")
+router.register("checklists", recovery_api.ChecklistViewSet, basename="checklist")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,15 @@ class Command(ReelvaultCommand):
         parser.add_argument("--days", type=int, default=3, help="How many shoot days (default 3).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(code=DEMO_CODE).first() or services.project_create(
-            actor=None, code=DEMO_CODE, name="Demo Feature"
+        project, days, created, files = seed_catalog(
+            code=DEMO_CODE,
+            name="Demo Feature",
+            days=options["days"],
+            clips=options["clips"],
+            volumes_root=settings.VAR_DIR / "volumes",
+            write=self.stdout.write,
         )
-        self._users(project)
-        days = self._days(project, options["days"])
-        self._volumes(project)
         self._restore_targets(project)
-        created = self._clips(project, days, options["clips"])
-        files = self._files_and_copies(project)
         self._demo_card()
         if len(days) >= 3:
             # The producer's view: a camera report, the daily report subscription, the day-2 alert.
@@ -64,65 +65,6 @@ class Command(ReelvaultCommand):
                 f"{project.clips.count()} clips ({created} new, {files} new files with copies)"
             )
         )
-
-    def _users(self, project: Project) -> None:
-        user_model = get_user_model()
-        fixed = settings.REELVAULT_DEMO_PASSWORD
-        generated: dict[str, str] = {}
-        for role in RoleName:
-            user = user_model.objects.filter(username=role.value).first()
-            if user is None:
-                password = fixed or secrets.token_urlsafe(12)
-                if not fixed:
-                    generated[role.value] = password
-                user = user_model.objects.create_user(
-                    username=role.value,
-                    email=f"{role.value}@demo.reelvault.local",
-                    password=password,
-                    is_staff=role is RoleName.ADMIN,
-                )
-            elif fixed and not user.check_password(fixed):
-                user.set_password(fixed)
-                user.save(update_fields=["password"])
-            if not project.memberships.filter(user=user, role_id=role.value).exists():
-                services.membership_set(actor=None, project=project, user=user, role=role)
-        if generated:
-            # Printed once, when the users are created; never stored in the code or on disk.
-            self.stdout.write("Demo users created. Their passwords (shown only this once):")
-            for name, password in generated.items():
-                self.stdout.write(f"  {name:<9} {password}")
-
-    def _days(self, project: Project, count: int) -> list[ShootDay]:
-        days = []
-        for number in range(1, count + 1):
-            day = project.days.filter(number=number, unit="main").first() or services.shoot_day_create(
-                actor=None, project=project, number=number, day_date=FIRST_DAY + timedelta(days=number - 1)
-            )
-            days.append(day)
-        return days
-
-    def _volumes(self, project: Project) -> None:
-        volumes_root = settings.VAR_DIR / "volumes"
-        specs = [
-            ("RAID-01", Volume.Kind.RAID, Volume.Tier.HOT, False),
-            ("SHUTTLE-01", Volume.Kind.SHUTTLE, Volume.Tier.WARM, False),
-            ("SHUTTLE-02", Volume.Kind.SHUTTLE, Volume.Tier.WARM, True),
-        ]
-        for label, kind, tier, offsite in specs:
-            if project.volumes.filter(label__iexact=label).exists():
-                continue
-            path = volumes_root / label.lower()
-            path.mkdir(parents=True, exist_ok=True)
-            services.volume_register(
-                actor=None,
-                project=project,
-                label=label,
-                kind=kind,
-                tier=tier,
-                offsite=offsite,
-                host=settings.REELVAULT_HOSTNAME,
-                location=str(path),
-            )
 
     def _restore_targets(self, project: Project) -> None:
         """Restore targets editorial, vfx and scratch under var/restore/, and a weekly restore drill."""
@@ -146,126 +88,6 @@ class Command(ReelvaultCommand):
                 actor=None, project=project, interval_hours=24 * 7, sample_clips=3, enabled=True
             )
 
-    def _clips(self, project: Project, days: list[ShootDay], count: int) -> int:
-        """Catalog-only demo clips with varied metadata, so pages have something to show.
-
-        A fixed random seed keeps names stable, so a second run adds nothing.
-        """
-        rng = random.Random(20261102)  # noqa: S311 - demo data, not security
-        clips = []
-        for index in range(count):
-            day = days[index * len(days) // max(count, 1)] if days else None
-            camera = "AB"[index % 2]
-            roll = 1 + (day.number - 1 if day else 0)
-            clip_no = index // 2 + 1
-            stamp = (day.date if day else FIRST_DAY).strftime("%y%m%d")
-            scene = str(rng.randint(1, 40)) + rng.choice(["", "", "", "A", "B"])
-            clips.append(
-                Clip(
-                    project=project,
-                    day=day,
-                    name=f"{camera}{roll:03d}C{clip_no:03d}_{stamp}_R{rng.randint(0, 0xFFF):03X}",
-                    camera=camera,
-                    reel=f"{camera}{roll:03d}",
-                    scene=scene,
-                    take=str(rng.randint(1, 6)),
-                    circled=rng.random() < 0.3,
-                    cast=rng.sample(CAST, rng.randint(0, 3)),
-                    location=rng.choice(LOCATIONS),
-                    lens=rng.choice(LENSES),
-                    start_tc=f"{rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}:00",
-                    fps="24.000",
-                    duration_frames=rng.randint(240, 4800),
-                    # Codec follows the camera (not the random stream, so names stay stable).
-                    codec="ProRes 4444 XQ" if camera == "A" else "ARRIRAW",
-                    resolution="4448x3096" if camera == "A" else "4608x3164",
-                    notes=rng.choice(["", "", "Boom in frame at end", "Soft focus"]),
-                )
-            )
-        existing = set(project.clips.values_list("name", flat=True))
-        new = [clip for clip in clips if clip.name not in existing]
-        if new:
-            with transaction.atomic():
-                Clip.objects.bulk_create(new)
-                audit_record(actor=None, action="demo.seed_clips", project=project, after={"clips": len(new)})
-        return len(new)
-
-    def _files_and_copies(self, project: Project) -> int:
-        """One media file per demo clip that has none, with real bytes behind every copy.
-
-        Each file is a small stand-in (64 KiB, derived from the clip name) written
-        to every volume where its copy is verified, so restores, drills and
-        fixity checks of the demo work on real data. The last shoot day is still
-        being backed up, so its clips are short of verified copies; a few copies
-        of day 2 hold flipped bytes and are recorded corrupt; day 1 is complete. The copy-count
-        triggers keep ``Clip.min_verified_copies`` up to date.
-        """
-        labels = ["RAID-01", "SHUTTLE-01", "SHUTTLE-02"]
-        volumes = {v.label: v for v in project.volumes.filter(label__in=labels)}
-        if len(volumes) < len(labels):
-            return 0
-        clips = list(project.clips.filter(files__isnull=True).select_related("day").order_by("name"))
-        if not clips:
-            return 0
-        last_day = project.days.order_by("-number").values_list("number", flat=True).first()
-        contents = [demo_content(clip.name) for clip in clips]
-        files = [
-            MediaFile(
-                clip=clip,
-                relative_path=f"{clip.reel}/{clip.name}.mov",
-                size=len(content),
-                xxh128=xxhash.xxh3_128(content).hexdigest(),
-            )
-            for clip, content in zip(clips, contents, strict=True)
-        ]
-        checks: dict[str, list[CopyCheck]] = {label: [] for label in labels}
-        for index, (clip, media_file, content) in enumerate(zip(clips, files, contents, strict=True)):
-            shot = clip.day.date if clip.day else FIRST_DAY
-            proven = datetime.combine(shot + timedelta(days=1), time(7, 30), tzinfo=UTC)
-            found = {"RAID-01": Found.PROVEN}
-            if clip.day is not None and clip.day.number == last_day:
-                found["SHUTTLE-01"] = Found.COPYING if index % 2 else Found.PROVEN
-            else:
-                # Day 1 is complete (the producer can sign it off); day 2 has a
-                # few copies that failed a later check, so it is refused.
-                bad = clip.day is not None and clip.day.number == 2 and index % 37 == 5
-                found["SHUTTLE-01"] = Found.CORRUPT if bad else Found.PROVEN
-                if index % 3 == 0:
-                    found["SHUTTLE-02"] = Found.PROVEN
-            for label, outcome in found.items():
-                path = f"{project.code}/{media_file.relative_path}"
-                if outcome is Found.COPYING:  # unfinished copies are absent from their volume
-                    checks[label].append(CopyCheck(media_file=media_file, path=path, found=outcome))
-                    continue
-                data = bytes([content[0] ^ 0xFF]) + content[1:] if outcome is Found.CORRUPT else content
-                target = Path(volumes[label].location) / path
-                write_demo_bytes(target, data)
-                checks[label].append(
-                    CopyCheck(
-                        media_file=media_file,
-                        path=path,
-                        found=outcome,
-                        hash_found=xxhash.xxh3_128(target.read_bytes()).hexdigest(),  # the proof: read back
-                        error="hash mismatch at the last check" if outcome is Found.CORRUPT else "",
-                        checked_at=proven,
-                    )
-                )
-        with transaction.atomic():
-            MediaFile.objects.bulk_create(files)
-            for label, volume_checks in checks.items():
-                if not volume_checks:
-                    continue
-                copies_record(
-                    actor=None, volume=volumes[label], checks=volume_checks, source="The demo seeding"
-                )
-            audit_record(
-                actor=None,
-                action="demo.seed_files",
-                project=project,
-                after={"files": len(files), "copies": sum(len(c) for c in checks.values())},
-            )
-        return len(files)
-
     def _demo_card(self) -> None:
         """A camera card under the first ingest root, so a DIT can try an offload from the browser."""
         root = settings.REELVAULT_INGEST_ROOTS[0] / "A004"
@@ -277,6 +99,206 @@ class Command(ReelvaultCommand):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(rng.randbytes(256 * 1024))
         self.stdout.write(f"demo card to offload: {root}")
+
+
+def seed_catalog(
+    *, code: str, name: str, days: int, clips: int, volumes_root: Path, write: Callable[[str], Any]
+) -> tuple[Project, list[ShootDay], int, int]:
+    """A project like the demo under ``code``: users, days, volumes, clips, files with copies. Idempotent.
+
+    Returns the project, its days, and how many clips and files were new.
+    """
+    project = Project.objects.filter(code=code).first() or services.project_create(
+        actor=None, code=code, name=name
+    )
+    seed_users(project, write=write)
+    shoot_days = seed_days(project, days)
+    seed_volumes(project, volumes_root=volumes_root)
+    created = seed_clips(project, shoot_days, clips)
+    files = seed_files_and_copies(project)
+    return project, shoot_days, created, files
+
+
+def seed_users(project: Project, *, write: Callable[[str], Any]) -> None:
+    user_model = get_user_model()
+    fixed = settings.REELVAULT_DEMO_PASSWORD
+    generated: dict[str, str] = {}
+    for role in RoleName:
+        user = user_model.objects.filter(username=role.value).first()
+        if user is None:
+            password = fixed or secrets.token_urlsafe(12)
+            if not fixed:
+                generated[role.value] = password
+            user = user_model.objects.create_user(
+                username=role.value,
+                email=f"{role.value}@demo.reelvault.local",
+                password=password,
+                is_staff=role is RoleName.ADMIN,
+            )
+        elif fixed and not user.check_password(fixed):
+            user.set_password(fixed)
+            user.save(update_fields=["password"])
+        if not project.memberships.filter(user=user, role_id=role.value).exists():
+            services.membership_set(actor=None, project=project, user=user, role=role)
+    if generated:
+        # Printed once, when the users are created; never stored in the code or on disk.
+        write("Demo users created. Their passwords (shown only this once):")
+        for name, password in generated.items():
+            write(f"  {name:<9} {password}")
+
+
+def seed_days(project: Project, count: int) -> list[ShootDay]:
+    days = []
+    for number in range(1, count + 1):
+        day = project.days.filter(number=number, unit="main").first() or services.shoot_day_create(
+            actor=None, project=project, number=number, day_date=FIRST_DAY + timedelta(days=number - 1)
+        )
+        days.append(day)
+    return days
+
+
+def seed_volumes(project: Project, *, volumes_root: Path) -> None:
+    """RAID-01 (hot), SHUTTLE-01 and SHUTTLE-02 (warm, off-site): a folder each under ``volumes_root``."""
+    specs = [
+        ("RAID-01", Volume.Kind.RAID, Volume.Tier.HOT, False),
+        ("SHUTTLE-01", Volume.Kind.SHUTTLE, Volume.Tier.WARM, False),
+        ("SHUTTLE-02", Volume.Kind.SHUTTLE, Volume.Tier.WARM, True),
+    ]
+    for label, kind, tier, offsite in specs:
+        if project.volumes.filter(label__iexact=label).exists():
+            continue
+        path = volumes_root / label.lower()
+        path.mkdir(parents=True, exist_ok=True)
+        services.volume_register(
+            actor=None,
+            project=project,
+            label=label,
+            kind=kind,
+            tier=tier,
+            offsite=offsite,
+            host=settings.REELVAULT_HOSTNAME,
+            location=str(path),
+        )
+
+
+def seed_clips(project: Project, days: list[ShootDay], count: int) -> int:
+    """Catalog-only demo clips with varied metadata, so pages have something to show.
+
+    A fixed random seed keeps names stable, so a second run adds nothing.
+    """
+    rng = random.Random(20261102)  # noqa: S311 - demo data, not security
+    clips = []
+    for index in range(count):
+        day = days[index * len(days) // max(count, 1)] if days else None
+        camera = "AB"[index % 2]
+        roll = 1 + (day.number - 1 if day else 0)
+        clip_no = index // 2 + 1
+        stamp = (day.date if day else FIRST_DAY).strftime("%y%m%d")
+        scene = str(rng.randint(1, 40)) + rng.choice(["", "", "", "A", "B"])
+        clips.append(
+            Clip(
+                project=project,
+                day=day,
+                name=f"{camera}{roll:03d}C{clip_no:03d}_{stamp}_R{rng.randint(0, 0xFFF):03X}",
+                camera=camera,
+                reel=f"{camera}{roll:03d}",
+                scene=scene,
+                take=str(rng.randint(1, 6)),
+                circled=rng.random() < 0.3,
+                cast=rng.sample(CAST, rng.randint(0, 3)),
+                location=rng.choice(LOCATIONS),
+                lens=rng.choice(LENSES),
+                start_tc=f"{rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}:00",
+                fps="24.000",
+                duration_frames=rng.randint(240, 4800),
+                # Codec follows the camera (not the random stream, so names stay stable).
+                codec="ProRes 4444 XQ" if camera == "A" else "ARRIRAW",
+                resolution="4448x3096" if camera == "A" else "4608x3164",
+                notes=rng.choice(["", "", "Boom in frame at end", "Soft focus"]),
+            )
+        )
+    existing = set(project.clips.values_list("name", flat=True))
+    new = [clip for clip in clips if clip.name not in existing]
+    if new:
+        with transaction.atomic():
+            Clip.objects.bulk_create(new)
+            audit_record(actor=None, action="demo.seed_clips", project=project, after={"clips": len(new)})
+    return len(new)
+
+
+def seed_files_and_copies(project: Project) -> int:
+    """One media file per demo clip that has none, with real bytes behind every copy.
+
+    Each file is a small stand-in (64 KiB, derived from the clip name) written
+    to every volume where its copy is verified, so restores, drills and
+    fixity checks of the demo work on real data. The last shoot day is still
+    being backed up, so its clips are short of verified copies; a few copies
+    of day 2 hold flipped bytes and are recorded corrupt; day 1 is complete. The copy-count
+    triggers keep ``Clip.min_verified_copies`` up to date.
+    """
+    labels = ["RAID-01", "SHUTTLE-01", "SHUTTLE-02"]
+    volumes = {v.label: v for v in project.volumes.filter(label__in=labels)}
+    if len(volumes) < len(labels):
+        return 0
+    clips = list(project.clips.filter(files__isnull=True).select_related("day").order_by("name"))
+    if not clips:
+        return 0
+    last_day = project.days.order_by("-number").values_list("number", flat=True).first()
+    contents = [demo_content(clip.name) for clip in clips]
+    files = [
+        MediaFile(
+            clip=clip,
+            relative_path=f"{clip.reel}/{clip.name}.mov",
+            size=len(content),
+            xxh128=xxhash.xxh3_128(content).hexdigest(),
+        )
+        for clip, content in zip(clips, contents, strict=True)
+    ]
+    checks: dict[str, list[CopyCheck]] = {label: [] for label in labels}
+    for index, (clip, media_file, content) in enumerate(zip(clips, files, contents, strict=True)):
+        shot = clip.day.date if clip.day else FIRST_DAY
+        proven = datetime.combine(shot + timedelta(days=1), time(7, 30), tzinfo=UTC)
+        found = {"RAID-01": Found.PROVEN}
+        if clip.day is not None and clip.day.number == last_day:
+            found["SHUTTLE-01"] = Found.COPYING if index % 2 else Found.PROVEN
+        else:
+            # Day 1 is complete (the producer can sign it off); day 2 has a
+            # few copies that failed a later check, so it is refused.
+            bad = clip.day is not None and clip.day.number == 2 and index % 37 == 5
+            found["SHUTTLE-01"] = Found.CORRUPT if bad else Found.PROVEN
+            if index % 3 == 0:
+                found["SHUTTLE-02"] = Found.PROVEN
+        for label, outcome in found.items():
+            path = f"{project.code}/{media_file.relative_path}"
+            if outcome is Found.COPYING:  # unfinished copies are absent from their volume
+                checks[label].append(CopyCheck(media_file=media_file, path=path, found=outcome))
+                continue
+            data = bytes([content[0] ^ 0xFF]) + content[1:] if outcome is Found.CORRUPT else content
+            target = Path(volumes[label].location) / path
+            write_demo_bytes(target, data)
+            checks[label].append(
+                CopyCheck(
+                    media_file=media_file,
+                    path=path,
+                    found=outcome,
+                    hash_found=xxhash.xxh3_128(target.read_bytes()).hexdigest(),  # the proof: read back
+                    error="hash mismatch at the last check" if outcome is Found.CORRUPT else "",
+                    checked_at=proven,
+                )
+            )
+    with transaction.atomic():
+        MediaFile.objects.bulk_create(files)
+        for label, volume_checks in checks.items():
+            if not volume_checks:
+                continue
+            copies_record(actor=None, volume=volumes[label], checks=volume_checks, source="The demo seeding")
+        audit_record(
+            actor=None,
+            action="demo.seed_files",
+            project=project,
+            after={"files": len(files), "copies": sum(len(c) for c in checks.values())},
+        )
+    return len(files)
 
 
 def demo_content(clip_name: str) -> bytes:
