@@ -43,9 +43,10 @@ from catalog.audit import audit_record
 from catalog.copies import CopyCheck, Found, copies_record, copy_condemn_if_verified
 from catalog.models import Copy, MediaFile, Project, Volume
 from catalog.permissions import AnyUser
+from catalog.storage import CopySources, is_object_storage, split_copy_path
 from catalog.volumes import VolumeIdentityError, volume_identity_verify
 from copyengine import filecopy
-from copyengine.backends import CardReader, CardWriter, DestinationError
+from copyengine.backends import CardWriter, DestinationError
 from core.queues import Queue, host_queue
 from formats.units import format_bytes
 from protection import selectors, storage
@@ -377,16 +378,14 @@ def _destination_for(
         if not destination.online or destination.health == Volume.Health.FAILING:
             continue
         sources = [c for c in selectors.rank_sources(copies) if c.volume_id != destination.pk]
-        if storage.is_object_storage(destination.location):
+        if is_object_storage(destination.location):
             if sources:
                 best = sources[0]
-                host = "" if storage.is_object_storage(best.volume.location) else best.volume.host
+                host = "" if is_object_storage(best.volume.location) else best.volume.host
                 return destination, best, host
             continue
         readable = [
-            c
-            for c in sources
-            if storage.is_object_storage(c.volume.location) or c.volume.host == destination.host
+            c for c in sources if is_object_storage(c.volume.location) or c.volume.host == destination.host
         ]
         if readable:
             return destination, readable[0], destination.host
@@ -597,32 +596,6 @@ class _Progress:
             self.report(self.job)
 
 
-class _Sources:
-    """Readers of the volumes holding the source copies, opened once per volume and card folder."""
-
-    def __init__(self) -> None:
-        self._readers: dict[tuple[int, str], CardReader | DestinationError] = {}
-
-    def open(self, copy: Copy) -> tuple[CardReader, str]:
-        label, relpath = storage.split_copy_path(copy.path)
-        key = (copy.volume_id, label)
-        if key not in self._readers:
-            place = storage.place_for(copy.volume.location, name=copy.volume.label)
-            try:
-                self._readers[key] = place.open_reader(label)
-            except DestinationError as exc:
-                self._readers[key] = exc
-        reader = self._readers[key]
-        if isinstance(reader, DestinationError):
-            raise reader
-        return reader, relpath
-
-    def close(self) -> None:
-        for reader in self._readers.values():
-            if isinstance(reader, CardReader):
-                reader.close()
-
-
 class _Writers:
     def __init__(self, destination: Volume) -> None:
         self.destination = destination
@@ -630,7 +603,7 @@ class _Writers:
         self._writers: dict[str, CardWriter] = {}
 
     def open(self, path: str) -> tuple[CardWriter, str]:
-        label, relpath = storage.split_copy_path(path)
+        label, relpath = split_copy_path(path)
         if label not in self._writers:
             try:
                 # Creates the card folder, takes its lock, removes leftovers of a killed run
@@ -704,7 +677,7 @@ def _worm_seal(job: ReplicationJob, config: DestinationSettings | None, path: st
     destination = job.destination
     if not destination.worm:
         return
-    if storage.is_object_storage(destination.location):
+    if is_object_storage(destination.location):
         storage.object_lock(
             location=destination.location,
             path=path,
@@ -720,7 +693,7 @@ def _replicate_item(
     job: ReplicationJob,
     item: ReplicationItem,
     writers: _Writers,
-    sources: _Sources,
+    sources: CopySources,
     progress: _Progress,
     recorder: _Recorder,
     config: DestinationSettings | None,
@@ -835,7 +808,7 @@ def _check_destination(job: ReplicationJob) -> None:
             f"{destination.label} is failing (SMART): refused as a destination; replace the drive "
             "or take it out of the volume group"
         )
-    if storage.is_object_storage(destination.location):
+    if is_object_storage(destination.location):
         if destination.worm:
             try:
                 storage.bucket_lock_check(location=destination.location, label=destination.label)
@@ -887,7 +860,7 @@ def replication_job_run(
         )
     run_started = time.monotonic()
     progress = _Progress(job, on_progress)
-    sources = _Sources()
+    sources = CopySources()
     recorder = _Recorder(job)
     writers: _Writers | None = None
     try:

@@ -1,5 +1,5 @@
-"""Where replication reads and writes: a volume's location (a folder, or s3://bucket/prefix) as a backend,
-and what makes a verified copy WORM there.
+"""Where replication writes: a destination volume as a backend that tags objects with their hash,
+and what makes a verified copy WORM there (locations themselves: ``catalog/storage.py``).
 
 Object storage uses boto3's own configuration (credentials from the
 environment or its files, never from the database; the endpoint from
@@ -13,31 +13,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from catalog.storage import is_object_storage, split_location
 from copyengine.backends import CardWriter, Destination, LocalDestination
 from copyengine.backends.s3 import S3CardWriter, S3Destination, S3PendingCopy
 
-S3_SCHEME = "s3://"
 #: Object metadata key holding the XXH3-128 the copy was verified with.
 HASH_KEY = "reelvault-xxh128"
 
 
 class WormError(Exception):
     """The destination cannot keep a copy write-once as its volume promises; the message says why."""
-
-
-def is_object_storage(location: str) -> bool:
-    return location.startswith(S3_SCHEME)
-
-
-def split_location(location: str) -> tuple[str, str]:
-    bucket, _, prefix = location.removeprefix(S3_SCHEME).partition("/")
-    return bucket, prefix
-
-
-def split_copy_path(path: str) -> tuple[str, str]:
-    """A copy's catalog path as (card folder, path inside it): offloads put cards in ``<label>/``."""
-    label, _, relpath = path.partition("/")
-    return (label, relpath) if relpath else ("", label)
 
 
 def s3_client() -> Any:

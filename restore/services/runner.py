@@ -14,14 +14,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts.models import Notification
+from catalog import storage
 from catalog.audit import audit_record
 from catalog.copies import copy_condemn_if_verified
 from catalog.models import Copy
 from copyengine import filecopy, fsnames, mhl
-from copyengine.backends import CardReader, CardWriter, DestinationError
+from copyengine.backends import CardWriter, DestinationError
 from core.queues import host_queue
 from formats.units import format_bytes
-from restore import selectors, storage
+from restore import selectors
 from restore.models import (
     RestoreItem,
     RestoreRequest,
@@ -158,36 +159,6 @@ class _StopJob(Exception):
     """The target is unusable: stop the whole job (files done so far stay done)."""
 
 
-class _Sources:
-    """Read access to the volumes holding the copies, opened once per volume and card folder per job."""
-
-    def __init__(self) -> None:
-        self._readers: dict[tuple[int, str], CardReader | DestinationError] = {}
-
-    def open(self, copy: Copy) -> tuple[CardReader, str]:
-        """The reader of the copy's card folder and the copy's path inside it.
-
-        Raises DestinationError when the volume cannot be read (remembered for the job).
-        """
-        label, relpath = storage.split_copy_path(copy.path)
-        key = (copy.volume_id, label)
-        if key not in self._readers:
-            place = storage.place_for(copy.volume.location, name=copy.volume.label)
-            try:
-                self._readers[key] = place.open_reader(label)
-            except DestinationError as exc:
-                self._readers[key] = exc
-        reader = self._readers[key]
-        if isinstance(reader, DestinationError):
-            raise reader
-        return reader, relpath
-
-    def close(self) -> None:
-        for reader in self._readers.values():
-            if isinstance(reader, CardReader):
-                reader.close()
-
-
 def _target_stop(exc: DestinationError, restore: RestoreRequest, item: RestoreItem) -> _StopJob:
     where = f"{restore.target.path.rstrip('/')}/{restore.folder}/{item.path}"
     if exc.reason == "full":
@@ -201,7 +172,11 @@ def _target_stop(exc: DestinationError, restore: RestoreRequest, item: RestoreIt
 
 
 def _restore_item(
-    item: RestoreItem, candidates: list[Copy], writer: CardWriter, sources: _Sources, progress: _Progress
+    item: RestoreItem,
+    candidates: list[Copy],
+    writer: CardWriter,
+    sources: storage.CopySources,
+    progress: _Progress,
 ) -> None:
     restore = item.request
     media_file = item.media_file
@@ -350,7 +325,7 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
     where = f"{target.path.rstrip('/')}/{restore.folder}"
     run_started = time.monotonic()
     progress = _Progress(restore)
-    sources = _Sources()
+    sources = storage.CopySources()
     generation = ""
     try:
         if not object_storage:
