@@ -42,7 +42,13 @@ How ``offload_card`` works (the numbers match the comments in the code):
      4f. A copy whose read-back did not match is copied once more (steps
          4b-4e for it alone); a second mismatch fails it.
      4g. Report each file of the batch through ``on_file``.
-  5. Close the destinations and return an ``OffloadResult``.
+  5. Folders (``_copy_folders``): once every file is in place, create every
+     folder of the card on every destination, empty ones included (XDCAM and
+     AVCHD cards depend on them), then give each its card mtime, deepest
+     first and the card folder last (adding an entry changes a folder's
+     mtime, setting a child's time does not), and flush. A folder that
+     cannot be made is a problem of that destination: not safe to format.
+  6. Close the destinations and return an ``OffloadResult``.
 
 Which thread touches what, with batches overlapping: a verify thread changes
 only the targets of its own destination in the batch it reads back, and
@@ -91,6 +97,7 @@ from copyengine.backends.base import (
 
 __all__ = [
     "CardFile",
+    "CardFolder",
     "CardScan",
     "CopyCheck",
     "CopyStatus",
@@ -102,6 +109,7 @@ __all__ = [
     "ProgressSnapshot",
     "ScanProblem",
     "VerifyReport",
+    "folders_copy",
     "offload_card",
     "scan_card",
     "verify_copies",
@@ -136,6 +144,12 @@ class CardFile:
 
 
 @dataclass(frozen=True)
+class CardFolder:
+    relpath: str  # posix, relative to the card root
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
 class ScanProblem:
     relpath: str
     kind: str  # "symlink", "special_file", "unreadable_folder", "reserved_name"
@@ -147,6 +161,8 @@ class CardScan:
     root: Path
     files: tuple[CardFile, ...]
     problems: tuple[ScanProblem, ...]
+    folders: tuple[CardFolder, ...] = ()  # every folder below the root, sorted, empty ones included
+    root_mtime_ns: int | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -221,6 +237,7 @@ class DestinationSummary:
     bytes_written: int
     bytes_verified: int
     removed_leftovers: tuple[str, ...]
+    folder_problems: tuple[str, ...] = ()  # folders that could not be made or dated there
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,8 @@ class OffloadResult:
     card_bytes: int
     source_bytes_read: int  # == card_bytes on a clean first run: each byte read once
     seconds: float
+    folders: tuple[CardFolder, ...] = ()  # the card's folders (excluded ones left out)
+    root_mtime_ns: int | None = None
 
     @property
     def mb_per_second(self) -> float:
@@ -254,6 +273,7 @@ class OffloadResult:
         if not self.files and not self.scan_problems:
             reasons.append("the card has no files (is it mounted?)")
         reasons += [f"{p.relpath}: {p.message}" for p in self.scan_problems]
+        reasons += [f"on {d.name}: {problem}" for d in self.destinations for problem in d.folder_problems]
         reasons += [
             f"{p}: listed in the card's MHL history but missing from the card" for p in self.missing_from_card
         ]
@@ -285,6 +305,7 @@ def scan_card(source: Path) -> CardScan:
     if not root.is_dir():
         raise OffloadRefusedError(f"card folder {root} does not exist or is not a folder")
     files: list[CardFile] = []
+    folders: list[CardFolder] = []
     problems: list[ScanProblem] = []
     pending_dirs = [""]
     while pending_dirs:
@@ -337,12 +358,6 @@ def scan_card(source: Path) -> CardScan:
                         "points to by hand if it belongs to the card",
                     )
                 )
-            elif stat.S_ISDIR(st.st_mode):
-                pending_dirs.append(fs_path)
-            elif not stat.S_ISREG(st.st_mode):
-                problems.append(
-                    ScanProblem(relpath, "special_file", "is not a regular file (device, pipe, socket)")
-                )
             elif entry.name.startswith(".") and entry.name.endswith(PARTIAL_SUFFIX):
                 # Copying it would make its copy look like our own leftover, and
                 # the next offload would delete it.
@@ -351,11 +366,19 @@ def scan_card(source: Path) -> CardScan:
                         relpath, "reserved_name", "is an unfinished Reelvault copy, not a camera file"
                     )
                 )
+            elif stat.S_ISDIR(st.st_mode):
+                pending_dirs.append(fs_path)
+                folders.append(CardFolder(relpath, st.st_mtime_ns))
+            elif not stat.S_ISREG(st.st_mode):
+                problems.append(
+                    ScanProblem(relpath, "special_file", "is not a regular file (device, pipe, socket)")
+                )
             else:
                 files.append(CardFile(relpath, st.st_size, st.st_mtime_ns))
     files.sort(key=lambda f: f.relpath)
     problems.sort(key=lambda p: p.relpath)
-    return CardScan(root, tuple(files), tuple(problems))
+    folders.sort(key=lambda f: f.relpath)
+    return CardScan(root, tuple(files), tuple(problems), tuple(folders), root.stat().st_mtime_ns)
 
 
 # --------------------------------------------------------------------------
@@ -385,7 +408,9 @@ def offload_card(
     algorithms are added to ``algorithms`` when known). ``exclude(relpath)``
     returning True leaves a path out entirely (not copied, not hashed, not
     counted for ``safe_to_format``; listed in ``result.excluded``): for files
-    the caller copies itself, such as the card's ``ascmhl`` history. Raises
+    the caller copies itself, such as the card's ``ascmhl`` history. Folders
+    are asked with a trailing ``/`` (``"ascmhl/"``); an excluded folder is
+    not made at the destinations (its files are asked one by one). Raises
     OffloadRefusedError for bad arguments, before anything is written; every
     other problem is reported in the result.
     """
@@ -432,8 +457,9 @@ def _apply_exclude(scan: CardScan, exclude: Callable[[str], bool] | None) -> tup
         return scan, ()
     files = tuple(f for f in scan.files if not exclude(f.relpath))
     problems = tuple(p for p in scan.problems if not exclude(p.relpath))
+    folders = tuple(f for f in scan.folders if not exclude(f"{f.relpath}/"))
     excluded = tuple(sorted({f.relpath for f in scan.files} - {f.relpath for f in files}))
-    return CardScan(scan.root, files, problems), excluded
+    return CardScan(scan.root, files, problems, folders, scan.root_mtime_ns), excluded
 
 
 def _check_label(label: str) -> None:
@@ -519,6 +545,7 @@ class _Dest:
     bytes_written: int = 0
     bytes_verified: int = 0  # written only by this destination's verify thread
     removed_leftovers: tuple[str, ...] = ()
+    folder_problems: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -638,6 +665,7 @@ class _Run:
                 self.verifying = self._start_verify(batch, attempt=1)  # step 4d, in the background
             if self.verifying is not None:
                 self._finish_batch(self.verifying)
+            self._copy_folders()  # step 5
         except _Cancelled:
             # Raised only once no copy is in flight (see _stream); the read-back
             # of the previous batch may still run: let it stop first, so that
@@ -666,7 +694,7 @@ class _Run:
                     dest.writer.close()
         self.phase = "done"
         self._emit_progress(force=True)
-        return self._result()  # step 5
+        return self._result()  # step 6
 
     def _open_destinations(self) -> None:
         """Step 3: lock, sweep leftovers, check free space, per destination."""
@@ -679,6 +707,18 @@ class _Run:
                 self._fail_destination(dest, str(exc))
             except OSError as exc:
                 self._fail_destination(dest, f"cannot open {dest.destination.location(self.label)}: {exc}")
+
+    def _copy_folders(self) -> None:
+        """Step 5: the card's folders on every live destination (see folders_copy)."""
+        for dest in self.dests:
+            if dest.writer is None or dest.failure is not None:
+                continue
+            try:
+                dest.folder_problems = folders_copy(
+                    dest.writer, self.scan.folders, root_mtime_ns=self.scan.root_mtime_ns
+                )
+            except DestinationError as exc:
+                self._fail_destination(dest, str(exc))
 
     def _check_space(self, dest: _Dest, writer: CardWriter) -> None:
         # Fail in seconds rather than after hours of copying. Block rounding
@@ -1272,6 +1312,7 @@ class _Run:
                     bytes_written=d.bytes_written,
                     bytes_verified=d.bytes_verified,
                     removed_leftovers=d.removed_leftovers,
+                    folder_problems=d.folder_problems,
                 )
                 for d in self.dests
             ),
@@ -1279,7 +1320,52 @@ class _Run:
             card_bytes=self.scan.total_bytes,
             source_bytes_read=self.source_bytes_read,
             seconds=time.monotonic() - self.started,
+            folders=self.scan.folders,
+            root_mtime_ns=self.scan.root_mtime_ns,
         )
+
+
+# --------------------------------------------------------------------------
+# Folders
+# --------------------------------------------------------------------------
+
+
+def folders_copy(
+    writer: CardWriter, folders: Sequence[CardFolder], *, root_mtime_ns: int | None
+) -> tuple[str, ...]:
+    """Make ``folders`` below the writer's card folder and give them (and the card folder) their mtimes.
+
+    Call it when every file is in place, and again after writing anything
+    else into the card (an ASC MHL history): adding an entry to a folder
+    changes its mtime, so times are set deepest first, the card folder last,
+    and made durable with ``flush_commits``. Existing folders are fine (a
+    resumed offload). Returns one message per folder that could not be made
+    or dated (something else in its place, a symlink leading out); raises
+    DestinationError when the destination as a whole failed.
+    """
+    problems: list[str] = []
+    failed: set[str] = set()
+    for folder in folders:  # sorted: parents first
+        try:
+            writer.make_folder(folder.relpath)
+        except FileCopyError as exc:
+            failed.add(folder.relpath)
+            problems.append(f"folder {fsnames.shown(folder.relpath)} was not made: {exc}")
+    deepest_first = sorted(folders, key=lambda f: f.relpath.count("/"), reverse=True)
+    for folder in deepest_first:
+        if folder.relpath in failed:
+            continue
+        try:
+            writer.set_folder_mtime(folder.relpath, folder.mtime_ns)
+        except FileCopyError as exc:
+            problems.append(f"folder {fsnames.shown(folder.relpath)} keeps another modification time: {exc}")
+    if root_mtime_ns is not None:
+        try:
+            writer.set_folder_mtime("", root_mtime_ns)
+        except FileCopyError as exc:
+            problems.append(f"the card folder keeps another modification time: {exc}")
+    writer.flush_commits()
+    return tuple(problems)
 
 
 # --------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from catalog.permissions import AnyUser
 from catalog.policy import card_safe_to_format
 from catalog.volumes import VolumeIdentityError, volume_identity_verify
 from copyengine import fsnames, mhl
+from copyengine.backends.base import DestinationError
 from copyengine.backends.local import LocalDestination
 from copyengine.offload import (
     CopyStatus,
@@ -43,6 +44,7 @@ from copyengine.offload import (
     OffloadRefusedError,
     OffloadResult,
     ProgressSnapshot,
+    folders_copy,
     offload_card,
     scan_card,
 )
@@ -551,6 +553,14 @@ def _write_history(
         )
     if not records:
         return None, unrecorded
+    folders = []
+    for folder in result.folders:
+        if (problem := mhl.unrecordable(folder.relpath)) is not None:
+            unrecorded.append({"path": folder.relpath, "kind": "not_in_mhl", "message": problem})
+        elif not _is_history_path(f"{folder.relpath}/"):
+            folders.append(
+                mhl.FolderRecord(folder.relpath, datetime.fromtimestamp(folder.mtime_ns / 1e9, tz=UTC))
+            )
     try:
         _carry_over_history(Path(job.source_path), card_root)
         # A run killed between a generation and its chain left the history half-updated: finish it.
@@ -565,10 +575,31 @@ def _write_history(
                 comment=f"Reelvault offload job {job.pk} of card {job.label}",
             ),
             process_type="transfer",
+            folders=folders,
         )
     except (OSError, mhl.MHLError) as exc:
         return f"ASC MHL history could not be written at {card_root}: {exc}", unrecorded
     return None, unrecorded
+
+
+def _folder_times_restore(job: OffloadJob, result: OffloadResult, volume: Volume) -> list[str]:
+    """Give the card's folders their card mtimes again at one destination; return what failed.
+
+    Writing the ASC MHL history adds ``ascmhl`` folders to the card folder
+    (and to folders holding a carried-over nested history), which changes
+    their mtimes after the engine set them.
+    """
+    destination = LocalDestination(volume.location, name=volume.label)
+    try:
+        writer = destination.open_writer(job.label)
+    except DestinationError as exc:
+        return [str(exc)]
+    try:
+        return list(folders_copy(writer, result.folders, root_mtime_ns=result.root_mtime_ns))
+    except DestinationError as exc:
+        return [str(exc)]
+    finally:
+        writer.close()
 
 
 def offload_job_run(
@@ -675,6 +706,9 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
             volume = job.destinations.get(label=destination.name)
             error, names_left_out = _write_history(job, result, volume, actor_name)
             history_errors += [error] if error else []
+            history_errors += [
+                f"on {volume.label}: {problem}" for problem in _folder_times_restore(job, result, volume)
+            ]
             unrecorded.update((p["path"], p) for p in names_left_out)
     card_policy = card_safe_to_format(card_id=job.card_id)
     catalog_safe = card_policy.meets
@@ -809,7 +843,8 @@ def mhl_verify_record(*, actor: AnyUser | None, root: Path, report: mhl.VerifyRe
         path = check.path if prefix == "." else f"{prefix}/{check.path}"
         copy = Copy.objects.filter(volume=volume, path=path).select_related("media_file").first()
         if copy is None:
-            if check.status is not mhl.FileStatus.NEW:
+            # (a path ending in "/" is a folder the history records: no copy to prove)
+            if check.status is not mhl.FileStatus.NEW and not check.path.endswith("/"):
                 unknown += 1
             continue
         media_file, found = copy.media_file, check.actual.get("xxh128", "")

@@ -27,6 +27,8 @@ How the engine drives a destination for one card (see ``copyengine/offload.py``)
     writer.read_back(pending, on_bytes=)               # hash read from the storage
     writer.commit(pending)                             # final name, never overwriting
     writer.flush_commits()                             # names durable, destination still there
+    writer.make_folder(relpath)                        # after the files: every folder, empty ones too
+    writer.set_folder_mtime(relpath, mtime_ns)         # deepest first, then flush_commits()
     pending.abort()                                    # on any failure: remove what we wrote
     writer.close()
 
@@ -284,6 +286,24 @@ class CardWriter(CardReader):
     @abstractmethod
     def flush_commits(self) -> None:
         """Make the names given by ``commit`` durable, then ``check_alive``."""
+
+    def make_folder(self, relpath: str) -> None:
+        """Create the folder ``relpath`` (and its parents) below <label>; an existing folder is fine.
+
+        Cards depend on empty folders (XDCAM ``XDROOT``, AVCHD ``BDMV``
+        trees). Raise FileCopyError when something other than a folder is
+        in the way or the path would lead outside the card folder. Object
+        stores have no folders: the default does nothing.
+        """
+
+    def set_folder_mtime(self, relpath: str, mtime_ns: int) -> None:
+        """Give the folder ``relpath`` (``""``: the card folder itself) the card's modification time.
+
+        Called once every file and folder inside it is in place (adding an
+        entry changes a folder's mtime), then ``flush_commits`` makes the
+        times durable. Raise FileCopyError naming the folder. The default
+        (object stores) does nothing.
+        """
 
 
 class Destination(ABC):

@@ -485,6 +485,26 @@ class LocalCardWriter(LocalCardReader, CardWriter):
             self._known_dirs.add(current)
         return current / parts[-1]
 
+    def make_folder(self, relpath: str) -> None:
+        # The same checks as a file's folders: no '..', no symlink leading out, never the card folder.
+        try:
+            # _make_parents creates the folders of a file's path: give it one inside this folder.
+            folder = self._make_parents(f"{relpath}/_").parent
+            self._prove_inside(folder / "_", relpath)
+        except OSError as exc:
+            raise self._error(exc, "create the folder", relpath) from exc
+
+    def set_folder_mtime(self, relpath: str, mtime_ns: int) -> None:
+        folder = self._path(relpath) if relpath else self.folder
+        try:
+            if relpath:
+                self._prove_inside(folder / "_", relpath)
+            # A symlink planted at the folder's name must not carry the time elsewhere.
+            os.utime(folder, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
+        except OSError as exc:
+            raise self._error(exc, "set the modification time of the folder", relpath or ".") from exc
+        self._dirty_dirs.add(folder)
+
     def begin(self, relpath: str, *, size: int, mtime_ns: int) -> LocalPendingCopy:
         self.check_alive()
         try:

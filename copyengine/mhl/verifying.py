@@ -15,7 +15,7 @@ import xxhash
 
 from copyengine import hashing
 from copyengine.mhl.model import ASCMHL_FOLDER, DEFAULT_IGNORE_PATTERNS, FileCheck, FileStatus, VerifyReport
-from copyengine.mhl.reading import _owner, _read_state, _scan, _State
+from copyengine.mhl.reading import _owner, _read_state, _scan, _State, read_generation
 
 # verify_folder checks one format per file unless told otherwise: the fastest
 # one the history recorded (they all describe the same bytes).
@@ -257,8 +257,39 @@ def _verify_history(
         failed_before = relative in index.last_failed
         message = "recorded in the history but not on disk"
         checks.append(FileCheck(prefix + relative, FileStatus.MISSING, expected, {}, failed_before, message))
+    checks.extend(_missing_folders(history, prefix, rules))
     for folder, child in walk.child_folders.items():
         checks.extend(_verify_history(child, f"{prefix}{folder}/", algorithms, drop_cache, workers))
+    return checks
+
+
+def _missing_folders(history: _State, prefix: str, rules: _IgnoreRules) -> list[FileCheck]:
+    """Folders the latest generation records (``<directoryhash>``, ours or another tool's) that are gone.
+
+    An empty folder has no file to miss, yet cards depend on them (XDCAM,
+    AVCHD): its absence is reported as a MISSING check whose path ends in
+    ``/``. Only generations that hold directory entries are parsed again.
+    """
+    if not history.generations:
+        return []
+    latest = history.generations[-1].file
+    try:
+        if b"<directoryhash" not in latest.read_bytes():
+            return []
+    except OSError:
+        return []  # the chain checks report an unreadable generation
+    generation = read_generation(latest)
+    # A nested history's folder that is gone is reported as a missing child history already.
+    nested = {reference.path.split(f"/{ASCMHL_FOLDER}/")[0] for reference in generation.references}
+    checks = []
+    for directory in generation.directory_hashes:
+        path = directory.path
+        if path in nested or rules.matches(path, is_folder=True):
+            continue
+        folder = history.root / path
+        if not folder.is_dir() or folder.is_symlink():
+            message = "folder recorded in the history is not on disk (an empty folder a camera may need)"
+            checks.append(FileCheck(f"{prefix}{path}/", FileStatus.MISSING, message=message))
     return checks
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from copyengine import fsnames
+from copyengine.mhl.directories import FolderHashes, folder_hashes
 from copyengine.mhl.model import (
     _C4_ID,
     _GENERATION_NAME,
@@ -23,6 +24,8 @@ from copyengine.mhl.model import (
     MHL_NAMESPACE,
     Author,
     CreatorInfo,
+    DirectoryHash,
+    DirectoryHashValue,
     Generation,
     HashAction,
     HashEntry,
@@ -62,6 +65,14 @@ class FileRecord:
     size: int
     mtime: datetime  # timezone-aware
     hashes: Mapping[str, str]  # {format: hex}, formats from HASH_FORMATS
+
+
+@dataclass(frozen=True, slots=True)
+class FolderRecord:
+    """A folder of the copied tree (an empty one included), for the generation's directory hashes."""
+
+    path: str  # posix, relative to the root given to write_generation
+    mtime: datetime | None  # timezone-aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +217,32 @@ def _hash_elements(entries: Sequence[HashEntry]) -> list[str]:
     return elements
 
 
+def _directory_values(values: Sequence[DirectoryHashValue], indent: str) -> list[str]:
+    """The <content> and <structure> elements of a <directoryhash> or <roothash>."""
+    lines = []
+    for part in ("content", "structure"):
+        lines.append(f"{indent}<{part}>")
+        for value in values:
+            digest = value.content if part == "content" else value.structure
+            date = f' hashdate="{_iso(value.hash_date)}"' if value.hash_date else ""
+            lines.append(f"{indent}  <{value.format}{date}>{digest}</{value.format}>")
+        lines.append(f"{indent}</{part}>")
+    return lines
+
+
+def _directory_elements(directories: Sequence[DirectoryHash]) -> list[str]:
+    lines = []
+    for directory in directories:
+        modified = directory.last_modification_date
+        attribute = f' lastmodificationdate="{_iso(modified)}"' if modified else ""
+        lines += ["    <directoryhash>", f"      <path{attribute}>{_xml_text(directory.path)}</path>"]
+        lines += _directory_values(directory.hashes, "      ")
+        lines.append("    </directoryhash>")
+    return lines
+
+
 def _generation_xml(generation: Generation) -> bytes:
-    """Serialise a generation built by write_generation (it has no directory hashes)."""
+    """Serialise a generation built by write_generation."""
     creator, process = generation.creator, generation.process
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -226,14 +261,17 @@ def _generation_xml(generation: Generation) -> bytes:
     if creator.comment is not None:
         lines.append(f"    <comment>{_xml_text(creator.comment)}</comment>")
     lines += ["  </creatorinfo>", "  <processinfo>", f"    <process>{process.process_type}</process>"]
+    if process.root_hash:
+        lines += ["    <roothash>", *_directory_values(process.root_hash, "      "), "    </roothash>"]
     if process.ignore_patterns:
         lines.append("    <ignore>")
         lines.extend(f"      <pattern>{_xml_text(pattern)}</pattern>" for pattern in process.ignore_patterns)
         lines.append("    </ignore>")
     lines.append("  </processinfo>")
-    if generation.hashes:  # the XSD wants at least one entry inside <hashes>
+    if generation.hashes or generation.directory_hashes:  # the XSD wants at least one entry inside
         lines.append("  <hashes>")
         lines.extend(_hash_elements(generation.hashes))
+        lines.extend(_directory_elements(generation.directory_hashes))
         lines.append("  </hashes>")
     if generation.references:
         lines.append("  <references>")
@@ -355,6 +393,7 @@ def _append(
     *,
     creator: CreatorInfo,
     process: ProcessInfo,
+    directories: Sequence[DirectoryHash] = (),
 ) -> Generation:
     """Write one new generation of ``history`` (record paths relative to its root) and list it in the chain.
 
@@ -367,7 +406,9 @@ def _append(
     number = max((g.sequence_number for g in history.generations), default=0) + 1
     folder = history.root / ASCMHL_FOLDER
     file = folder / f"{number:04d}_{history.root.resolve().name}_{stamp:%Y-%m-%d_%H%M%S}Z.mhl"
-    generation = Generation(number, file, "", creator, process, entries, references=tuple(references))
+    generation = Generation(
+        number, file, "", creator, process, entries, tuple(directories), references=tuple(references)
+    )
     data = _generation_xml(generation)
     generation = replace(generation, c4=c4_id(data))
     # The history passed its checks, so the chain's entries are exactly its generations.
@@ -488,6 +529,7 @@ def write_generation(
     process_type: ProcessType = "transfer",
     ignore_patterns: Sequence[str] | None = None,
     now: datetime | None = None,
+    folders: Iterable[FolderRecord] | None = None,
 ) -> Path:
     """Append a new generation recording ``files`` to the history of ``root``.
 
@@ -500,7 +542,12 @@ def write_generation(
     it (then only if no other format of that file failed). Files below a
     nested history go into a new generation of that history, which the
     root's new generation references. Ignore patterns default to those of the
-    latest generation, else DEFAULT_IGNORE_PATTERNS. Two writers must not
+    latest generation, else DEFAULT_IGNORE_PATTERNS. With ``folders`` (even
+    empty) the generation records directory hashes as the reference tool
+    does (copyengine/mhl/directories.py): a root hash, and a
+    ``<directoryhash>`` for every folder (these and every parent of a file),
+    computed from the recorded files' hashes; a nested history's folder is
+    its own root hash and a directory entry of its parent. Two writers must not
     append to one history at the same time (the caller serialises them).
 
     Raises ValueError for a malformed record or argument, and MHLError when
@@ -556,6 +603,23 @@ def write_generation(
 
     histories = _nested_histories(history)
     owned = _share_out(records, histories)
+    tree: FolderHashes | None = None
+    folder_times: dict[str, datetime | None] = {}
+    if folders is not None:
+        for given in folders:
+            if _unsafe(given.path) or "\\" in given.path or "." in given.path.split("/"):
+                raise ValueError(f"FolderRecord.path must be a relative posix path: {given.path!r}")
+            folder_times[given.path] = _to_seconds(given.mtime) if given.mtime is not None else None
+        root_patterns = ignore_patterns
+        if root_patterns is None:
+            latest = history.generations[-1].process.ignore_patterns if history.generations else ()
+            root_patterns = latest or DEFAULT_IGNORE_PATTERNS
+        tree = folder_hashes(
+            {path: hashes for path, (_record, hashes) in records.items()},
+            folder_times,
+            ignore_patterns=root_patterns,
+            hash_date=info.creation_date,
+        )
     # Deepest first, so that each parent can reference its children's new generation files.
     written: dict[str, Generation] = {}
     for prefix in sorted(histories, key=lambda p: p.count("/") + bool(p), reverse=True):
@@ -573,9 +637,25 @@ def write_generation(
         if patterns is None:
             latest = target.generations[-1].process.ignore_patterns if target.generations else ()
             patterns = latest or DEFAULT_IGNORE_PATTERNS
-        process = ProcessInfo(process_type, ignore_patterns=tuple(patterns))
-        written[prefix] = _append(target, owned[prefix], references, creator=info, process=process)
+        root_hash = tree.values.get(prefix, ()) if tree is not None else ()
+        process = ProcessInfo(process_type, root_hash, tuple(patterns))
+        directories = _owned_directories(tree, folder_times, histories, prefix) if tree is not None else []
+        written[prefix] = _append(
+            target, owned[prefix], references, creator=info, process=process, directories=directories
+        )
     return written[""].file
+
+
+def _owned_directories(
+    tree: FolderHashes, times: Mapping[str, datetime | None], histories: Mapping[str, _State], prefix: str
+) -> list[DirectoryHash]:
+    """The directory entries of the history at ``prefix``: its folders, a nested history's folder included."""
+    start = len(prefix) + 1 if prefix else 0
+    return [
+        DirectoryHash(path[start:], times.get(path), values)
+        for path, values in sorted(tree.values.items())
+        if path and (path.startswith(f"{prefix}/") or not prefix) and _owner(path, histories) == prefix
+    ]
 
 
 def _share_out(
