@@ -105,6 +105,14 @@ def offload_report(request: HttpRequest, job_id: int, fmt: str = "html") -> Http
         response = HttpResponse(reports.transfer_report_pdf(report), content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(True, f"{job.label}_transfer_report.pdf")
         return response
-    return render(
-        request, "ingest/offload_report.html", {"job": job, "project": job.project, "report": report}
-    )
+    context = {
+        "job": job,
+        "project": job.project,
+        "report": report,
+        "production": reports.production_rows(report),
+        "started": reports.local_time(job.started_at),
+        "finished": reports.local_time(job.finished_at),
+        "duration": reports.duration(job.seconds),
+        "speed": reports.speed(report),
+    }
+    return render(request, "ingest/offload_report.html", context)
