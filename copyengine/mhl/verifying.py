@@ -264,21 +264,22 @@ def _verify_history(
 
 
 def _missing_folders(history: _State, prefix: str, rules: _IgnoreRules) -> list[FileCheck]:
-    """Folders the latest generation records (``<directoryhash>``, ours or another tool's) that are gone.
+    """Folders the history records (``<directoryhash>``, ours or another tool's) that are gone.
 
     An empty folder has no file to miss, yet cards depend on them (XDCAM,
     AVCHD): its absence is reported as a MISSING check whose path ends in
-    ``/``. Only generations that hold directory entries are parsed again.
+    ``/``. Only the newest generation holding directory entries is parsed again.
     """
-    if not history.generations:
+    # The newest generation that records folders: later ones (a fixity audit's) may record files only.
+    for outline in reversed(history.generations):
+        try:
+            if b"<directoryhash" in outline.file.read_bytes():
+                break
+        except OSError:
+            return []  # the chain checks report an unreadable generation
+    else:
         return []
-    latest = history.generations[-1].file
-    try:
-        if b"<directoryhash" not in latest.read_bytes():
-            return []
-    except OSError:
-        return []  # the chain checks report an unreadable generation
-    generation = read_generation(latest)
+    generation = read_generation(outline.file)
     # A nested history's folder that is gone is reported as a missing child history already.
     nested = {reference.path.split(f"/{ASCMHL_FOLDER}/")[0] for reference in generation.references}
     checks = []

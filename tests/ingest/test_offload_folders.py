@@ -8,6 +8,7 @@ reference tool checks the directory hashes we record (``ascmhl-debug verify
 
 from __future__ import annotations
 
+import datetime
 import io
 import os
 import shutil
@@ -247,3 +248,25 @@ def test_resumed_offload_finishes_the_tree_and_its_folder_times(tmp_path: Path) 
     statuses = {d.status for f in second.files for d in f.destinations}
     assert CopyStatus.SKIPPED_EXISTING_VERIFIED in statuses and CopyStatus.VERIFIED in statuses
     assert tree(dest / "A001") == before
+
+
+def test_a_later_generation_without_folders_does_not_hide_a_missing_folder(tmp_path: Path) -> None:
+    card = make_card(tmp_path / "card", XDCAM_FILES, XDCAM_EMPTY)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    result = offload_card(source=card, destinations=[LocalDestination(dest)], label="A001")
+    records = [
+        mhl.FileRecord(
+            f.relpath, f.size, datetime.datetime.fromtimestamp(f.mtime_ns / 1e9, datetime.UTC), f.hashes
+        )
+        for f in result.files
+    ]
+    folders = [mhl.FolderRecord(f.relpath, None) for f in result.folders]
+    creator = mhl.Creator(tool_version="test")
+    mhl.write_generation(dest / "A001", files=records, creator=creator, folders=folders)
+    # A later generation of files only (what a fixity audit appends).
+    mhl.write_generation(dest / "A001", files=records[:1], creator=creator, process_type="in-place")
+    assert mhl.verify_folder(dest / "A001").ok
+    (dest / "A001" / "XDROOT" / "Sub").rmdir()
+    report = mhl.verify_folder(dest / "A001")
+    assert [c.path for c in report.files if c.status is mhl.FileStatus.MISSING] == ["XDROOT/Sub/"]
