@@ -27,6 +27,11 @@ class Project(models.Model):
         help_text="Short code used in paths and URLs, e.g. DEMO.",
     )
     name = models.CharField(max_length=200)
+    production_company = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Shown in the header of transfer reports, e.g. Northlight Pictures.",
+    )
     # Storage policy: how many verified copies a file needs, on how many kinds
     # of media, and how many of them off-site ("3-2-1").
     required_copies = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])

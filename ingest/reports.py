@@ -205,8 +205,12 @@ def production_rows(report: TransferReport) -> list[tuple[str, str]]:
     """The production header: who, what and when, as a studio files it."""
     job = report.job
     day = job.day
+    company = (
+        [("Production company", job.project.production_company)] if job.project.production_company else []
+    )
     return [
         ("Production", f"{job.project.name} ({job.project.code})"),
+        *company,
         ("Shoot day", f"Day {day.number} ({day.unit} unit), {day.date:%Y-%m-%d}" if day else "not set"),
         ("DIT", report.run_by),
         ("Card", job.label),

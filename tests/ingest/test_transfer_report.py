@@ -55,6 +55,8 @@ def offload_with_poster_frames(world: World, tmp_path: Path, settings: Any) -> t
     dit = world.users["dit"]
     dit.first_name, dit.last_name = "Dana", "Imaging"
     dit.save()
+    world.project.production_company = "Northlight Pictures"
+    world.project.save(update_fields=["production_company"])
     day = ShootDay.objects.create(project=world.project, number=7, date=datetime.date(2026, 11, 2))
     code, _, err = run_offload(
         "--project", "FILM", "--source", str(card), "--dest", str(tmp_path / "raid"),
@@ -87,6 +89,7 @@ def test_report_page_is_a_hand_off_document(
     assert digest("md5", data) in page and digest("sha1", data) in page
     # Production header.
     assert world.project.name in page and "Day 7" in page and "Dana Imaging" in page
+    assert "<dt>Production company</dt><dd>Northlight Pictures</dd>" in page
     assert "<dd>A</dd>" in page  # the camera, recognised from the clip names
     # Local times with the zone, never ISO; human sizes.
     assert "CET" in page and "T0" not in page.split("<h2>Transfer</h2>")[1].split("</dl>")[0]
@@ -113,7 +116,7 @@ def test_report_pdf_embeds_poster_frames_and_every_checksum(
     text = subprocess.run(pdftotext, capture_output=True, text=True, check=True).stdout
     data = (card / "Clips" / f"{CLIPS[1]}.mov").read_bytes()
     assert digest("sha1", data) in text and digest("md5", data) in text
-    assert "Day 7" in text and "Dana Imaging" in text and "CET" in text
+    assert "Day 7" in text and "Dana Imaging" in text and "CET" in text and "Northlight Pictures" in text
     assert f"{tmp_path / 'raid' / 'A001' / 'ascmhl'}/0001_A001_" in text
     images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True)
     assert len(images.stdout.strip().splitlines()) - 2 == len(CLIPS)  # two header lines, one per poster frame
