@@ -18,6 +18,8 @@ from tests.ingest.conftest import partial_files, write_card, xxh128_file
 
 pytestmark = pytest.mark.integration
 
+OLD_NS = 1_600_000_000_000_000_000  # a folder time that is clearly not now
+
 
 def wait_for(job_id: int, predicate: str, timeout: float = 120) -> OffloadJob:
     deadline = time.monotonic() + timeout
@@ -97,6 +99,9 @@ def test_a_worker_killed_mid_offload_is_resumed_without_recopying_finished_batch
     try:
         files = {f"C001C{i:03d}_261102_R3EF.mov": os.urandom(8 * 1024 * 1024) for i in range(1, 25)}
         card = write_card(tmp_path / "cards" / "C001", files)
+        (card / "XDROOT" / "Edit").mkdir(parents=True)  # empty folders the camera needs
+        os.utime(card / "XDROOT" / "Edit", ns=(OLD_NS, OLD_NS))
+        os.utime(card / "XDROOT", ns=(OLD_NS, OLD_NS))
         destinations = volumes(world, tmp_path)
         first = start_worker(settings.REELVAULT_HOSTNAME, log)
         job = services.offload_job_create(
@@ -130,6 +135,8 @@ def test_a_worker_killed_mid_offload_is_resumed_without_recopying_finished_batch
         assert not partial_files(Path(volume.location))
         for name, data in files.items():
             assert (Path(volume.location) / "C001" / name).read_bytes() == data
+        for folder in ("XDROOT", "XDROOT/Edit"):  # made, and dated as on the card, after the resume too
+            assert (Path(volume.location) / "C001" / folder).stat().st_mtime_ns == OLD_NS
     assert Copy.objects.filter(state=Copy.State.VERIFIED, media_file__card__label="C001").count() == 2 * len(
         files
     )
