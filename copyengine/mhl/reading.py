@@ -307,9 +307,9 @@ def _parse_outline(
     """Parse one generation file's bytes for a _State: its entries go into ``index`` and are not kept."""
     read = _FieldReader(file)
     root = _parse_xml(data, file)
-    _creator, process, _directories, references = _parse_head(root, read)
+    _creator, process, directories, references = _parse_head(root, read)
     _replay(index, _hash_entries(root, read))
-    return _Outline(sequence_number, file, c4, process, references)
+    return _Outline(sequence_number, file, c4, process, references, directories)
 
 
 def read_generation(file: str | os.PathLike[str]) -> Generation:
@@ -569,6 +569,7 @@ class _Outline:
     c4: str
     process: ProcessInfo
     references: tuple[HashListReference, ...]
+    directories: tuple[DirectoryHash, ...] = ()  # what verify_folder checks folders against
 
     @property
     def file_name(self) -> str:
@@ -707,7 +708,14 @@ def _read_generations(
         else:
             _replay(index, generation.hashes)
             outlines.append(
-                _Outline(entry.sequence_number, file, actual, generation.process, generation.references)
+                _Outline(
+                    entry.sequence_number,
+                    file,
+                    actual,
+                    generation.process,
+                    generation.references,
+                    generation.directory_hashes,
+                )
             )
     if index is None:
         if known is None:

@@ -15,7 +15,7 @@ import xxhash
 
 from copyengine import hashing
 from copyengine.mhl.model import ASCMHL_FOLDER, DEFAULT_IGNORE_PATTERNS, FileCheck, FileStatus, VerifyReport
-from copyengine.mhl.reading import _owner, _read_state, _scan, _State, read_generation
+from copyengine.mhl.reading import _owner, _read_state, _scan, _State
 
 # verify_folder checks one format per file unless told otherwise: the fastest
 # one the history recorded (they all describe the same bytes).
@@ -268,22 +268,16 @@ def _missing_folders(history: _State, prefix: str, rules: _IgnoreRules) -> list[
 
     An empty folder has no file to miss, yet cards depend on them (XDCAM,
     AVCHD): its absence is reported as a MISSING check whose path ends in
-    ``/``. Only the newest generation holding directory entries is parsed again.
+    ``/``. The newest generation holding directory entries is the reference.
     """
     # The newest generation that records folders: later ones (a fixity audit's) may record files only.
-    for outline in reversed(history.generations):
-        try:
-            if b"<directoryhash" in outline.file.read_bytes():
-                break
-        except OSError:
-            return []  # the chain checks report an unreadable generation
-    else:
+    outline = next((g for g in reversed(history.generations) if g.directories), None)
+    if outline is None:
         return []
-    generation = read_generation(outline.file)
     # A nested history's folder that is gone is reported as a missing child history already.
-    nested = {reference.path.split(f"/{ASCMHL_FOLDER}/")[0] for reference in generation.references}
+    nested = {reference.path.split(f"/{ASCMHL_FOLDER}/")[0] for reference in outline.references}
     checks = []
-    for directory in generation.directory_hashes:
+    for directory in outline.directories:
         path = directory.path
         if path in nested or rules.matches(path, is_folder=True):
             continue
