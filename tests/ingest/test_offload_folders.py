@@ -22,6 +22,7 @@ from lxml import etree
 from copyengine import mhl
 from copyengine.backends import LocalDestination
 from copyengine.offload import CopyStatus, offload_card
+from ingest.models import OffloadJob
 from tests.fixtures import World
 from tests.ingest.test_offload_command import ASCMHL, ASCMHL_DEBUG, reference_tool, run_offload
 
@@ -270,3 +271,30 @@ def test_a_later_generation_without_folders_does_not_hide_a_missing_folder(tmp_p
     (dest / "A001" / "XDROOT" / "Sub").rmdir()
     report = mhl.verify_folder(dest / "A001")
     assert [c.path for c in report.files if c.status is mhl.FileStatus.MISSING] == ["XDROOT/Sub/"]
+
+
+def test_offload_command_keeps_hostile_folder_names_and_says_which_the_history_cannot_record(
+    world: World, tmp_path: Path
+) -> None:
+    card = make_card(
+        tmp_path / "cards" / "A001",
+        {"A001C001_261102_R1AB.mov": os.urandom(3000)},
+        ["new\nline/inner", "back\\slash", "-dash $(x) 'q'", "ü-日本/Ünïcode"],
+    )
+    before = tree(card)
+    d1, d2 = tmp_path / "raid", tmp_path / "shuttle"
+    code, _, err = run_offload(
+        "--project", "FILM", "--source", str(card), "--dest", str(d1), "--dest", str(d2)
+    )
+    assert code == 0, err
+    problems = OffloadJob.objects.get(label="A001").summary["scan_problems"]
+    # A backslash is a separator to other ASC MHL tools: that folder is named, not recorded.
+    assert [p["path"] for p in problems if p["kind"] == "not_in_mhl"] == ["back\\slash"]
+    for dest in (d1, d2):
+        assert tree(dest / "A001") == before
+        assert sorted(p.name for p in dest.iterdir()) == ["A001"]  # nothing beside the card folder
+        generation = etree.parse(next((dest / "A001" / "ascmhl").glob("0001_*.mhl")))
+        recorded = {
+            e.findtext("m:path", namespaces=NS) for e in generation.iterfind(".//m:directoryhash", NS)
+        }
+        assert recorded == {"-dash $(x) 'q'", "new\nline", "new\nline/inner", "ü-日本", "ü-日本/Ünïcode"}
