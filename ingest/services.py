@@ -555,8 +555,12 @@ def _write_history(
         return None, unrecorded
     folders = []
     for folder in result.folders:
-        if (problem := mhl.unrecordable(folder.relpath)) is not None:
-            unrecorded.append({"path": folder.relpath, "kind": "not_in_mhl", "message": problem})
+        if mhl.unrecordable(folder.relpath) is not None:
+            message = (
+                "this folder's name (not UTF-8, a backslash or a control character) cannot be written in an "
+                "ASC MHL history; the folder was copied all the same, with its modification time"
+            )
+            unrecorded.append({"path": folder.relpath, "kind": "not_in_mhl", "message": message})
         elif not _is_history_path(f"{folder.relpath}/"):
             folders.append(
                 mhl.FolderRecord(folder.relpath, datetime.fromtimestamp(folder.mtime_ns / 1e9, tz=UTC))
