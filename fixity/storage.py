@@ -28,10 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from xxhash import xxh3_128_hexdigest as _xxh128_hexdigest
+
 from copyengine import hashing
-from copyengine.mhl import ASCMHL_FOLDER
 
 IDENTITY_FILE = ".reelvault-volume.json"
+#: ``copyengine.mhl.ASCMHL_FOLDER``, spelled out: importing the MHL package here cost every
+#: command and worker ~0.1 s of start-up (tests/fixity/test_command.py checks they agree).
+ASCMHL_FOLDER = "ascmhl"
 QUARANTINE_MARK = ".reelvault-quarantine-"
 S3_SCHEME = "s3://"
 #: Drop what was read from the page cache every this many bytes (and at the end).
@@ -45,6 +49,7 @@ READ_AHEAD_FILE_MAX = 1024 * 1024
 #: O_NOATIME where the kernel allows it (the file's owner or CAP_FOWNER): no inode write per file read.
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FADVISE = hasattr(os, "posix_fadvise")
 
 BytesCallback = Callable[[int], None]
 
@@ -182,44 +187,46 @@ class LocalStore(Store):
         finally:
             os.close(fd)
 
-    def _take(self, path: str) -> int:
-        """The read-ahead file's open descriptor; read-ahead files before it were skipped: released."""
+    def _take(self, path: str) -> tuple[int, int]:
+        """The read-ahead file's open descriptor and size; read-ahead files before it were skipped:
+        released."""
+        fetched = self._fetched
         while True:
-            first = next(iter(self._fetched))
-            fd, size = self._fetched.pop(first)
+            first = next(iter(fetched))
+            fd, size = fetched.pop(first)
             self._pending -= size
             if first == path:
-                return fd
+                return fd, size
             self._release(fd)
 
     def _read_ahead(self, current: str) -> None:
-        order = self._order
-        while (
-            self._ahead < len(order)
-            and len(self._fetched) < READ_AHEAD_FILES
-            and self._pending < READ_AHEAD_BYTES
-        ):
-            path = order[self._ahead]
-            self._ahead += 1
-            if path == current or path in self._fetched:
-                continue
-            try:
-                fd = self._open(self._prefix + path.replace("/", os.sep))
-            except OSError:
-                continue  # hash() finds out what is wrong with it
-            try:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_size > READ_AHEAD_FILE_MAX:
+        order, fetched, fadvise = self._order, self._fetched, os.posix_fadvise
+        ahead, pending, end = self._ahead, self._pending, len(order)
+        try:
+            while ahead < end and len(fetched) < READ_AHEAD_FILES and pending < READ_AHEAD_BYTES:
+                path = order[ahead]
+                ahead += 1
+                if path == current or path in fetched:
+                    continue
+                try:
+                    fd = self._open(self._prefix + path.replace("/", os.sep))
+                except OSError:
+                    continue  # hash() finds out what is wrong with it
+                try:
+                    st = os.fstat(fd)
+                    if not stat.S_ISREG(st.st_mode) or st.st_size > READ_AHEAD_FILE_MAX:
+                        os.close(fd)
+                        continue
+                    # Drop what the cache holds of it, then ask the device for it: kept open for hash().
+                    fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                except OSError:
                     os.close(fd)
                     continue
-                # Drop what the cache holds of it, then ask the device for it: kept open for hash().
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-            except OSError:
-                os.close(fd)
-                continue
-            self._fetched[path] = (fd, st.st_size)
-            self._pending += st.st_size
+                fetched[path] = (fd, st.st_size)
+                pending += st.st_size
+        finally:
+            self._ahead, self._pending = ahead, pending
 
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         full = self._prefix + path.replace("/", os.sep)
@@ -227,8 +234,8 @@ class LocalStore(Store):
         # not dropped again before reading. Then the next ones are read ahead.
         fetched = path in self._fetched
         if fetched:
-            fd = self._take(path)
-        if self._order and hasattr(os, "posix_fadvise"):
+            fd, size = self._take(path)
+        if self._order and _FADVISE:
             self._read_ahead(path)
         if not fetched:
             try:
@@ -241,33 +248,52 @@ class LocalStore(Store):
         try:
             # Read the device, not a cached copy: drop first (unless read ahead), then drop as we go.
             if not fetched:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
                     return None
+                size = st.st_size
                 hashing.drop_cache(fd)
-            hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
-            buf, done, dropped, started = self._buffer, 0, 0, time.monotonic()
-            while True:
-                try:
-                    n = os.readv(fd, [buf])
-                except OSError as exc:
-                    self.check()
-                    raise FileUnreadable(f"cannot read {full}: {exc.strerror}") from exc
-                if not n:
-                    break
-                hasher.update(memoryview(buf)[:n])
-                done += n
+            buf = self._buffer
+            try:
+                n = os.readv(fd, [buf])
+            except OSError as exc:
+                self.check()
+                raise FileUnreadable(f"cannot read {full}: {exc.strerror}") from exc
+            if n == size and n < len(buf) and not self.throttle_bps:
+                # A small file in one read (the common case on a card of stills or sidecars): one
+                # hash call, and no further read to meet the end of the file. A file that grew
+                # since it was opened hashes as it was, which the catalog reports as changed.
                 on_bytes(n)
-                if done - dropped >= DROP_EVERY:
-                    os.posix_fadvise(fd, dropped, done - dropped, os.POSIX_FADV_DONTNEED)
-                    dropped = done
-                if self.throttle_bps:
-                    ahead = done / self.throttle_bps - (time.monotonic() - started)
-                    if ahead > 0:
-                        time.sleep(ahead)
-            hashing.drop_cache(fd)
-            return hasher.hexdigest()
+                digest = _xxh128_hexdigest(memoryview(buf)[:n])
+                if _FADVISE:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                return digest
+            return self._hash_rest(fd, full, n, on_bytes)
         finally:
             os.close(fd)
+
+    def _hash_rest(self, fd: int, full: str, n: int, on_bytes: BytesCallback) -> str:
+        """Hash a file whose first read returned ``n`` bytes into the buffer: read on to its end."""
+        hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
+        buf, done, dropped, started = self._buffer, 0, 0, time.monotonic()
+        while n:
+            hasher.update(memoryview(buf)[:n])
+            done += n
+            on_bytes(n)
+            if done - dropped >= DROP_EVERY:
+                os.posix_fadvise(fd, dropped, done - dropped, os.POSIX_FADV_DONTNEED)
+                dropped = done
+            if self.throttle_bps:
+                ahead = done / self.throttle_bps - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+            try:
+                n = os.readv(fd, [buf])
+            except OSError as exc:
+                self.check()
+                raise FileUnreadable(f"cannot read {full}: {exc.strerror}") from exc
+        hashing.drop_cache(fd)
+        return hasher.hexdigest()
 
     def close(self) -> None:
         self._release_all()

@@ -50,7 +50,6 @@ from catalog.models import Copy, Volume
 from catalog.permissions import AnyUser
 from catalog.volumes import VolumeIdentityError, volume_expected_offline, volume_identity_verify
 from catalog.worm import worm_copy_move_refuse
-from copyengine import mhl
 from copyengine.backends.base import PARTIAL_SUFFIX
 from core.queues import host_queue
 from fixity import selectors
@@ -556,6 +555,8 @@ class _Audit:
     def write_histories(self) -> None:
         if not isinstance(self.store, LocalStore) or not self.checked:
             return
+        from copyengine import mhl  # here, not at the top: ~0.1 s of every command's start-up
+
         by_folder: dict[str, list[tuple[Copy, str]]] = {}
         for copy, found in self.checked:
             folder, _, rest = copy.path.partition("/")
