@@ -37,6 +37,9 @@ IDENTITY_FILE = ".reelvault-volume.json"
 #: command and worker ~0.1 s of start-up (tests/fixity/test_command.py checks they agree).
 ASCMHL_FOLDER = "ascmhl"
 QUARANTINE_MARK = ".reelvault-quarantine-"
+#: The object metadata holding the XXH3-128 a copy was verified with when it was written
+#: (``protection.storage.HASH_KEY``; fixity may not import protection).
+STORED_HASH_KEY = "reelvault-xxh128"
 S3_SCHEME = "s3://"
 #: Drop what was read from the page cache every this many bytes (and at the end).
 DROP_EVERY = 64 * 1024 * 1024
@@ -76,6 +79,13 @@ class Store(ABC):
     @abstractmethod
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         """XXH3-128 of the file, None if absent. Raises FileUnreadable or Unreachable."""
+
+    def stored_hash(self, path: str, *, size: int, on_bytes: BytesCallback) -> str | None:
+        """The XXH3-128 the store keeps for the file without reading it, where it can; else ``hash``.
+
+        Only buckets keep one (``S3Store``); folders read the file.
+        """
+        return self.hash(path, on_bytes=on_bytes)
 
     def expect(self, paths: list[str]) -> None:  # noqa: B027  (only local folders read ahead)
         """The files ``hash`` will be asked for next, in order (a hint: others may still be asked for)."""
@@ -343,6 +353,29 @@ class S3Store(Store):
         except (ClientError, BotoCoreError) as exc:
             raise self._unreachable(exc) from exc
         return found
+
+    def stored_hash(self, path: str, *, size: int, on_bytes: BytesCallback) -> str | None:
+        """The XXH3-128 in the object's metadata (one HEAD, no byte read) when the object has it and
+        the catalog's size; otherwise the object is read back (``hash``). None when it is gone."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + path)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            self.check()
+            raise FileUnreadable(f"cannot read {self.location}/{path}: {code or exc}") from exc
+        except BotoCoreError as exc:
+            self.check()
+            raise FileUnreadable(f"cannot read {self.location}/{path}: {exc}") from exc
+        stored = str(head.get("Metadata", {}).get(STORED_HASH_KEY, ""))
+        if not stored or int(head.get("ContentLength", -1)) != size:
+            # No checksum of ours (written by another tool, or overwritten without it) or another
+            # size: nothing cheap to compare with, so read it back.
+            return self.hash(path, on_bytes=on_bytes)
+        return stored
 
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         from botocore.exceptions import BotoCoreError, ClientError
