@@ -128,10 +128,14 @@ def run_reelvault_s3(client: Any, bucket: str, source: Path, hashes: dict[str, s
     bench_restore.drop_cache(source)
     started = time.perf_counter()
     reader = LocalDestination(source).open_reader("")
-    with TaggingS3Destination(bucket, prefix="film", client=client).open_writer(label) as writer:
+    with (
+        TaggingS3Destination(bucket, prefix="film", client=client).open_writer(label) as writer,
+        filecopy.ProveAhead(depth=1) as prover,
+    ):
+        proofs: list[Any] = []
         for relative, digest in hashes.items():
             tag_next(writer, digest)
-            filecopy.copy_verified(
+            staged = filecopy.copy_stage(
                 reader=reader,
                 path=relative,
                 writer=writer,
@@ -139,6 +143,10 @@ def run_reelvault_s3(client: Any, bucket: str, source: Path, hashes: dict[str, s
                 expected_xxh128=digest,
                 size=(source / relative).stat().st_size,
             )
+            if isinstance(staged, filecopy.StagedCopy):
+                proofs += prover.submit(staged)  # the GET read-back of the previous object
+                proofs = _commit(proofs)
+        _commit(prover.drain())
     return time.perf_counter() - started
 
 
@@ -161,6 +169,13 @@ def run_baseline_s3(
 
 def s3_pairs(root: Path, source: Path, hashes: dict[str, str], pairs: int) -> tuple[list[float], list[float]]:
     import socket
+
+    import django
+
+    # protection.storage reaches catalog.storage, which loads models: Django must be set up
+    # (no database is used).
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reelvault.settings")
+    django.setup()
 
     import boto3
     from moto.server import ThreadedMotoServer
