@@ -56,7 +56,7 @@ class VolumeFixity(models.Model):
     budget_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Overrides the tier's.")
 
     class Check(models.TextChoices):
-        READ = "read", "Read every object back and hash it"
+        READ = "read", "Read every copy back and hash it"
         STORED = "stored", "Buckets: compare the stored checksum (HEAD), read back on a slower schedule"
 
     check_mode = models.CharField(
