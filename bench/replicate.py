@@ -96,45 +96,27 @@ def run_reelvault(
                     size=(source / relative).stat().st_size,
                 )
         else:
-            with filecopy.ProveAhead(depth=1) as prover:
-                proofs = []
-                for relative, digest in hashes.items():
-                    staged = filecopy.copy_stage(
-                        reader=reader,
-                        path=relative,
-                        writer=writer,
-                        relpath=relative,
-                        expected_xxh128=digest,
-                        size=(source / relative).stat().st_size,
-                    )
-                    if isinstance(staged, filecopy.StagedCopy):
-                        proofs += prover.submit(staged)
-                        proofs = _commit(proofs)
-                _commit(prover.drain())
+            copy_pipelined(reader, writer, source, hashes)
     return time.perf_counter() - started, read_bytes() - before
 
 
-def _commit(proofs: list[tuple[filecopy.StagedCopy, BaseException | None]]) -> list[Any]:
-    for staged, error in proofs:
-        if error is not None:
-            raise error
-        filecopy.staged_commit(staged)
-    return []
+def copy_pipelined(
+    reader: Any, writer: Any, source: Path, hashes: dict[str, str], *, tag: Any = None
+) -> None:
+    """Stage each file, read it back on the second thread while the next is staged, commit in order.
 
+    ``tag(writer, xxh128)`` is called before each file (protection's ``tag_next`` for S3)."""
 
-def run_reelvault_s3(client: Any, bucket: str, source: Path, hashes: dict[str, str], label: str) -> float:
-    from protection.storage import TaggingS3Destination, tag_next
+    def commit(proofs: list[tuple[filecopy.StagedCopy, BaseException | None]]) -> None:
+        for staged, error in proofs:
+            if error is not None:
+                raise error
+            filecopy.staged_commit(staged)
 
-    bench_restore.drop_cache(source)
-    started = time.perf_counter()
-    reader = LocalDestination(source).open_reader("")
-    with (
-        TaggingS3Destination(bucket, prefix="film", client=client).open_writer(label) as writer,
-        filecopy.ProveAhead(depth=1) as prover,
-    ):
-        proofs: list[Any] = []
+    with filecopy.ProveAhead(depth=1) as prover:
         for relative, digest in hashes.items():
-            tag_next(writer, digest)
+            if tag is not None:
+                tag(writer, digest)
             staged = filecopy.copy_stage(
                 reader=reader,
                 path=relative,
@@ -144,9 +126,18 @@ def run_reelvault_s3(client: Any, bucket: str, source: Path, hashes: dict[str, s
                 size=(source / relative).stat().st_size,
             )
             if isinstance(staged, filecopy.StagedCopy):
-                proofs += prover.submit(staged)  # the GET read-back of the previous object
-                proofs = _commit(proofs)
-        _commit(prover.drain())
+                commit(prover.submit(staged))
+        commit(prover.drain())
+
+
+def run_reelvault_s3(client: Any, bucket: str, source: Path, hashes: dict[str, str], label: str) -> float:
+    from protection.storage import TaggingS3Destination, tag_next
+
+    bench_restore.drop_cache(source)
+    started = time.perf_counter()
+    reader = LocalDestination(source).open_reader("")
+    with TaggingS3Destination(bucket, prefix="film", client=client).open_writer(label) as writer:
+        copy_pipelined(reader, writer, source, hashes, tag=tag_next)
     return time.perf_counter() - started
 
 

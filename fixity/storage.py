@@ -361,15 +361,9 @@ class S3Store(Store):
 
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + path)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            self.check()
-            raise FileUnreadable(f"cannot read {self.location}/{path}: {code or exc}") from exc
-        except BotoCoreError as exc:
-            self.check()
-            raise FileUnreadable(f"cannot read {self.location}/{path}: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            self._gone_or_raise(exc, path)
+            return None
         stored = str(head.get("Metadata", {}).get(STORED_HASH_KEY, ""))
         if not stored or int(head.get("ContentLength", -1)) != size:
             # No checksum of ours (written by another tool, or overwritten without it) or another
@@ -389,16 +383,24 @@ class S3Store(Store):
                     on_bytes(len(data))
             finally:
                 body.close()
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
+            self._gone_or_raise(exc, path)
+            return None
+        return hasher.hexdigest()
+
+    def _gone_or_raise(self, exc: Exception, path: str) -> None:
+        """Return when the object is not there (the caller answers None); otherwise raise
+        Unreachable (the bucket went away) or FileUnreadable naming the object."""
+        from botocore.exceptions import ClientError
+
+        detail: object = exc
+        if isinstance(exc, ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            self.check()
-            raise FileUnreadable(f"cannot read {self.location}/{path}: {code or exc}") from exc
-        except BotoCoreError as exc:
-            self.check()
-            raise FileUnreadable(f"cannot read {self.location}/{path}: {exc}") from exc
-        return hasher.hexdigest()
+                return
+            detail = code or exc
+        self.check()
+        raise FileUnreadable(f"cannot read {self.location}/{path}: {detail}") from exc
 
 
 def store_open(location: str, *, throttle_bps: int = 0) -> Store:
