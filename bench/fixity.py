@@ -207,6 +207,13 @@ def main() -> None:
     rows = [row(name, seconds, large_bytes) for name, seconds in big.items()]
     small_rows = [row(name, seconds, small_bytes) for name, seconds in small.items()]
     audit_speed = large_bytes / statistics.median(big["reelvault audit"])
+    # Per pair (the two contenders of one turn saw the same machine): other tool's time / ours.
+    pair_xxhsum = sorted(t / o for o, t in zip(big["reelvault audit"], big["xxhsum -H2 -c"], strict=True))
+    pair_ascmhl = (
+        sorted(t / o for o, t in zip(small["reelvault audit"], small["ascmhl-debug verify"], strict=True))
+        if "ascmhl-debug verify" in small
+        else []
+    )
     result = {
         "large": {"bytes": large_bytes, "files": args.files, "rows": rows},
         "small": {"files": args.small, "bytes": small_bytes, "rows": small_rows},
@@ -221,6 +228,21 @@ def main() -> None:
             if "ascmhl-debug verify" in small
             else None
         ),
+        "pairs_vs_xxhsum": {
+            "median": round(statistics.median(pair_xxhsum), 2),
+            "min": round(pair_xxhsum[0], 2),
+            "max": round(pair_xxhsum[-1], 2),
+        },
+        "pairs_vs_ascmhl": (
+            {
+                "median": round(statistics.median(pair_ascmhl), 1),
+                "min": round(pair_ascmhl[0], 1),
+                "max": round(pair_ascmhl[-1], 1),
+            }
+            if pair_ascmhl
+            else None
+        ),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
         "pages_left_in_cache_after_audit": left_after_audit,
         "peak_rss_mb": round(rss_peak_mb, 1),
         "rss_before_mb": round(rss_before / 1024, 1),
@@ -239,6 +261,17 @@ def main() -> None:
         f"audit vs xxhsum: {result['ratio_vs_xxhsum']}x; vs ascmhl-debug: {result['ratio_vs_ascmhl']}x; "
         f"pages left cached after an audit: {left_after_audit}; peak RSS {result['peak_rss_mb']} MB; "
         f"100 TB at this speed: {result['days_for_100_tb']} days"
+    )
+    print(
+        "per pair (other tool / audit): vs xxhsum median {median}x ({min}-{max})".format(
+            **result["pairs_vs_xxhsum"]
+        )
+        + (
+            "; vs ascmhl-debug median {median}x ({min}-{max})".format(**result["pairs_vs_ascmhl"])
+            if pair_ascmhl
+            else ""
+        )
+        + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(json.dumps(result))
 

@@ -356,11 +356,34 @@ def short_clips(*, day_ids: Sequence[int], limit: int = 200) -> list[ShortClip]:
 # Short names of the kinds of media, in the order a page lists them.
 _TIER_NAMES = {"raid": "RAID", "nas": "NAS", "shuttle": "shuttle", "lto": "LTO", "s3": "cloud"}
 
-# Per group (a clip or a day; {key} and {scope} are fixed SQL chosen in this
-# module) and kind of media other than camera cards: the group's files, how
-# many have a verified copy of that kind, how many a verified copy on a WORM
-# volume of that kind, how many only a copy on its way (pending or copying)
-# and how many only failed, corrupt or missing ones. One aggregate query.
+# Copies a higher layer has planned but not begun, as SELECTs of
+# (media_file_id, volume_id): protection installs its queued replications at
+# startup (``planned_copies_register``), and the tiers count them as pending.
+_planned_copies: list[str] = []
+
+
+def planned_copies_register(sql: str) -> None:
+    """Count the copies ``sql`` (a SELECT of media_file_id, volume_id, fixed text) plans as pending
+    wherever tiers are shown. Called by a higher layer's AppConfig.ready; idempotent."""
+    if sql not in _planned_copies:
+        _planned_copies.append(sql)
+
+
+def _copies_and_planned() -> str:
+    """catalog_copy's (media_file_id, volume_id, state), plus the planned copies as 'pending'."""
+    planned = [
+        f"SELECT media_file_id, volume_id, 'pending' FROM ({sql}) planned"  # noqa: S608  (code's own SQL)
+        for sql in _planned_copies
+    ]
+    return " UNION ALL ".join(["SELECT media_file_id, volume_id, state FROM catalog_copy", *planned])
+
+
+# Per group (a clip, a card or a day; {key} and {scope} are fixed SQL chosen
+# in this module) and kind of media other than camera cards: the group's
+# files, how many have a verified copy of that kind, how many a verified copy
+# on a WORM volume of that kind, how many only a copy on its way (pending or
+# copying, or a queued replication) and how many only failed, corrupt or
+# missing ones. One aggregate query.
 _TIERS = """
 WITH files AS (
     SELECT mf.id, {key} AS key
@@ -376,7 +399,7 @@ WITH files AS (
            bool_or(cp.state IN ('pending', 'copying')) AS coming,
            bool_or(cp.state IN ('failed', 'corrupt', 'missing')) AS bad
       FROM files f
-      JOIN catalog_copy cp ON cp.media_file_id = f.id
+      JOIN ({copies}) cp ON cp.media_file_id = f.id
       JOIN catalog_volume v ON v.id = cp.volume_id AND v.kind <> 'card'
      GROUP BY f.key, f.id, v.kind
 )
@@ -429,7 +452,7 @@ def _tiers(key: str, scope: str, ids: Sequence[int]) -> dict[int, list[TierReach
     order = list(_TIER_NAMES)
     result: dict[int, list[TierReach]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_TIERS.format(key=key, scope=scope), {"ids": list(ids)})
+        cursor.execute(_TIERS.format(key=key, scope=scope, copies=_copies_and_planned()), {"ids": list(ids)})
         for group, kind, *counts in cursor.fetchall():
             result.setdefault(int(group), []).append(TierReach(kind, *(int(n) for n in counts)))
     for tiers in result.values():
@@ -442,6 +465,13 @@ def tiers_by_day(*, day_ids: Sequence[int]) -> dict[int, list[TierReach]]:
     if not day_ids:
         return {}
     return _tiers("c.day_id", _SCOPE_DAYS, day_ids)
+
+
+def tiers_by_card(*, card_ids: Sequence[int]) -> dict[int, list[TierReach]]:
+    """Per camera card, the kinds of media holding its files (one query); cards with no copy absent."""
+    if not card_ids:
+        return {}
+    return _tiers("mf.card_id", "mf.card_id = ANY(%(ids)s)", card_ids)
 
 
 @dataclass(frozen=True)

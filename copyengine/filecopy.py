@@ -68,11 +68,16 @@ __all__ = [
     "DestinationError",
     "DestinationFileError",
     "FileCopied",
+    "ProveAhead",
     "ReadBackMismatchError",
     "SourceCorruptError",
     "SourceMissingError",
     "SourceUnavailableError",
+    "StagedCopy",
+    "copy_stage",
     "copy_verified",
+    "staged_commit",
+    "staged_prove",
 ]
 
 
@@ -250,6 +255,60 @@ def copy_verified(
     Returns FileCopied (``already_there`` when the expected content already
     had the final name). Raises the errors listed in the module docstring.
     """
+    staged = copy_stage(
+        reader=reader,
+        path=path,
+        writer=writer,
+        relpath=relpath,
+        expected_xxh128=expected_xxh128,
+        size=size,
+        mtime_ns=mtime_ns,
+        on_progress=on_progress,
+        max_bytes_per_second=max_bytes_per_second,
+        chunk_size=chunk_size,
+    )
+    if isinstance(staged, FileCopied):
+        return staged
+    staged_prove(staged, on_progress=on_progress)
+    return staged_commit(staged)
+
+
+@dataclass(eq=False)  # hashed by identity: ProveAhead's callers key their context by it
+class StagedCopy:
+    """Steps 1-3 done: the file is written and closed at the destination from a source that
+    matched the catalog, under its temporary name (a bucket: under its key, deleted on abort).
+    It is not a copy yet: ``staged_prove`` then ``staged_commit`` make it one, or ``abort``."""
+
+    writer: CardWriter
+    pending: PendingCopy
+    relpath: str
+    expected: str
+    copied: int
+    started: float
+
+    def abort(self) -> None:
+        self.pending.abort()
+
+
+def copy_stage(
+    *,
+    reader: CardReader,
+    path: str,
+    writer: CardWriter,
+    relpath: str,
+    expected_xxh128: str,
+    size: int | None = None,
+    mtime_ns: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    max_bytes_per_second: int = 0,
+    chunk_size: int = CHUNK_SIZE,
+) -> FileCopied | StagedCopy:
+    """Steps 1-3 of ``copy_verified``: returns FileCopied when nothing had to be written (the
+    expected content is already there, or appeared meanwhile), else a StagedCopy to prove.
+
+    Splitting the copy from its proof lets a caller read back one file on another thread
+    while it copies the next (``ProveAhead``); the proof itself is unchanged.
+    """
     started = time.monotonic()
     expected = expected_xxh128.lower()
     try:
@@ -268,7 +327,7 @@ def copy_verified(
     except FileCopyError as exc:
         raise SourceCorruptError(str(exc)) from exc
     with source:
-        copied = _copy_open(
+        staged = _copy_open(
             source,
             writer,
             relpath,
@@ -280,7 +339,10 @@ def copy_verified(
             max_bytes_per_second=max_bytes_per_second,
             chunk_size=chunk_size,
         )
-    return FileCopied(False, copied, time.monotonic() - started)
+    if isinstance(staged, int):  # the name was taken meanwhile, with the expected content
+        return FileCopied(False, staged, time.monotonic() - started)
+    staged.started = started
+    return staged
 
 
 def _copy_open(
@@ -295,14 +357,14 @@ def _copy_open(
     on_progress: ProgressCallback | None,
     max_bytes_per_second: int,
     chunk_size: int,
-) -> int:
-    where = f"{writer.location}/{relpath}"
+) -> StagedCopy | int:
     try:
         pending = writer.begin(relpath, size=size, mtime_ns=mtime_ns)
     except DestinationError as exc:
         raise _neutral(exc, writer, relpath) from exc
     except FileCopyError as exc:
         raise DestinationFileError(str(exc)) from exc
+    copied = 0
     try:
         found, copied = _stream(
             source,
@@ -318,31 +380,112 @@ def _copy_open(
                 found=found,
             )
         pending.close()
+    except FinalExistsError as exc:
+        # Raised by close on a bucket (the upload completes there): someone put
+        # an object at the key meanwhile.
+        pending.abort()
+        _accept_existing(writer, relpath, expected, exc)
+        return copied
+    except BaseException as exc:
+        pending.abort()
+        _reraise_neutral(exc, writer, relpath)
+        raise
+    return StagedCopy(writer, pending, relpath, expected, copied, 0.0)
+
+
+def _reraise_neutral(exc: BaseException, writer: CardWriter, relpath: str) -> None:
+    """Raise a backend error as the caller-facing one (any other exception: return)."""
+    if isinstance(exc, DestinationError):
+        raise _neutral(exc, writer, relpath) from exc
+    if isinstance(exc, FileCopyError):
+        raise DestinationFileError(str(exc)) from exc
+
+
+def staged_prove(staged: StagedCopy, *, on_progress: ProgressCallback | None = None) -> None:
+    """Step 4: make the staged file durable, then read it back from the storage against its hash.
+
+    Touches only this file (safe on another thread than the one staging the next file, which
+    ``ProveAhead`` relies on). On any failure the staged file is removed, then raises
+    ReadBackMismatchError, DestinationFileError or DestinationError (the destination as a whole).
+    """
+    writer, pending = staged.writer, staged.pending
+    try:
         failures = writer.make_durable([pending])
         if pending in failures:
             raise failures[pending]
         verify = (lambda n: on_progress("verify", n)) if on_progress is not None else (lambda n: None)
         written = writer.read_back(pending, on_bytes=verify)
-        if written != expected:
+        if written != staged.expected:
             raise ReadBackMismatchError(
-                f"{where} read back as xxh128 {written}, expected {expected}: the storage returned "
-                "different bytes than were written; check the drive"
+                f"{writer.location}/{staged.relpath} read back as xxh128 {written}, expected "
+                f"{staged.expected}: the storage returned different bytes than were written; check the drive"
             )
+    except BaseException as exc:
+        pending.abort()
+        _reraise_neutral(exc, writer, staged.relpath)
+        raise
+
+
+def staged_commit(staged: StagedCopy) -> FileCopied:
+    """Step 5, after ``staged_prove``: give the file its final name (never replacing anything) and
+    make the name durable. Returns FileCopied; raises like ``copy_verified``. Not thread-safe
+    against other calls on the same writer: call it from the thread that stages."""
+    writer, pending = staged.writer, staged.pending
+    try:
         writer.commit(pending)
         writer.flush_commits()
     except FinalExistsError as exc:
-        # Raised by commit (a folder) or close (a bucket: the upload completes
-        # there): someone put a file at the name meanwhile.
         pending.abort()
-        _accept_existing(writer, relpath, expected, exc)
-        return copied
-    except DestinationError as exc:
+        _accept_existing(writer, staged.relpath, staged.expected, exc)
+    except BaseException as exc:
         pending.abort()
-        raise _neutral(exc, writer, relpath) from exc
-    except FileCopyError as exc:
-        pending.abort()
-        raise DestinationFileError(str(exc)) from exc
-    except BaseException:
-        pending.abort()
+        _reraise_neutral(exc, writer, staged.relpath)
         raise
-    return copied
+    return FileCopied(False, staged.copied, time.monotonic() - staged.started)
+
+
+class ProveAhead:
+    """Proves staged copies on one background thread while the caller stages the next ones.
+
+    A bounded pipeline: ``submit`` queues a proof and, once more than ``depth`` are in flight,
+    returns the oldest finished one (waiting for it), so at most ``depth + 1`` staged files are
+    unproven at any time. The caller commits and records each returned proof itself, in order,
+    so a file counts only after its own read-back matched. ``drain`` returns the rest.
+    """
+
+    def __init__(self, *, depth: int = 1) -> None:
+        self.depth = depth
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-back")
+        self._flight: list[tuple[StagedCopy, Future[None]]] = []
+
+    def submit(
+        self, staged: StagedCopy, *, on_progress: ProgressCallback | None = None
+    ) -> list[tuple[StagedCopy, BaseException | None]]:
+        """Start proving ``staged``; return the proofs that had to finish to keep the bound."""
+        self._flight.append((staged, self._pool.submit(staged_prove, staged, on_progress=on_progress)))
+        done = []
+        while len(self._flight) > self.depth:
+            done.append(self._wait_oldest())
+        return done
+
+    def drain(self) -> list[tuple[StagedCopy, BaseException | None]]:
+        """Wait for every proof in flight; each comes with the exception it raised, or None."""
+        return [self._wait_oldest() for _ in range(len(self._flight))]
+
+    def _wait_oldest(self) -> tuple[StagedCopy, BaseException | None]:
+        staged, future = self._flight.pop(0)
+        return staged, future.exception()
+
+    def close(self) -> None:
+        """Abort whatever was not collected (an exception left the caller's loop), then stop."""
+        for staged, future in self._flight:
+            future.exception()
+            staged.abort()
+        self._flight.clear()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> ProveAhead:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

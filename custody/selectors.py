@@ -14,7 +14,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.models import AuditEvent, Copy, MediaFile, Project, ShootDay, Volume
-from catalog.policy import CardPolicy, card_safe_to_format
+from catalog.policy import CardPolicy, TierReach, card_safe_to_format, tiers_by_card
 from catalog.selectors import signed_off_day_ids
 from catalog.volumes import VolumeIdentityError as CatalogVolumeIdentityError
 from custody.identity import IdentityFileError, identity_read
@@ -467,6 +467,7 @@ class CardLifecycle:
     same_content: list[SameContent]
     formats: list[CardFormat]
     offloaded_since_format: bool  # files cataloged after the last format confirmation (or never formatted)
+    tiers: list[TierReach]  # kinds of media holding its files, with copies and replications on their way
 
     @property
     def safe_to_format(self) -> bool:
@@ -543,4 +544,5 @@ def card_lifecycle(*, card: Volume) -> CardLifecycle:
         same_content=card_same_content(card=card),
         formats=formats,
         offloaded_since_format=newest is not None and (not formats or newest > formats[0].formatted_at),
+        tiers=tiers_by_card(card_ids=[card.pk]).get(card.pk, []),
     )

@@ -37,7 +37,7 @@ class VolumeFixityAdmin(ProjectScopedAdmin):
         "unreachable_since",
         "next_due_at",
     )
-    fields = ("volume", "every_days", "budget_bytes", "budget_minutes")
+    fields = ("volume", "every_days", "budget_bytes", "budget_minutes", "check_mode", "read_back_every_days")
     list_filter = ("volume__project",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:

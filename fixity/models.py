@@ -54,6 +54,24 @@ class VolumeFixity(models.Model):
     every_days = models.PositiveIntegerField(null=True, blank=True, help_text="Overrides the tier's.")
     budget_bytes = models.BigIntegerField(null=True, blank=True, help_text="Overrides the tier's.")
     budget_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Overrides the tier's.")
+
+    class Check(models.TextChoices):
+        READ = "read", "Read every copy back and hash it"
+        STORED = "stored", "Buckets: compare the stored checksum (HEAD), read back on a slower schedule"
+
+    check_mode = models.CharField(
+        max_length=8,
+        choices=Check.choices,
+        default=Check.READ,
+        help_text="Buckets only. The stored checksum proves the object is still there, unchanged as "
+        "far as the store's own records go; only a read-back proves its bytes.",
+    )
+    read_back_every_days = models.PositiveIntegerField(
+        default=365, help_text="With the stored checksum: a full read-back audit at least this often."
+    )
+    last_read_back_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a full read-back audit last finished."
+    )
     unreachable_since = models.DateTimeField(null=True, blank=True)
     unreachable_host = models.CharField(max_length=255, blank=True)
     unreachable_reason = models.TextField(blank=True)
@@ -97,6 +115,12 @@ class FixityRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     sample_size = models.PositiveIntegerField(null=True, blank=True)
+    check_mode = models.CharField(
+        max_length=8,
+        choices=VolumeFixity.Check.choices,
+        default=VolumeFixity.Check.READ,
+        help_text="How each copy was checked: read back, or its stored checksum (buckets).",
+    )
     budget_bytes = models.BigIntegerField(null=True, blank=True, help_text="None: no byte limit.")
     budget_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="None: no time limit.")
     host = models.CharField(max_length=255, blank=True, help_text="Where it ran.")

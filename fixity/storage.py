@@ -28,11 +28,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from xxhash import xxh3_128_hexdigest as _xxh128_hexdigest
+
 from copyengine import hashing
-from copyengine.mhl import ASCMHL_FOLDER
 
 IDENTITY_FILE = ".reelvault-volume.json"
+#: ``copyengine.mhl.ASCMHL_FOLDER``, spelled out: importing the MHL package here cost every
+#: command and worker ~0.1 s of start-up (tests/fixity/test_command.py checks they agree).
+ASCMHL_FOLDER = "ascmhl"
 QUARANTINE_MARK = ".reelvault-quarantine-"
+#: The object metadata holding the XXH3-128 a copy was verified with when it was written
+#: (``protection.storage.HASH_KEY``; fixity may not import protection).
+STORED_HASH_KEY = "reelvault-xxh128"
 S3_SCHEME = "s3://"
 #: Drop what was read from the page cache every this many bytes (and at the end).
 DROP_EVERY = 64 * 1024 * 1024
@@ -45,6 +52,7 @@ READ_AHEAD_FILE_MAX = 1024 * 1024
 #: O_NOATIME where the kernel allows it (the file's owner or CAP_FOWNER): no inode write per file read.
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FADVISE = hasattr(os, "posix_fadvise")
 
 BytesCallback = Callable[[int], None]
 
@@ -71,6 +79,13 @@ class Store(ABC):
     @abstractmethod
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         """XXH3-128 of the file, None if absent. Raises FileUnreadable or Unreachable."""
+
+    def stored_hash(self, path: str, *, size: int, on_bytes: BytesCallback) -> str | None:
+        """The XXH3-128 the store keeps for the file without reading it, where it can; else ``hash``.
+
+        Only buckets keep one (``S3Store``); folders read the file.
+        """
+        return self.hash(path, on_bytes=on_bytes)
 
     def expect(self, paths: list[str]) -> None:  # noqa: B027  (only local folders read ahead)
         """The files ``hash`` will be asked for next, in order (a hint: others may still be asked for)."""
@@ -182,44 +197,46 @@ class LocalStore(Store):
         finally:
             os.close(fd)
 
-    def _take(self, path: str) -> int:
-        """The read-ahead file's open descriptor; read-ahead files before it were skipped: released."""
+    def _take(self, path: str) -> tuple[int, int]:
+        """The read-ahead file's open descriptor and size; read-ahead files before it were skipped:
+        released."""
+        fetched = self._fetched
         while True:
-            first = next(iter(self._fetched))
-            fd, size = self._fetched.pop(first)
+            first = next(iter(fetched))
+            fd, size = fetched.pop(first)
             self._pending -= size
             if first == path:
-                return fd
+                return fd, size
             self._release(fd)
 
     def _read_ahead(self, current: str) -> None:
-        order = self._order
-        while (
-            self._ahead < len(order)
-            and len(self._fetched) < READ_AHEAD_FILES
-            and self._pending < READ_AHEAD_BYTES
-        ):
-            path = order[self._ahead]
-            self._ahead += 1
-            if path == current or path in self._fetched:
-                continue
-            try:
-                fd = self._open(self._prefix + path.replace("/", os.sep))
-            except OSError:
-                continue  # hash() finds out what is wrong with it
-            try:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_size > READ_AHEAD_FILE_MAX:
+        order, fetched, fadvise = self._order, self._fetched, os.posix_fadvise
+        ahead, pending, end = self._ahead, self._pending, len(order)
+        try:
+            while ahead < end and len(fetched) < READ_AHEAD_FILES and pending < READ_AHEAD_BYTES:
+                path = order[ahead]
+                ahead += 1
+                if path == current or path in fetched:
+                    continue
+                try:
+                    fd = self._open(self._prefix + path.replace("/", os.sep))
+                except OSError:
+                    continue  # hash() finds out what is wrong with it
+                try:
+                    st = os.fstat(fd)
+                    if not stat.S_ISREG(st.st_mode) or st.st_size > READ_AHEAD_FILE_MAX:
+                        os.close(fd)
+                        continue
+                    # Drop what the cache holds of it, then ask the device for it: kept open for hash().
+                    fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                except OSError:
                     os.close(fd)
                     continue
-                # Drop what the cache holds of it, then ask the device for it: kept open for hash().
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-            except OSError:
-                os.close(fd)
-                continue
-            self._fetched[path] = (fd, st.st_size)
-            self._pending += st.st_size
+                fetched[path] = (fd, st.st_size)
+                pending += st.st_size
+        finally:
+            self._ahead, self._pending = ahead, pending
 
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         full = self._prefix + path.replace("/", os.sep)
@@ -227,8 +244,8 @@ class LocalStore(Store):
         # not dropped again before reading. Then the next ones are read ahead.
         fetched = path in self._fetched
         if fetched:
-            fd = self._take(path)
-        if self._order and hasattr(os, "posix_fadvise"):
+            fd, size = self._take(path)
+        if self._order and _FADVISE:
             self._read_ahead(path)
         if not fetched:
             try:
@@ -241,33 +258,52 @@ class LocalStore(Store):
         try:
             # Read the device, not a cached copy: drop first (unless read ahead), then drop as we go.
             if not fetched:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
                     return None
+                size = st.st_size
                 hashing.drop_cache(fd)
-            hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
-            buf, done, dropped, started = self._buffer, 0, 0, time.monotonic()
-            while True:
-                try:
-                    n = os.readv(fd, [buf])
-                except OSError as exc:
-                    self.check()
-                    raise FileUnreadable(f"cannot read {full}: {exc.strerror}") from exc
-                if not n:
-                    break
-                hasher.update(memoryview(buf)[:n])
-                done += n
+            buf = self._buffer
+            try:
+                n = os.readv(fd, [buf])
+            except OSError as exc:
+                self.check()
+                raise FileUnreadable(f"cannot read {full}: {exc.strerror}") from exc
+            if n == size and n < len(buf) and not self.throttle_bps:
+                # A small file in one read (the common case on a card of stills or sidecars): one
+                # hash call, and no further read to meet the end of the file. A file that grew
+                # since it was opened hashes as it was, which the catalog reports as changed.
                 on_bytes(n)
-                if done - dropped >= DROP_EVERY:
-                    os.posix_fadvise(fd, dropped, done - dropped, os.POSIX_FADV_DONTNEED)
-                    dropped = done
-                if self.throttle_bps:
-                    ahead = done / self.throttle_bps - (time.monotonic() - started)
-                    if ahead > 0:
-                        time.sleep(ahead)
-            hashing.drop_cache(fd)
-            return hasher.hexdigest()
+                digest = _xxh128_hexdigest(memoryview(buf)[:n])
+                if _FADVISE:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                return digest
+            return self._hash_rest(fd, full, n, on_bytes)
         finally:
             os.close(fd)
+
+    def _hash_rest(self, fd: int, full: str, n: int, on_bytes: BytesCallback) -> str:
+        """Hash a file whose first read returned ``n`` bytes into the buffer: read on to its end."""
+        hasher = hashing.new_hash(hashing.DEFAULT_ALGORITHM)
+        buf, done, dropped, started = self._buffer, 0, 0, time.monotonic()
+        while n:
+            hasher.update(memoryview(buf)[:n])
+            done += n
+            on_bytes(n)
+            if done - dropped >= DROP_EVERY:
+                os.posix_fadvise(fd, dropped, done - dropped, os.POSIX_FADV_DONTNEED)
+                dropped = done
+            if self.throttle_bps:
+                ahead = done / self.throttle_bps - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+            try:
+                n = os.readv(fd, [buf])
+            except OSError as exc:
+                self.check()
+                raise FileUnreadable(f"cannot read {full}: {exc.strerror}") from exc
+        hashing.drop_cache(fd)
+        return hasher.hexdigest()
 
     def close(self) -> None:
         self._release_all()
@@ -318,6 +354,23 @@ class S3Store(Store):
             raise self._unreachable(exc) from exc
         return found
 
+    def stored_hash(self, path: str, *, size: int, on_bytes: BytesCallback) -> str | None:
+        """The XXH3-128 in the object's metadata (one HEAD, no byte read) when the object has it and
+        the catalog's size; otherwise the object is read back (``hash``). None when it is gone."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + path)
+        except (ClientError, BotoCoreError) as exc:
+            self._gone_or_raise(exc, path)
+            return None
+        stored = str(head.get("Metadata", {}).get(STORED_HASH_KEY, ""))
+        if not stored or int(head.get("ContentLength", -1)) != size:
+            # No checksum of ours (written by another tool, or overwritten without it) or another
+            # size: nothing cheap to compare with, so read it back.
+            return self.hash(path, on_bytes=on_bytes)
+        return stored
+
     def hash(self, path: str, *, on_bytes: BytesCallback) -> str | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -330,16 +383,24 @@ class S3Store(Store):
                     on_bytes(len(data))
             finally:
                 body.close()
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
+            self._gone_or_raise(exc, path)
+            return None
+        return hasher.hexdigest()
+
+    def _gone_or_raise(self, exc: Exception, path: str) -> None:
+        """Return when the object is not there (the caller answers None); otherwise raise
+        Unreachable (the bucket went away) or FileUnreadable naming the object."""
+        from botocore.exceptions import ClientError
+
+        detail: object = exc
+        if isinstance(exc, ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            self.check()
-            raise FileUnreadable(f"cannot read {self.location}/{path}: {code or exc}") from exc
-        except BotoCoreError as exc:
-            self.check()
-            raise FileUnreadable(f"cannot read {self.location}/{path}: {exc}") from exc
-        return hasher.hexdigest()
+                return
+            detail = code or exc
+        self.check()
+        raise FileUnreadable(f"cannot read {self.location}/{path}: {detail}") from exc
 
 
 def store_open(location: str, *, throttle_bps: int = 0) -> Store:

@@ -15,8 +15,20 @@ class ProtectionConfig(AppConfig):
         # catalog.copies announces proven copies after the commit and we plan
         # the replication the policy still needs here, without a person.
         from catalog.copies import copies_proven
+        from catalog.policy import planned_copies_register
 
         copies_proven.connect(_copies_proven, dispatch_uid="protection.copies_proven")
+        # Files waiting in a replication job show as "pending" wherever tiers are shown
+        # (clip, card and day pages, the producer's day rows), not only once their copy begins.
+        planned_copies_register(PLANNED_REPLICATIONS)
+
+
+#: The files waiting in a replication job that has not ended (ReplicationJob.ACTIVE), per destination.
+PLANNED_REPLICATIONS = """
+SELECT i.media_file_id, j.destination_id AS volume_id
+  FROM protection_replicationitem i
+  JOIN protection_replicationjob j ON j.id = i.job_id
+ WHERE i.state = 'pending' AND j.state IN ('queued', 'running', 'window', 'paused')"""
 
 
 def _copies_proven(sender: Any, **kwargs: Any) -> None:

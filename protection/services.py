@@ -578,6 +578,10 @@ class _Progress:
         self.file_bytes += n // 2
         self.write()
 
+    def count(self, phase: str, n: int) -> None:
+        """``on_bytes`` for the read-back thread: counts only (database work stays on the job's thread)."""
+        self.file_bytes += n // 2
+
     def write(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last_write < PROGRESS_INTERVAL:
@@ -689,6 +693,16 @@ def _worm_seal(job: ReplicationJob, config: DestinationSettings | None, path: st
         storage.local_make_read_only(root=destination.location, path=path)
 
 
+@dataclass
+class _Staged:
+    """A file copied from a good source and waiting for its read-back (``filecopy.ProveAhead``)."""
+
+    item: ReplicationItem
+    copy: Copy
+    tries: list[dict[str, Any]]
+    started: float
+
+
 def _replicate_item(
     job: ReplicationJob,
     item: ReplicationItem,
@@ -697,7 +711,9 @@ def _replicate_item(
     progress: _Progress,
     recorder: _Recorder,
     config: DestinationSettings | None,
-) -> None:
+) -> tuple[filecopy.StagedCopy, _Staged] | None:
+    """Copy one item from its best good source. Returns the staged copy still to be proven, or
+    None when the item is settled already (found in place, or failed with the reason)."""
     media_file = item.media_file
     tries: list[dict[str, Any]] = list(item.tries)
     started = time.monotonic()
@@ -708,7 +724,6 @@ def _replicate_item(
     storage.tag_next(writer, media_file.xxh128)
     mtime_ns = int(media_file.mtime.timestamp() * 1_000_000_000) if media_file.mtime is not None else None
     cap = (config.max_mb_per_second * 1_000_000) if config is not None else 0
-    error, found = "", Found.FAILED
     for copy in selectors.sources_for(
         media_file_id=media_file.pk, host=settings.REELVAULT_HOSTNAME, exclude=job.destination_id
     ):
@@ -718,7 +733,7 @@ def _replicate_item(
             tries.append({"volume": copy.volume.label, "outcome": "unavailable", "message": str(exc)})
             continue
         try:
-            result = filecopy.copy_verified(
+            staged = filecopy.copy_stage(
                 reader=reader,
                 path=path,
                 writer=writer,
@@ -741,25 +756,45 @@ def _replicate_item(
         except filecopy.SourceUnavailableError as exc:
             tries.append({"volume": copy.volume.label, "outcome": "unavailable", "message": str(exc)})
             continue
-        except filecopy.DestinationConflictError as exc:
-            tries.append({"volume": copy.volume.label, "outcome": "conflict", "message": str(exc)})
-            error, found = str(exc), Found.CONFLICT
-            break
-        except filecopy.DestinationFileError as exc:
-            tries.append({"volume": copy.volume.label, "outcome": "destination", "message": str(exc)})
-            error = str(exc)
-            break
-        except DestinationError as exc:
-            ReplicationItem.objects.filter(pk=item.pk).update(tries=tries)
-            raise _StopJob(f"{job.destination.label}: {exc}") from exc
+        except (filecopy.DestinationFileError, DestinationError) as exc:
+            _settle(job, _Staged(item, copy, tries, started), exc, recorder, config)
+            return None
+        if isinstance(staged, filecopy.FileCopied):
+            _settle(job, _Staged(item, copy, tries, started), staged, recorder, config)
+            return None
+        return staged, _Staged(item, copy, tries, started)
+    error = (
+        "every copy is bad: " + "; ".join(f"{t['volume']}: {t['outcome']}" for t in tries)
+        if tries
+        else f"no verified copy is online and readable on {settings.REELVAULT_HOSTNAME}"
+    )
+    ReplicationItem.objects.filter(pk=item.pk).update(
+        state=ReplicationItem.State.FAILED, tries=tries, error=error, seconds=time.monotonic() - started
+    )
+    return None
+
+
+def _settle(
+    job: ReplicationJob,
+    staged: _Staged,
+    outcome: filecopy.FileCopied | BaseException,
+    recorder: _Recorder,
+    config: DestinationSettings | None,
+) -> None:
+    """Record an item copied from ``staged.copy`` once its proof is known: verified only when
+    ``outcome`` is a FileCopied (read back and matched, or found in place), else failed with the
+    reason. A destination that cannot be used any more stops the job (_StopJob)."""
+    item, copy, tries = staged.item, staged.copy, staged.tries
+    media_file = item.media_file
+    if isinstance(outcome, filecopy.FileCopied):
         try:
             _worm_seal(job, config, item.path)
         except storage.WormError as exc:
             tries.append({"volume": copy.volume.label, "outcome": "not sealed", "message": str(exc)})
-            error = str(exc)
-            break
+            outcome = exc
+    if isinstance(outcome, filecopy.FileCopied):
         tries.append(
-            {"volume": copy.volume.label, "outcome": "already there" if result.already_there else "copied"}
+            {"volume": copy.volume.label, "outcome": "already there" if outcome.already_there else "copied"}
         )
         recorder.add(
             item,
@@ -771,32 +806,86 @@ def _replicate_item(
                 "source_copy": copy,
                 "tries": tries,
                 "error": "",
-                "already_there": result.already_there,
-                "seconds": time.monotonic() - started,
+                "already_there": outcome.already_there,
+                "seconds": time.monotonic() - staged.started,
             },
         )
-        ReplicationJob.objects.filter(pk=job.pk).update(bytes_copied=F("bytes_copied") + result.bytes_copied)
+        ReplicationJob.objects.filter(pk=job.pk).update(bytes_copied=F("bytes_copied") + outcome.bytes_copied)
         return
-    if not error:
-        error = (
-            "every copy is bad: " + "; ".join(f"{t['volume']}: {t['outcome']}" for t in tries)
-            if tries
-            else f"no verified copy is online and readable on {settings.REELVAULT_HOSTNAME}"
-        )
-        ReplicationItem.objects.filter(pk=item.pk).update(
-            state=ReplicationItem.State.FAILED, tries=tries, error=error, seconds=time.monotonic() - started
-        )
-        return
+    found = Found.FAILED
+    if isinstance(outcome, filecopy.DestinationConflictError):
+        tries.append({"volume": copy.volume.label, "outcome": "conflict", "message": str(outcome)})
+        found = Found.CONFLICT
+    elif isinstance(outcome, filecopy.DestinationFileError):
+        tries.append({"volume": copy.volume.label, "outcome": "destination", "message": str(outcome)})
+    elif isinstance(outcome, DestinationError):
+        ReplicationItem.objects.filter(pk=item.pk).update(tries=tries)
+        raise _StopJob(f"{job.destination.label}: {outcome}") from outcome
+    elif not isinstance(outcome, storage.WormError):
+        raise outcome
     recorder.add(
         item,
-        CopyCheck(media_file=media_file, path=item.path, found=found, error=error),
+        CopyCheck(media_file=media_file, path=item.path, found=found, error=str(outcome)),
         {
             "state": ReplicationItem.State.FAILED,
             "tries": tries,
-            "error": error,
-            "seconds": time.monotonic() - started,
+            "error": str(outcome),
+            "seconds": time.monotonic() - staged.started,
         },
     )
+
+
+class _Pipeline:
+    """Reads back file k on a background thread while file k+1 is copied (``filecopy.ProveAhead``).
+
+    Only the read-back runs on that thread: commits, WORM seals and every database write stay on
+    the job's thread, in order, and an item counts only once its own read-back matched. A kill
+    leaves at most two files unrecorded; the resumed run finds them as a resumed run finds any
+    file (in place with the expected content, or a temporary file that is swept away)."""
+
+    def __init__(
+        self,
+        job: ReplicationJob,
+        progress: _Progress,
+        recorder: _Recorder,
+        config: DestinationSettings | None,
+    ) -> None:
+        self.job, self.progress, self.recorder, self.config = job, progress, recorder, config
+        self.prover = filecopy.ProveAhead(depth=1)
+        self.waiting: dict[filecopy.StagedCopy, _Staged] = {}
+
+    def add(self, staged: filecopy.StagedCopy, context: _Staged) -> None:
+        self.waiting[staged] = context
+        self._settle_all(self.prover.submit(staged, on_progress=self.progress.count))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.waiting)
+
+    def drain(self) -> None:
+        self._settle_all(self.prover.drain())
+
+    def _settle_all(self, proofs: list[tuple[filecopy.StagedCopy, BaseException | None]]) -> None:
+        stop: _StopJob | None = None
+        for staged, error in proofs:
+            context = self.waiting.pop(staged)
+            outcome: filecopy.FileCopied | BaseException
+            if error is None:
+                try:
+                    outcome = filecopy.staged_commit(staged)
+                except (filecopy.DestinationFileError, DestinationError) as exc:
+                    outcome = exc
+            else:
+                outcome = error
+            try:
+                _settle(self.job, context, outcome, self.recorder, self.config)
+            except _StopJob as exc:
+                stop = stop or exc  # settle the others first: their proofs are known
+        if stop is not None:
+            raise stop
+
+    def close(self) -> None:
+        self.prover.close()  # aborts what was not settled (an error left the loop)
 
 
 def _check_destination(job: ReplicationJob) -> None:
@@ -863,6 +952,7 @@ def replication_job_run(
     sources = CopySources()
     recorder = _Recorder(job)
     writers: _Writers | None = None
+    pipeline = _Pipeline(job, progress, recorder, config)
     try:
         if not window_open(config):
             raise _WindowClosed
@@ -878,14 +968,21 @@ def replication_job_run(
                 if i.pk not in seen
             ]
             if not pending:
-                break
+                if not pipeline.busy:
+                    break
+                pipeline.drain()  # then look again: items may have been added meanwhile
+                continue
             for item in pending:
                 seen.add(item.pk)
                 if not window_open(config):
+                    pipeline.drain()
                     raise _WindowClosed
                 if ReplicationJob.objects.filter(pk=job.pk, state=ReplicationJob.State.PAUSED).exists():
+                    pipeline.drain()
                     raise _Paused
-                _replicate_item(job, item, writers, sources, progress, recorder, config)
+                staged = _replicate_item(job, item, writers, sources, progress, recorder, config)
+                if staged is not None:
+                    pipeline.add(*staged)
         recorder.flush()
     except _WindowClosed:
         recorder.flush()
@@ -905,9 +1002,14 @@ def replication_job_run(
         job.refresh_from_db()
         return job
     except _StopJob as exc:
+        try:
+            pipeline.drain()  # files proven before the destination failed still count
+        except _StopJob:
+            pass
         recorder.flush()
         return _finish(job, run_started, error=str(exc))
     finally:
+        pipeline.close()
         sources.close()
         if writers is not None:
             writers.close()

@@ -156,10 +156,20 @@ class S3CardReader(CardReader):
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
+            code = _code(exc)
+            if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                # HEAD answers carry no error body: a refused key shows as a bare 403.
+                raise DestinationError(
+                    f"bucket {self.bucket} ({self.location}) refused access ({code}): the credentials "
+                    "are wrong, revoked or not allowed on this bucket. Check AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY (or boto3's credentials file) on this worker and the "
+                    "bucket's policy, then re-run",
+                    reason="unavailable",
+                ) from exc
             raise DestinationError(
-                f"bucket {self.bucket} ({self.location}) cannot be used: {_code(exc)} "
+                f"bucket {self.bucket} ({self.location}) cannot be used: {code} "
                 f"({exc}). Check that it exists and the credentials allow writing, then re-run",
-                reason="vanished" if _code(exc) in _NOT_FOUND_CODES | {"NoSuchBucket"} else "unavailable",
+                reason="vanished" if code in _NOT_FOUND_CODES | {"NoSuchBucket"} else "unavailable",
             ) from exc
         except BotoCoreError as exc:
             raise DestinationError(

@@ -1,4 +1,4 @@
-"""The tiers reached, in a real Chromium: on a clip page and on the producer's day rows.
+"""The tiers reached, in a real Chromium: on a clip page, a card page and the producer's day rows.
 
 Screenshots go to ``artifacts/tiers-*.png``.
 """
@@ -45,3 +45,10 @@ def test_the_clip_page_and_day_rows_show_the_tiers(browser: Browser, live_server
     page.goto(f"{live_server.url}/p/FILM/dashboard/")
     expect(page.locator('tr[data-day="2"] td.tiers')).to_contain_text("shuttle 1 of")
     page.screenshot(path=str(ARTIFACTS / "tiers-dashboard.png"), full_page=True)
+    # The card page: the same tiers for the card's files, in its lifecycle section.
+    page.goto(f"{live_server.url}/volumes/{clip.card_id}/")
+    expect(page.locator("#card-tiers")).to_have_text(
+        "RAID ✓, shuttle 1 of 2, 1 pending, LTO 1 of 2 (1 WORM), 1 pending"
+    )
+    page.locator("#card-h").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "tiers-card.png"), full_page=True)

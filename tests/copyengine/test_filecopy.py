@@ -12,6 +12,7 @@ import pytest
 
 from copyengine import filecopy
 from copyengine.backends import CardWriter, LocalDestination
+from copyengine.backends.local import LocalPendingCopy
 from tests.copyengine.conftest import flip_byte, partial_files, xxh128_bytes
 
 MIB = 1024 * 1024
@@ -216,3 +217,50 @@ def test_a_bucket_never_loses_an_object_to_a_restore(
         copy(tmp_path, s3_writer, xxh128_bytes(data), len(data))
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="restores/R2/")
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_read_back_on_its_own_thread_proves_each_file_and_drops_a_bad_one(
+    tmp_path: Path, writer: CardWriter, target: Path
+) -> None:
+    """ProveAhead: file k is read back while k+1 is copied; a file whose stored bytes differ from
+    what was written is refused (nothing left under any name), the others are committed."""
+    volume = tmp_path / "volume" / "A001"
+    contents = {f"CLIP/c{n}.mov": os.urandom(3 * MIB + n) for n in range(3)}
+    for relative, data in contents.items():
+        (volume / relative).parent.mkdir(parents=True, exist_ok=True)
+        (volume / relative).write_bytes(data)
+    reader = LocalDestination(tmp_path / "volume").open_reader("A001")
+    outcomes: dict[str, BaseException | None] = {}
+
+    def settle(proofs: list[tuple[filecopy.StagedCopy, BaseException | None]]) -> None:
+        for staged, error in proofs:
+            outcomes[staged.relpath] = error
+            if error is None:
+                filecopy.staged_commit(staged)
+
+    with filecopy.ProveAhead(depth=1) as prover:
+        for relative, data in contents.items():
+            staged = filecopy.copy_stage(
+                reader=reader,
+                path=relative,
+                writer=writer,
+                relpath=f"A001/{relative}",
+                expected_xxh128=xxh128_bytes(data),
+                size=len(data),
+            )
+            assert isinstance(staged, filecopy.StagedCopy)
+            if relative == "CLIP/c1.mov":  # the storage changes a byte after it was written
+                assert isinstance(staged.pending, LocalPendingCopy)
+                flip_byte(staged.pending.temp, offset=4096)
+            settle(prover.submit(staged))
+            # The bound: once file n is submitted, file n-1's proof is known and n's is not.
+            assert len(outcomes) == list(contents).index(relative)
+        settle(prover.drain())
+
+    assert outcomes["A001/CLIP/c0.mov"] is None and outcomes["A001/CLIP/c2.mov"] is None
+    assert isinstance(outcomes["A001/CLIP/c1.mov"], filecopy.ReadBackMismatchError)
+    assert "read back as xxh128" in str(outcomes["A001/CLIP/c1.mov"])
+    card = target / "R1" / "A001" / "CLIP"
+    assert sorted(p.name for p in card.iterdir()) == ["c0.mov", "c2.mov"]  # no c1, no partial file
+    for name in ("c0.mov", "c2.mov"):
+        assert xxh128_bytes((card / name).read_bytes()) == xxh128_bytes(contents[f"CLIP/{name}"])

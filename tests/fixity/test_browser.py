@@ -42,6 +42,7 @@ def test_fixity_pages_in_a_browser(vault: Vault, live_server: Any, browser: Any)
     run = FixityRun.objects.filter(volume=vault.raid).latest("pk")
     page.goto(f"{live_server.url}/fixity-runs/{run.pk}/")
     expect(page.get_by_role("heading", name="Corrupt copies (1)")).to_be_visible()
+    expect(page.get_by_text("Read every copy back and hash it")).to_be_visible()  # how it checked
     page.screenshot(path=str(ARTIFACTS / "fixity-run.png"), full_page=True)
     page.goto(f"{live_server.url}/volumes/{vault.shuttle.pk}/fixity/")
     expect(page.get_by_text("Unreachable since")).to_be_visible()

@@ -209,3 +209,61 @@ def test_done_when_scheduled_audits_find_alert_and_repair(vault: Vault, s3: Any,
     assert "Unreachable since" in page and vault.host in page
     raid_page = vault.world.client("viewer").get(f"/volumes/{vault.raid.pk}/fixity/").content.decode()
     assert "100 % of 520.0 KB" in raid_page and "none known" in raid_page
+
+
+def test_a_bucket_set_to_its_stored_checksum_is_audited_by_head_and_read_back_on_schedule(
+    vault: Vault, s3: Any, workers: Workers
+) -> None:
+    """What the cheaper check proves and what it does not, and the full read-back that follows."""
+    from fixity.storage import STORED_HASH_KEY
+    from protection.storage import HASH_KEY
+
+    assert STORED_HASH_KEY == HASH_KEY  # the key replication writes is the one audits read
+    volume = bucket_volume(vault, s3)
+    bucket = volume.location.removeprefix("s3://").split("/")[0]
+    key = {f.pk: f"vault/A001/{f.relative_path}" for f in vault.files}
+    for f in vault.files:  # as replication writes them: our XXH3-128 in the metadata
+        s3.put_object(
+            Bucket=bucket, Key=key[f.pk], Body=vault.content[f.pk], Metadata={STORED_HASH_KEY: f.xxh128}
+        )
+    VolumeFixity.objects.create(volume=volume, check_mode=VolumeFixity.Check.STORED, read_back_every_days=90)
+    total = sum(f.size for f in vault.files)
+    workers.start()
+
+    # 1. Never read back yet: the audit the schedule asks for is a full read-back.
+    first = services.fixity_run_request(actor=None, volume=volume, scheduled=True)
+    assert (first.kind, first.check_mode) == (FixityRun.Kind.FULL, VolumeFixity.Check.READ)
+    wait_for(lambda: finished(first), message=f"the run ends\n{workers.logs()}")
+    assert first.state == FixityRun.State.FINISHED and first.proven == 4 and first.bytes_checked == total
+    assert VolumeFixity.objects.get(volume=volume).last_read_back_at is not None
+
+    # 2. Behind the catalog's back: one object deleted, one overwritten by another tool (no
+    #    checksum of ours), one overwritten with the same size and our metadata copied over.
+    gone, replaced, forged, _kept = vault.files
+    s3.delete_object(Bucket=bucket, Key=key[gone.pk])
+    s3.put_object(Bucket=bucket, Key=key[replaced.pk], Body=b"something else")
+    s3.put_object(
+        Bucket=bucket,
+        Key=key[forged.pk],
+        Body=bytes(b ^ 0xFF for b in vault.content[forged.pk]),
+        Metadata={STORED_HASH_KEY: forged.xxh128},
+    )
+    cheap = services.fixity_run_request(actor=None, volume=volume, scheduled=True)
+    assert (cheap.kind, cheap.check_mode) == (FixityRun.Kind.INCREMENTAL, VolumeFixity.Check.STORED)
+    wait_for(lambda: finished(cheap), message=f"the run ends\n{workers.logs()}")
+    assert cheap.state == FixityRun.State.FINISHED, cheap.error
+    # HEAD finds the deleted object missing and the foreign one changed (read back: 14 bytes)...
+    assert Copy.objects.get(volume=volume, media_file=gone).state == Copy.State.MISSING
+    assert Copy.objects.get(volume=volume, media_file=replaced).state == Copy.State.CORRUPT
+    assert cheap.bytes_checked == len(b"something else")
+    # ...but not bytes changed under an unchanged record: only a read-back proves bytes.
+    assert Copy.objects.get(volume=volume, media_file=forged).state == Copy.State.VERIFIED
+    page = vault.world.client("viewer").get(f"/fixity-runs/{cheap.pk}/").content.decode()
+    assert "compare the stored checksum (HEAD)" in page
+
+    # 3. The read-back falls due (its period passed): the schedule's audit reads everything again.
+    VolumeFixity.objects.filter(volume=volume).update(last_read_back_at=timezone.now() - timedelta(days=91))
+    full = services.fixity_run_request(actor=None, volume=volume, scheduled=True)
+    assert (full.kind, full.check_mode) == (FixityRun.Kind.FULL, VolumeFixity.Check.READ)
+    wait_for(lambda: finished(full), message=f"the run ends\n{workers.logs()}")
+    assert Copy.objects.get(volume=volume, media_file=forged).state == Copy.State.CORRUPT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -116,3 +117,42 @@ def test_the_policy_counts_sites_and_worm_tiers(footage: Footage) -> None:
     assert short_clips(day_ids=[day.pk]) == []
     Volume.objects.filter(pk=cold.pk).update(site="set cart")  # the RAID's site: one site only
     assert "1 of 2 sites" in short_clips(day_ids=[day.pk])[0].reasons
+
+
+def test_a_file_the_destination_reads_back_wrong_fails_and_the_others_count(
+    footage: Footage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are read back on a second thread while the next is copied: a copy counts only after
+    its own read-back matched, whatever happened to the files around it."""
+    from copyengine.backends.local import LocalCardWriter, LocalPendingCopy
+
+    lto = footage.volume("LTO-1", Volume.Kind.LTO, Volume.Tier.COLD)
+    footage.rule(footage.group("lto", lto))
+    victim = footage.files[1]
+    real_make_durable = LocalCardWriter.make_durable
+
+    def make_durable(self: LocalCardWriter, pendings: Any) -> Any:
+        # The drive corrupts one file after it was written (seen only by reading it back).
+        for pending in pendings:
+            if isinstance(pending, LocalPendingCopy) and pending.relpath.endswith(victim.relative_path):
+                flip_byte(pending.temp, offset=10)
+        return real_make_durable(self, pendings)
+
+    monkeypatch.setattr(LocalCardWriter, "make_durable", make_durable)
+
+    assert run("--project", "FILM", "--card", "A001") == 1
+
+    job = ReplicationJob.objects.get()
+    assert job.state == ReplicationJob.State.FAILED and "read back as xxh128" in job.error
+    item = ReplicationItem.objects.get(media_file=victim)
+    assert item.state == ReplicationItem.State.FAILED
+    assert [t["outcome"] for t in item.tries] == ["destination"]
+    assert not Copy.objects.filter(media_file=victim, volume=lto, state=Copy.State.VERIFIED).exists()
+    assert not list((Path(lto.location) / "A001").rglob(f"*{Path(victim.relative_path).name}*"))
+    others = [f for f in footage.files if f != victim]
+    for media_file in others:
+        copy = Copy.objects.get(media_file=media_file, volume=lto)
+        assert copy.state == Copy.State.VERIFIED
+        assert xxh128_file(Path(lto.location) / copy.path) == media_file.xxh128
+    # The source was fine: it is not condemned.
+    assert Copy.objects.get(media_file=victim, volume=footage.raid).state == Copy.State.VERIFIED

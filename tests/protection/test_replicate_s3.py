@@ -118,3 +118,33 @@ def test_a_bucket_copy_is_replicated_back_to_a_local_shuttle(footage: Footage, s
     for media_file in footage.files:
         assert Copy.objects.get(media_file=media_file, volume=shuttle).state == Copy.State.VERIFIED
     assert set(job.items.values_list("source_copy__volume__label", flat=True)) == {"CLOUD-1"}
+
+
+def test_wrong_credentials_fail_the_job_once_naming_the_volume_and_the_remedy(
+    footage: Footage, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's server checks signatures once its authentication is switched on
+    (INITIAL_NO_AUTH_ACTION_COUNT = 0): the key below exists nowhere, so every call is refused
+    (403, InvalidAccessKeyId), as a real endpoint refuses a wrong or revoked key."""
+    moto_settings = pytest.importorskip("moto.settings")
+    bucket = f"rv-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    cloud = bucket_volume(footage, bucket, worm=False)
+    footage.rule(footage.group("cloud", cloud))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGKEY0000000")
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+
+    assert run("--project", "FILM", "--card", "A001") == 1
+
+    job = ReplicationJob.objects.get()
+    assert job.state == ReplicationJob.State.FAILED
+    assert job.attempts == 1  # stopped at the first refusal: no retry storm
+    assert job.error.startswith("CLOUD-1 (s3://"), job.error
+    assert "refused access (403)" in job.error and "AWS_ACCESS_KEY_ID" in job.error, job.error
+    # Nothing counts, nothing was written (the test's own client is refused too, so look with moto off).
+    assert not Copy.objects.filter(volume=cloud, state=Copy.State.VERIFIED).exists()
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+    # The failure is one alert naming the volume, on the page a person reads.
+    page = footage.world.client("dit").get(f"/replications/{job.pk}/").content.decode()
+    assert "CLOUD-1" in page and "refused access" in page
