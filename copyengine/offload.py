@@ -757,6 +757,8 @@ class _Run:
             self._finish_verify(self.verifying)
         self._report(verification.jobs)  # step 4g
         self.unreported = [job for job in self.unreported if not job.reported]
+        # Once per batch whatever the throttle: the caller sees each batch end, where a pause takes effect.
+        self._emit_progress(force=True)
 
     # -- step 4a: plan -----------------------------------------------------
 
