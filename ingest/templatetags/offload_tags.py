@@ -17,10 +17,12 @@ PHASES = {
 
 @register.filter
 def duration(seconds: float | None) -> str:
-    """12 -> "12 s"; 150 -> "2 min 30 s"; 7300 -> "2 h 2 min"; "" for None."""
+    """0.2 -> "under a second"; 12 -> "12 s"; 150 -> "2 min 30 s"; 7300 -> "2 h 2 min"; "" for None."""
     if seconds is None:
         return ""
-    total = max(0, round(seconds))
+    if seconds < 1:
+        return "under a second"
+    total = round(seconds)
     if total < 60:
         return f"{total} s"
     minutes, secs = divmod(total, 60)

@@ -1,0 +1,116 @@
+"""The DIT's journey in Chromium (issue 16): a card appears on the offload screen by itself, is offloaded
+to two destinations with the project's preset on a real worker, and ends with a link to the transfer report.
+
+At 1280 and 820 px wide; screenshots in ``artifacts/dit-offload-*.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.conf import settings as django_settings
+
+from catalog.models import Volume
+from ingest import presets
+from tests.browser.conftest import ARTIFACTS, log_in, requires_chromium
+from tests.fixtures import World, start_worker
+from tests.ingest.conftest import write_card
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+pytestmark = [pytest.mark.browser, requires_chromium]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+@pytest.mark.parametrize("width", [1280, 820])
+@pytest.mark.django_db(transaction=True)
+def test_a_dit_offloads_a_card_that_appears_to_two_destinations_and_opens_the_report(
+    world: World,
+    tmp_path: Path,
+    live_server: object,
+    browser: Browser,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    width: int,
+) -> None:
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    settings.REELVAULT_INGEST_ROOTS = [cards]
+    volumes = []
+    for label in ("RAID-1", "SHUTTLE-1"):
+        (tmp_path / label.lower()).mkdir()
+        volumes.append(
+            Volume.objects.create(
+                project=world.project,
+                label=label,
+                kind=Volume.Kind.RAID,
+                location=str(tmp_path / label.lower()),
+                host=django_settings.REELVAULT_HOSTNAME,
+                health=Volume.Health.HEALTHY,
+            )
+        )
+    presets.offload_preset_save(
+        actor=world.users["dit"],
+        project=world.project,
+        destinations=volumes,
+        algorithms=["md5"],
+        folder_template="{project}/Day{day:03}/{camera}/{card}",
+        day_rule="recorded",
+        auto_start=False,
+    )
+    monkeypatch.setenv("REELVAULT_INGEST_ROOTS", str(cards))
+    worker = start_worker(django_settings.REELVAULT_HOSTNAME, str(tmp_path / "worker.log"))
+    shots = ARTIFACTS
+    shots.mkdir(exist_ok=True)
+    try:
+        page = log_in(browser, str(live_server), "dit")
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.goto(f"{live_server}/p/FILM/offload/")
+        expect(page.get_by_text("No card mounted under this host's ingest roots")).to_be_visible()
+
+        # The card is inserted: the screen shows it without a reload.
+        write_card(
+            cards / "A004",
+            {
+                "XDROOT/Clip/A004C001_261102AB.MXF": os.urandom(3_000_000),
+                "XDROOT/Clip/A004C001_261102ABM01.XML": b"<xml/>" * 100,
+                "XDROOT/Clip/A004C002_261102AB.MXF": os.urandom(2_000_000),
+            },
+        )
+        tile = page.locator("article.card-tile", has_text="A004")
+        expect(tile).to_be_visible(timeout=15_000)
+        expect(tile).to_contain_text("Sony XDCAM")
+        expect(tile).to_contain_text("5.0 MB in 3 files")
+        expect(tile).to_contain_text("Day 1, created with the first offload")
+        expect(tile).to_contain_text("RAID-1: fits")
+        expect(tile).to_contain_text("SHUTTLE-1: fits")
+        expect(tile).to_contain_text("about")
+        expect(page.get_by_role("cell", name="RAID-1")).to_be_visible()
+        page.screenshot(path=str(shots / f"dit-offload-card-{width}.png"), full_page=True)
+
+        tile.get_by_role("button", name="Offload A004 with the preset").click()
+        expect(page.get_by_text("Offload of A004 queued")).to_be_visible()
+        finished = page.locator("section[aria-labelledby=recent-h] li", has_text="A004")
+        expect(finished).to_contain_text("Completed", timeout=60_000)
+        expect(finished).to_contain_text("safe to format")
+
+        finished.get_by_role("link", name="A004").click()
+        expect(page.get_by_text("YES — every file verified on every destination")).to_be_visible()
+        for label in ("RAID-1", "SHUTTLE-1"):
+            expect(page.get_by_role("progressbar", name=f"{label}: 100%")).to_be_visible()
+        expect(page.locator("dd", has_text="FILM/Day001/A/A004")).to_be_visible()
+        page.screenshot(path=str(shots / f"dit-offload-done-{width}.png"), full_page=True)
+
+        page.get_by_role("link", name="Open the transfer report").click()
+        expect(page.get_by_role("heading").first).to_contain_text("A004")
+        body = page.locator("main").inner_text()
+        assert "{'" not in body and "T00:00" not in body
+        page.screenshot(path=str(shots / f"dit-offload-report-{width}.png"), full_page=True)
+    finally:
+        worker.kill()
