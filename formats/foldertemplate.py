@@ -99,6 +99,16 @@ def validate(template: str) -> str:
             "the folder template must contain {card}, so each card gets its own folder "
             "(e.g. {project}/Day{day:03}/{card})"
         )
+    for part in template.split("/"):
+        if part in ("", ".", ".."):
+            raise FolderTemplateError(
+                f"the folder template {template!r} has an empty, '.' or '..' level; every level needs a name "
+                "and may not climb out of the destination"
+            )
+        if part.startswith("."):
+            raise FolderTemplateError(
+                f"the level {part!r} of the folder template would be hidden; do not start a level with '.'"
+            )
     render(template, _EXAMPLE)  # format specs that do not fit their field fail here
     return template
 

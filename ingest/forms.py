@@ -79,6 +79,7 @@ class PresetForm(forms.Form):
     folder_template = forms.CharField(
         max_length=300,
         initial="{card}",
+        widget=forms.TextInput(attrs={"size": 50}),
         label="Folder on each destination",
         help_text="Fields: {project}, {day} (e.g. {day:03}), {date} (e.g. {date:%Y%m%d}), {unit}, {camera}, "
         "{card}. "

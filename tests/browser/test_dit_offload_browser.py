@@ -114,3 +114,80 @@ def test_a_dit_offloads_a_card_that_appears_to_two_destinations_and_opens_the_re
         page.screenshot(path=str(shots / f"dit-offload-report-{width}.png"), full_page=True)
     finally:
         worker.kill()
+
+
+@pytest.mark.parametrize("width", [1280, 820])
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_shows_each_card_with_its_phase_bars_and_pause_or_resume(
+    world: World, tmp_path: Path, live_server: object, browser: Browser, settings: Any, width: int
+) -> None:
+    from django.utils import timezone
+
+    from ingest import services
+    from ingest.models import OffloadJob
+
+    cards = tmp_path / "cards"
+    settings.REELVAULT_INGEST_ROOTS = [cards]
+    volumes = []
+    for label in ("RAID-1", "SHUTTLE-1"):
+        (tmp_path / label.lower()).mkdir()
+        volumes.append(
+            Volume.objects.create(
+                project=world.project,
+                label=label,
+                kind=Volume.Kind.RAID,
+                location=str(tmp_path / label.lower()),
+                host=django_settings.REELVAULT_HOSTNAME,
+            )
+        )
+    jobs = {}
+    for label in ("A001", "A002", "B001"):
+        write_card(cards / label, {f"{label}C001_261102_R1AB.mov": b"x" * 4_000_000})
+        jobs[label] = services.offload_job_create(
+            actor=world.users["dit"],
+            project=world.project,
+            source=cards / label,
+            destinations=volumes,
+            enqueue=False,
+        )
+    # A001 is being verified (as its runner reports it), A002 waits, B001 was paused.
+    OffloadJob.objects.filter(pk=jobs["A001"].pk).update(
+        state="running",
+        heartbeat_at=timezone.now() + timezone.timedelta(hours=1),
+        phase="verifying",
+        bytes_total=4_000_000,
+        bytes_done=3_000_000,
+        files_total=1,
+        eta_seconds=95,
+        destination_progress={
+            "RAID-1": {"written": 4_000_000, "verified": 2_400_000, "failure": None},
+            "SHUTTLE-1": {"written": 4_000_000, "verified": 1_600_000, "failure": None},
+        },
+    )
+    services.offload_job_pause(actor=world.users["dit"], job=jobs["B001"])
+
+    page = log_in(browser, str(live_server), "dit")
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(f"{live_server}/p/FILM/offload/")
+    running = page.locator("article.queue-item", has_text="A001")
+    expect(running).to_contain_text("Running: Verifying")
+    expect(running).to_contain_text("1 min 35 s left")
+    expect(running.get_by_role("progressbar", name="RAID-1: 80%")).to_be_visible()
+    expect(running.get_by_role("progressbar", name="SHUTTLE-1: 70%")).to_be_visible()
+    expect(page.locator("article.queue-item", has_text="A002")).to_contain_text("Queued (position 2)")
+    paused = page.locator("article.queue-item", has_text="B001")
+    expect(paused).to_contain_text("Paused")
+    page.screenshot(path=str(ARTIFACTS / f"dit-offload-queue-{width}.png"), full_page=True)
+
+    paused.get_by_role("button", name="Resume").click()
+    expect(page.get_by_text("Offload of B001 resumed")).to_be_visible()
+    expect(page.locator("article.queue-item", has_text="B001")).to_contain_text("Queued (position 3)")
+    running.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text("Pause requested for A001")).to_be_visible()
+    assert OffloadJob.objects.get(pk=jobs["A001"].pk).pause_requested
+
+    page.goto(f"{live_server}/p/FILM/offload/preset/")
+    page.fill("#id_folder_template", "../{project}/{card}")
+    page.get_by_role("button", name="Save preset").click()
+    expect(page.get_by_text("may not climb out of the destination")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"dit-offload-preset-{width}.png"), full_page=True)

@@ -316,3 +316,14 @@ def test_pause_stops_between_batches_and_resume_does_not_copy_verified_files_aga
     assert written == sum(sizes + i for i in range(1, 6) if f"C001C00{i}_261102_R3EF.mov" not in copied)
     assert Copy.objects.filter(volume=dests[0], state="verified").count() == 5
     assert settings.REELVAULT_OFFLOAD_BATCH_MB == 1
+
+
+def test_choose_destinations_opens_the_form_with_the_card_and_the_preset_filled_in(
+    dit_world: tuple[World, Path, list[Volume]],
+) -> None:
+    world, cards, dests = dit_world
+    preset_for(world, dests[:1])
+    page = world.client("dit").get("/p/FILM/offloads/new/", {"source": str(cards / "A004")}).content.decode()
+    assert f'<option value="{cards / "A004"}" selected>' in page
+    assert f'value="{dests[0].pk}"' in page and "checked" in page
+    assert "Left empty: the day the card was recorded" in page
