@@ -327,3 +327,20 @@ def test_choose_destinations_opens_the_form_with_the_card_and_the_preset_filled_
     assert f'<option value="{cards / "A004"}" selected>' in page
     assert f'value="{dests[0].pk}"' in page and "checked" in page
     assert "Left empty: the day the card was recorded" in page
+
+
+def test_the_offload_command_follows_the_same_day_rule_and_folder_template(
+    dit_world: tuple[World, Path, list[Volume]],
+) -> None:
+    from tests.ingest.test_offload_command import run_offload
+
+    world, cards, dests = dit_world
+    preset_for(world, dests, template="{project}/{date:%Y%m%d}/{card}")
+    source = str(cards / "A004")
+    code, summary, _ = run_offload(
+        "--project", "FILM", "--source", source, "--dest", "RAID-1", "--dest", "SHUTTLE-1"
+    )
+    assert code == 0, summary
+    job = OffloadJob.objects.get(pk=summary["job"])
+    assert job.day is not None and job.day.number == 4  # recorded 2 Nov 2026, no --day given
+    assert (Path(dests[0].location) / "FILM/20261102/A004/XDROOT/Clip/A004C002_261102AB.MXF").is_file()
