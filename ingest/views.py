@@ -13,6 +13,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from catalog.audit import audit_record
+from catalog.models import Volume
 from catalog.permissions import Cap, access_project, user_can
 from core.queues import QueueUnavailable
 from ingest import presets, reports, selectors, services
@@ -136,6 +137,12 @@ def offload_screen(request: HttpRequest, code: str) -> HttpResponse:
             project=project, preset=preset, destinations=destinations, throughput=throughput
         ),
         "queue": selectors.host_offload_queue(project=project),
+        # Preset destinations whose drive is in warning health: starting needs the DIT's confirmation.
+        "preset_warning": [
+            v.label
+            for v in (preset.destinations.all() if preset else [])
+            if v.health == Volume.Health.WARNING
+        ],
         "recent": selectors.offload_recent_finished(project=project),
         "can_ingest": user_can(request.user, project, Cap.INGEST),
         "auto_offload": settings.REELVAULT_AUTO_OFFLOAD,

@@ -344,3 +344,43 @@ def test_the_offload_command_follows_the_same_day_rule_and_folder_template(
     job = OffloadJob.objects.get(pk=summary["job"])
     assert job.day is not None and job.day.number == 4  # recorded 2 Nov 2026, no --day given
     assert (Path(dests[0].location) / "FILM/20261102/A004/XDROOT/Clip/A004C002_261102AB.MXF").is_file()
+
+
+def test_the_command_says_when_its_card_waits_behind_a_running_offload(
+    dit_world: tuple[World, Path, list[Volume]],
+) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    world, cards, dests = dit_world
+    write_card(cards / "B001", {"B001C001_261102_R2CD.mov": b"y" * 5000})
+    running = services.offload_job_create(
+        actor=None, project=world.project, source=cards / "B001", destinations=dests, enqueue=False
+    )
+    OffloadJob.objects.filter(pk=running.pk).update(state="running", heartbeat_at=timezone.now())
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command(
+            "offload", "--project", "FILM", "--source", str(cards / "A004"), "--dest", "RAID-1", stderr=err
+        )
+    assert exited.value.code == 3
+    assert "another offload is running on this host: A004 is queued behind it" in err.getvalue()
+    assert OffloadJob.objects.get(label="A004").state == OffloadJob.State.QUEUED
+
+
+def test_a_preset_drive_in_warning_health_needs_the_dits_confirmation_on_the_screen(
+    dit_world: tuple[World, Path, list[Volume]],
+) -> None:
+    world, cards, dests = dit_world
+    preset_for(world, dests)
+    Volume.objects.filter(pk=dests[1].pk).update(health=Volume.Health.WARNING)
+    client = world.client("dit")
+    page = client.get("/p/FILM/offload/").content.decode()
+    assert "Write to SHUTTLE-1 although its drive health is warning" in page
+    refused = client.post("/p/FILM/offload/start/", {"source": str(cards / "A004")}, follow=True)
+    assert "SHUTTLE-1: the drive health is warning" in refused.content.decode()
+    assert not OffloadJob.objects.exists()
+    client.post("/p/FILM/offload/start/", {"source": str(cards / "A004"), "confirm_warning": "on"})
+    job = OffloadJob.objects.get(label="A004")
+    assert job.health_confirmations == ["SHUTTLE-1: health warning, written to on confirmation"]
