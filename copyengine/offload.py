@@ -408,7 +408,9 @@ def offload_card(
     ``pause``, when set, stops the run between batches: the batch in flight
     is finished and verified, files not reached are left alone (CANCELLED in
     the result, ``result.paused`` true). Running again later resumes: what
-    is verified at the destinations is hashed, not copied again.
+    is verified at the destinations is hashed, not copied again. With a
+    ``pause`` event given, ``on_progress`` is also called at each batch end
+    (besides the usual at most 4 calls a second), so the caller can decide there.
     """
     # Step 1: arguments, overlaps.
     source = Path(source).absolute()
@@ -612,6 +614,7 @@ class _Run:
         self.on_progress = on_progress
         self.on_file = on_file
         self.cancel = cancel
+        self.pausable = pause is not None
         self.pause = pause or threading.Event()
         self.paused = False
         # Set when the run stops for another reason (a callback raised): makes
@@ -757,8 +760,10 @@ class _Run:
             self._finish_verify(self.verifying)
         self._report(verification.jobs)  # step 4g
         self.unreported = [job for job in self.unreported if not job.reported]
-        # Once per batch whatever the throttle: the caller sees each batch end, where a pause takes effect.
-        self._emit_progress(force=True)
+        if self.pausable:
+            # The caller that can pause sees every batch end (where a pause takes effect), even
+            # within the throttle interval: one more progress call per batch at most.
+            self._emit_progress(force=True)
 
     # -- step 4a: plan -----------------------------------------------------
 

@@ -100,17 +100,22 @@ def validate(template: str) -> str:
             "(e.g. {project}/Day{day:03}/{card})"
         )
     for part in template.split("/"):
-        if part in ("", ".", ".."):
-            raise FolderTemplateError(
-                f"the folder template {template!r} has an empty, '.' or '..' level; every level needs a name "
-                "and may not climb out of the destination"
-            )
-        if part.startswith("."):
-            raise FolderTemplateError(
-                f"the level {part!r} of the folder template would be hidden; do not start a level with '.'"
-            )
+        _check_level(part, f"the folder template {template!r}")
     render(template, _EXAMPLE)  # format specs that do not fit their field fail here
     return template
+
+
+def _check_level(part: str, where: str) -> None:
+    """Refuse an empty, ``.``, ``..`` or hidden level of a template or of a rendered folder."""
+    if part in ("", ".", ".."):
+        raise FolderTemplateError(
+            f"{where} has an empty, '.' or '..' level; every level needs a name "
+            "and may not climb out of the destination"
+        )
+    if part.startswith("."):
+        raise FolderTemplateError(
+            f"{where}: the level {part!r} would be hidden; do not start a level with '.'"
+        )
 
 
 def render(template: str, values: FolderValues) -> str:
@@ -141,15 +146,7 @@ def render(template: str, values: FolderValues) -> str:
     if len(parts) > MAX_DEPTH:
         raise FolderTemplateError(f"the folder {rendered!r} is {len(parts)} levels deep; at most {MAX_DEPTH}")
     for part in parts:
-        if part in ("", ".", ".."):
-            raise FolderTemplateError(
-                f"the folder {rendered!r} has an empty, '.' or '..' part; every level needs a name "
-                "and may not climb out of the destination"
-            )
-        if part.startswith("."):
-            raise FolderTemplateError(
-                f"the folder part {part!r} would be hidden; do not start a level with '.'"
-            )
+        _check_level(part, f"the folder {rendered!r}")
         if len(part) > MAX_COMPONENT or part != part.strip():
             raise FolderTemplateError(
                 f"the folder part {part!r} is longer than {MAX_COMPONENT} characters "

@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from catalog.models import Volume
 from ingest import presets
 from tests.browser.conftest import ARTIFACTS, log_in, requires_chromium
-from tests.fixtures import World, start_worker
+from tests.fixtures import World, local_volumes, start_worker
 from tests.ingest.conftest import write_card
 
 if TYPE_CHECKING:
@@ -42,19 +42,8 @@ def test_a_dit_offloads_a_card_that_appears_to_two_destinations_and_opens_the_re
     cards = tmp_path / "cards"
     cards.mkdir()
     settings.REELVAULT_INGEST_ROOTS = [cards]
-    volumes = []
-    for label in ("RAID-1", "SHUTTLE-1"):
-        (tmp_path / label.lower()).mkdir()
-        volumes.append(
-            Volume.objects.create(
-                project=world.project,
-                label=label,
-                kind=Volume.Kind.RAID,
-                location=str(tmp_path / label.lower()),
-                host=django_settings.REELVAULT_HOSTNAME,
-                health=Volume.Health.HEALTHY,
-            )
-        )
+    volumes = local_volumes(world.project, tmp_path)
+    Volume.objects.filter(project=world.project).update(health=Volume.Health.HEALTHY)
     presets.offload_preset_save(
         actor=world.users["dit"],
         project=world.project,
@@ -128,18 +117,7 @@ def test_the_queue_shows_each_card_with_its_phase_bars_and_pause_or_resume(
 
     cards = tmp_path / "cards"
     settings.REELVAULT_INGEST_ROOTS = [cards]
-    volumes = []
-    for label in ("RAID-1", "SHUTTLE-1"):
-        (tmp_path / label.lower()).mkdir()
-        volumes.append(
-            Volume.objects.create(
-                project=world.project,
-                label=label,
-                kind=Volume.Kind.RAID,
-                location=str(tmp_path / label.lower()),
-                host=django_settings.REELVAULT_HOSTNAME,
-            )
-        )
+    volumes = local_volumes(world.project, tmp_path)
     jobs = {}
     for label in ("A001", "A002", "B001"):
         write_card(cards / label, {f"{label}C001_261102_R1AB.mov": b"x" * 4_000_000})

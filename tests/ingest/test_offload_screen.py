@@ -19,7 +19,7 @@ from django.utils import timezone
 from catalog.models import AuditEvent, Copy, ShootDay, Volume
 from ingest import services
 from ingest.models import OffloadJob, OffloadPreset
-from tests.fixtures import PERSONAS, World
+from tests.fixtures import PERSONAS, World, local_volumes
 from tests.ingest.conftest import write_card
 
 INGEST = {"admin", "dit"}
@@ -44,19 +44,7 @@ def dit_world(world: World, tmp_path: Path, settings: object) -> tuple[World, Pa
         },
     )
     settings.REELVAULT_INGEST_ROOTS = [cards]  # type: ignore[attr-defined]
-    dests = []
-    for label in ("RAID-1", "SHUTTLE-1"):
-        folder = tmp_path / label.lower()
-        folder.mkdir()
-        dests.append(
-            Volume.objects.create(
-                project=world.project,
-                label=label,
-                kind=Volume.Kind.RAID,
-                location=str(folder),
-                host=settings.REELVAULT_HOSTNAME,  # type: ignore[attr-defined]
-            )
-        )
+    dests = local_volumes(world.project, tmp_path)
     ShootDay.objects.create(project=world.project, number=3, date=dt.date(2026, 11, 1))
     ShootDay.objects.create(project=world.project, number=4, date=dt.date(2026, 11, 2))
     return world, cards, dests

@@ -13,7 +13,7 @@ from catalog.models import Copy, Volume
 from ingest import presets
 from ingest.models import CardSighting, OffloadJob, OffloadPreset
 from ingest.tasks import cards_watch_task
-from tests.fixtures import World, start_worker
+from tests.fixtures import World, local_volumes, start_worker
 from tests.ingest.conftest import write_card
 
 pytestmark = pytest.mark.integration
@@ -29,19 +29,7 @@ def wait_until(what: str, predicate: object, timeout: float = 120) -> None:
 
 
 def dests(world: World, tmp_path: Path) -> list[Volume]:
-    made = []
-    for label in ("RAID-1", "SHUTTLE-1"):
-        (tmp_path / label.lower()).mkdir()
-        made.append(
-            Volume.objects.create(
-                project=world.project,
-                label=label,
-                kind=Volume.Kind.RAID,
-                location=str(tmp_path / label.lower()),
-                host=settings.REELVAULT_HOSTNAME,
-            )
-        )
-    return made
+    return local_volumes(world.project, tmp_path)
 
 
 def test_a_new_card_is_offloaded_by_the_preset_once_on_a_host_that_opts_in(
