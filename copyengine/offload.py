@@ -102,6 +102,7 @@ __all__ = [
     "CopyCheck",
     "CopyStatus",
     "DestinationOutcome",
+    "DestinationProgress",
     "DestinationSummary",
     "FileOutcome",
     "OffloadRefusedError",
@@ -212,6 +213,16 @@ class FileOutcome:
 
 
 @dataclass(frozen=True)
+class DestinationProgress:
+    """How far one destination is: bytes written and read back so far, or why it was dropped."""
+
+    name: str
+    bytes_written: int
+    bytes_verified: int
+    failure: str | None
+
+
+@dataclass(frozen=True)
 class ProgressSnapshot:
     phase: str  # "copying", "verifying", "done"
     files_done: int
@@ -223,6 +234,7 @@ class ProgressSnapshot:
     bytes_per_second: float  # card bytes per second, overall
     eta_seconds: float | None
     current_file: str
+    destinations: tuple[DestinationProgress, ...] = ()
 
     @property
     def bytes_done(self) -> int:
@@ -256,6 +268,7 @@ class OffloadResult:
     seconds: float
     folders: tuple[CardFolder, ...] = ()  # the card's folders (excluded ones left out)
     root_mtime_ns: int | None = None
+    paused: bool = False  # stopped between batches by ``pause``: files not reached are CANCELLED
 
     @property
     def mb_per_second(self) -> float:
@@ -270,6 +283,8 @@ class OffloadResult:
         reasons = []
         if self.cancelled:
             reasons.append("the offload was cancelled")
+        if self.paused:
+            reasons.append("the offload was paused before the end of the card")
         if not self.files and not self.scan_problems:
             reasons.append("the card has no files (is it mounted?)")
         reasons += [f"{p.relpath}: {p.message}" for p in self.scan_problems]
@@ -400,6 +415,7 @@ def offload_card(
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     batch_files: int = DEFAULT_BATCH_FILES,
     chunk_size: int = hashing.CHUNK_SIZE,
+    pause: threading.Event | None = None,
 ) -> OffloadResult:
     """Copy the card at ``source`` to ``<destination>/<label>/`` on every destination.
 
@@ -413,6 +429,13 @@ def offload_card(
     not made at the destinations (its files are asked one by one). Raises
     OffloadRefusedError for bad arguments, before anything is written; every
     other problem is reported in the result.
+
+    ``pause``, when set, stops the run between batches: the batch in flight
+    is finished and verified, files not reached are left alone (CANCELLED in
+    the result, ``result.paused`` true). Running again later resumes: what
+    is verified at the destinations is hashed, not copied again. With a
+    ``pause`` event given, ``on_progress`` is also called at each batch end
+    (besides the usual at most 4 calls a second), so the caller can decide there.
     """
     # Step 1: arguments, overlaps.
     source = Path(source).absolute()
@@ -448,6 +471,7 @@ def offload_card(
         on_file=on_file,
         cancel=cancel or threading.Event(),
         chunk_size=chunk_size,
+        pause=pause,
     )
     return run.execute(batch_bytes=batch_bytes, batch_files=batch_files)
 
@@ -607,6 +631,7 @@ class _Run:
         on_file: Callable[[FileOutcome], None] | None,
         cancel: threading.Event,
         chunk_size: int,
+        pause: threading.Event | None = None,
     ) -> None:
         self.scan = scan
         self.excluded = excluded
@@ -616,6 +641,9 @@ class _Run:
         self.on_progress = on_progress
         self.on_file = on_file
         self.cancel = cancel
+        self.pausable = pause is not None
+        self.pause = pause or threading.Event()
+        self.paused = False
         # Set when the run stops for another reason (a callback raised): makes
         # the worker threads stop like a cancel, without touching the caller's
         # event.
@@ -658,6 +686,9 @@ class _Run:
             for batch in self._batches(batch_bytes, batch_files):
                 if self.stopping():
                     raise _Cancelled
+                if self.pause.is_set():
+                    self.paused = True  # the batch being read back is finished below, as at the end
+                    break
                 self.unreported += batch
                 self._copy_batch(batch)  # steps 4a-4c
                 if self.verifying is not None:
@@ -665,7 +696,10 @@ class _Run:
                 self.verifying = self._start_verify(batch, attempt=1)  # step 4d, in the background
             if self.verifying is not None:
                 self._finish_batch(self.verifying)
-            self._copy_folders()  # step 5
+            if self.paused:
+                self._settle_after_pause()
+            else:
+                self._copy_folders()  # step 5 (a resumed run makes and dates the folders at its end)
         except _Cancelled:
             # Raised only once no copy is in flight (see _stream); the read-back
             # of the previous batch may still run: let it stop first, so that
@@ -767,6 +801,10 @@ class _Run:
             self._finish_verify(self.verifying)
         self._report(verification.jobs)  # step 4g
         self.unreported = [job for job in self.unreported if not job.reported]
+        if self.pausable:
+            # The caller that can pause sees every batch end (where a pause takes effect), even
+            # within the throttle interval: one more progress call per batch at most.
+            self._emit_progress(force=True)
 
     # -- step 4a: plan -----------------------------------------------------
 
@@ -1230,6 +1268,13 @@ class _Run:
 
     # -- progress and result ---------------------------------------------------
 
+    def _settle_after_pause(self) -> None:
+        """Files the paused run did not reach: CANCELLED, nothing written for them."""
+        for job in self.jobs:
+            for target in job.targets:
+                if target.status is None:
+                    target.finish(CopyStatus.CANCELLED, "the offload was paused before this file")
+
     def _emit_progress(self, *, force: bool = False) -> None:
         if self.on_progress is None:
             return
@@ -1264,6 +1309,10 @@ class _Run:
             bytes_per_second=speed,
             eta_seconds=eta,
             current_file=self.current_file,
+            destinations=tuple(
+                DestinationProgress(d.destination.name, d.bytes_written, d.bytes_verified, d.failure)
+                for d in self.dests
+            ),
         )
 
     def _outcome(self, job: _Job) -> FileOutcome:
@@ -1317,6 +1366,7 @@ class _Run:
                 for d in self.dests
             ),
             cancelled=self.cancelled,
+            paused=self.paused,
             card_bytes=self.scan.total_bytes,
             source_bytes_read=self.source_bytes_read,
             seconds=time.monotonic() - self.started,

@@ -41,6 +41,8 @@ class OffloadJobSerializer(serializers.ModelSerializer[OffloadJob]):
             "algorithms",
             "state",
             "phase",
+            "folder",
+            "destination_progress",
             "files_total",
             "files_done",
             "bytes_total",
@@ -154,4 +156,19 @@ class OffloadJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[O
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         job = access_offload(request.user, int(pk or 0), need=Cap.INGEST, refusal="offload.cancel")
         job = services.offload_job_cancel(actor=request.user, job=job)
+        return Response(OffloadJobSerializer(job).data)
+
+    @extend_schema(request=None, responses=OffloadJobSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> Response:
+        """Pause: a running job stops after the batch being verified; resume copies only the rest."""
+        job = access_offload(request.user, int(pk or 0), need=Cap.INGEST, refusal="offload.pause")
+        job = services.offload_job_pause(actor=request.user, job=job)
+        return Response(OffloadJobSerializer(job).data)
+
+    @extend_schema(request=None, responses=OffloadJobSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        job = access_offload(request.user, int(pk or 0), need=Cap.INGEST, refusal="offload.resume")
+        job = services.offload_job_resume(actor=request.user, job=job)
         return Response(OffloadJobSerializer(job).data)

@@ -7,6 +7,7 @@ from django import forms
 from catalog.models import Project, ShootDay, Volume
 from core import names
 from ingest import selectors
+from ingest.models import OffloadPreset
 
 if TYPE_CHECKING:
     _VolumeChoices = forms.ModelMultipleChoiceField[Volume]
@@ -63,3 +64,36 @@ class OffloadForm(forms.Form):
         ]
         destinations.queryset = selectors.destination_volumes(project=project)
         day.queryset = ShootDay.objects.filter(project=project)
+        day.help_text = "Left empty: the day the card was recorded, else the project's current day."
+
+
+class PresetForm(forms.Form):
+    destinations = DestinationField(
+        queryset=Volume.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        label="Destinations",
+        required=False,
+    )
+    md5 = forms.BooleanField(required=False, label="Also MD5")
+    sha1 = forms.BooleanField(required=False, label="Also SHA-1")
+    folder_template = forms.CharField(
+        max_length=300,
+        initial="{card}",
+        widget=forms.TextInput(attrs={"size": 50}),
+        label="Folder on each destination",
+        help_text="Fields: {project}, {day} (e.g. {day:03}), {date} (e.g. {date:%Y%m%d}), {unit}, {camera}, "
+        "{card}. "
+        "Relative to the destination; must contain {card}.",
+    )
+    day_rule = forms.ChoiceField(choices=OffloadPreset.DayRule.choices, label="Shoot day")
+    auto_start = forms.BooleanField(
+        required=False,
+        label="Start on its own when a new card appears",
+        help_text="Only on hosts that allow it (REELVAULT_AUTO_OFFLOAD=1).",
+    )
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        destinations = self.fields["destinations"]
+        assert isinstance(destinations, forms.ModelMultipleChoiceField)
+        destinations.queryset = selectors.destination_volumes(project=project)

@@ -101,7 +101,7 @@ def _places(job: OffloadJob) -> list[ReportDestination]:
     summary = selectors.offload_summary(job=job).get("destinations", {})
     places = []
     for volume in sorted(job.destinations.all(), key=lambda v: v.label):
-        card_folder = Path(volume.location) / job.label
+        card_folder = Path(volume.location) / job.dest_folder
         done = summary.get(volume.label)
         if done is None:
             state = "not finished"

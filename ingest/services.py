@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from copyengine import fsnames, mhl
 from copyengine.backends.base import DestinationError
 from copyengine.backends.local import LocalDestination
 from copyengine.offload import (
+    CardFile,
     CopyStatus,
     DestinationOutcome,
     FileOutcome,
@@ -50,9 +51,11 @@ from copyengine.offload import (
 )
 from core import names
 from core.queues import QueueUnavailable, host_queue, job_enqueue
+from formats import foldertemplate
+from formats.cardformat import recognise_card
 from formats.naming import group_clip_files, recognize_camera_name
-from ingest import alerting
-from ingest.models import OffloadJob, OffloadSummary, ScanProblemSummary
+from ingest import alerting, selectors
+from ingest.models import OffloadJob, OffloadPreset, OffloadSummary, ScanProblemSummary
 from metadata import extraction as metadata
 
 logger = logging.getLogger(__name__)
@@ -182,6 +185,56 @@ def _outside_volume_roots(volume: Volume) -> str | None:
     )
 
 
+# --- The shoot day and the folder of an offload ------------------------------------
+
+
+def _card_recorded(files: Sequence[CardFile]) -> tuple[str | None, datetime | None]:
+    """The camera letter and recording date of a card: from its clip names, else its oldest file."""
+    found = recognise_card(f.relpath for f in files)
+    if found.recorded is not None:
+        return found.camera, datetime(
+            found.recorded.year, found.recorded.month, found.recorded.day, 12, tzinfo=UTC
+        )
+    media = [f.mtime_ns for f in files if not _is_history_path(f.relpath) and f.size > 0]
+    oldest = datetime.fromtimestamp(min(media) / 1e9, tz=UTC) if media else None
+    return found.camera, oldest
+
+
+def _first_day_create(*, actor: AnyUser | None, project: Project, recorded: datetime | None) -> ShootDay:
+    """Day 1 of a project that has none yet, dated the card's recording date (or today)."""
+    on_date = timezone.localtime(recorded).date() if recorded is not None else timezone.localdate()
+    day = ShootDay(project=project, number=1, date=on_date)
+    day.full_clean()
+    day.save()
+    audit_record(
+        actor=actor,
+        action="shootday.create",
+        obj=day,
+        project=project,
+        after={"number": 1, "date": on_date.isoformat(), "why": "first offload of the project"},
+    )
+    return day
+
+
+def offload_folder(*, project: Project, template: str, day: ShootDay, camera: str | None, label: str) -> str:
+    """The card's folder on each destination: the project's folder template rendered for this card.
+
+    Raises OffloadError when the template or the rendered path is refused (formats.foldertemplate).
+    """
+    values = foldertemplate.FolderValues(
+        project=project.code,
+        day=day.number,
+        date=day.date,
+        unit=day.unit,
+        camera=camera or (label[:1].upper() if label[:1].isalpha() else "X"),
+        card=label,
+    )
+    try:
+        return foldertemplate.render(foldertemplate.validate(template), values)
+    except foldertemplate.FolderTemplateError as exc:
+        raise OffloadError(f"{exc}; fix the folder template in the project's offload preset") from None
+
+
 def _card_volume(*, actor: AnyUser | None, project: Project, label: str, source: Path) -> Volume:
     card = project.volumes.filter(label__iexact=label).first()
     if card is None:
@@ -214,8 +267,15 @@ def offload_job_create(
     within_ingest_roots: bool = True,
     enqueue: bool = True,
     confirm_warning: bool = False,
+    preset: OffloadPreset | None = None,
 ) -> OffloadJob:
     """Register the card and create a queued offload job; enqueue it after commit.
+
+    Every job belongs to a shoot day: ``day``, else the one the preset's day
+    rule (default: recording date, then current day) finds, else Day 1 created
+    for the project. The card lands at the project preset's folder template
+    (``{card}`` without a preset) on each destination; ``preset`` marks a job
+    the preset started on its own.
 
     ``within_ingest_roots`` restricts the source to the host's configured
     ingest roots (pages and API); the command line may name any folder.
@@ -246,11 +306,23 @@ def offload_job_create(
         check_no_overlap(source=source, destination=Path(volume.location))
     confirmations = destinations_health_check(destinations=destinations, confirm_warning=confirm_warning)
     destinations_identity_check(destinations=destinations)
+    camera, recorded = _card_recorded(scan_card(source).files)
     # Serialise job creation per project: concurrent requests for one card
     # (four clicks, two DITs) wait here, then see the first one's job. NO KEY
     # UPDATE leaves rows that merely reference the project (clips, files) free.
     Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
-    active = [OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
+    # Under the lock: two first offloads of a project create its Day 1 once.
+    settings_preset = preset or OffloadPreset.objects.filter(project=project).first()
+    if day is None:
+        rule = settings_preset.day_rule if settings_preset is not None else OffloadPreset.DayRule.RECORDED
+        day = selectors.offload_day_resolve(project=project, recorded=recorded, rule=rule)
+    if day is None:
+        day = _first_day_create(actor=actor, project=project, recorded=recorded)
+    template = (
+        settings_preset.folder_template if settings_preset is not None else foldertemplate.DEFAULT_TEMPLATE
+    )
+    folder = offload_folder(project=project, template=template, day=day, camera=camera, label=label)
+    active = OffloadJob.ACTIVE
     busy = OffloadJob.objects.filter(project=project, label__iexact=label, state__in=active).first()
     if busy is not None:
         raise OffloadBusyError(busy)
@@ -265,6 +337,8 @@ def offload_job_create(
                 host=card.host or settings.REELVAULT_HOSTNAME,
                 algorithms=list(dict.fromkeys(["xxh128", *algorithms])),
                 day=day,
+                folder=folder,
+                preset=preset,
                 created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
                 health_confirmations=confirmations,
             )
@@ -277,8 +351,15 @@ def offload_job_create(
         action="offload.create",
         obj=job,
         project=project,
-        after={"card": label, "source": str(source), "destinations": [v.label for v in destinations]}
-        | ({"health_confirmed": confirmations} if confirmations else {}),
+        after={
+            "card": label,
+            "source": str(source),
+            "destinations": [v.label for v in destinations],
+            "day": day.number,
+            "folder": folder,
+        }
+        | ({"health_confirmed": confirmations} if confirmations else {})
+        | ({"preset": "started on its own by the project's preset"} if preset is not None else {}),
     )
     if enqueue:
         job_id, queue = job.pk, host_queue(job.host)
@@ -315,34 +396,110 @@ def _offload_job_enqueue(*, job_id: int, queue: str) -> None:
 
 @transaction.atomic(durable=True)
 def offload_job_cancel(*, actor: AnyUser | None, job: OffloadJob) -> OffloadJob:
-    """Ask a queued or running job to stop; the runner stops at the next chunk and removes temp files."""
-    updated = OffloadJob.objects.filter(
-        pk=job.pk, state__in=[OffloadJob.State.QUEUED, OffloadJob.State.RUNNING]
-    )
+    """Ask an active (queued, paused, running) job to stop; the runner stops at the next chunk, cleans up."""
+    updated = OffloadJob.objects.filter(pk=job.pk, state__in=OffloadJob.ACTIVE)
     if updated.update(cancel_requested=True):
-        OffloadJob.objects.filter(pk=job.pk, state=OffloadJob.State.QUEUED).update(
-            state=OffloadJob.State.CANCELLED, finished_at=timezone.now()
-        )
+        OffloadJob.objects.filter(
+            pk=job.pk, state__in=[OffloadJob.State.QUEUED, OffloadJob.State.PAUSED]
+        ).update(state=OffloadJob.State.CANCELLED, finished_at=timezone.now(), phase="")
         audit_record(actor=actor, action="offload.cancel", obj=job, project=job.project)
     job.refresh_from_db()
     return job
+
+
+@transaction.atomic(durable=True)
+def offload_job_pause(*, actor: AnyUser | None, job: OffloadJob) -> OffloadJob:
+    """Pause a queued or running job. Returns the job reloaded.
+
+    A queued job is paused at once; a running one finishes and verifies the
+    batch in flight, then stops and releases its claim (state ``paused``,
+    the next queued card on the host starts). Nothing already verified is
+    copied again on resume. A job in any other state is left as it is.
+    """
+    if OffloadJob.objects.filter(pk=job.pk, state=OffloadJob.State.QUEUED, cancel_requested=False).update(
+        state=OffloadJob.State.PAUSED, phase="paused"
+    ) or OffloadJob.objects.filter(pk=job.pk, state=OffloadJob.State.RUNNING, cancel_requested=False).update(
+        pause_requested=True
+    ):
+        audit_record(actor=actor, action="offload.pause", obj=job, project=job.project)
+    job.refresh_from_db()
+    return job
+
+
+@transaction.atomic(durable=True)
+def offload_job_resume(*, actor: AnyUser | None, job: OffloadJob) -> OffloadJob:
+    """Queue a paused job again (after the commit it goes to its host's queue). Returns the job reloaded.
+
+    A running job whose pause was requested but not reached yet simply goes on.
+    """
+    OffloadJob.objects.filter(pk=job.pk, state=OffloadJob.State.RUNNING).update(pause_requested=False)
+    if OffloadJob.objects.filter(pk=job.pk, state=OffloadJob.State.PAUSED, cancel_requested=False).update(
+        state=OffloadJob.State.QUEUED, pause_requested=False, phase=""
+    ):
+        audit_record(actor=actor, action="offload.resume", obj=job, project=job.project)
+        job_id, queue = job.pk, host_queue(job.host)
+        transaction.on_commit(lambda: _offload_job_enqueue(job_id=job_id, queue=queue))
+    job.refresh_from_db()
+    return job
+
+
+def _host_queue_next(host: str) -> None:
+    """Start the oldest queued offload of ``host`` (offloads on one host run one after the other)."""
+    waiting = (
+        OffloadJob.objects.filter(host=host, state=OffloadJob.State.QUEUED, cancel_requested=False)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        try:
+            _offload_job_enqueue(job_id=waiting, queue=host_queue(host))
+        except QueueUnavailable:
+            logger.warning("offload %s: the queue did not take it; beat sends it again", waiting)
 
 
 # --- Running a job ------------------------------------------------------------
 
 
 def _claim(job_id: int) -> bool:
-    """Take the job: queued, or running with a dead runner (stale heartbeat). Exactly one runner wins."""
+    """Take the job: queued, or running with a dead runner (stale heartbeat). Exactly one runner wins.
+
+    Offloads on one host run one after the other (they share its card
+    readers and disks, and the DIT follows a queue): while another job of the
+    host is running with a live heartbeat, the claim is refused and the job
+    stays queued; the running one starts the next when it ends
+    (``_host_queue_next``). A transaction-scoped advisory lock per host makes
+    two claims on one host take turns.
+    """
     now = timezone.now()
+    host = OffloadJob.objects.filter(pk=job_id).values_list("host", flat=True).first()
+    if host is None:
+        return False
     claimable = Q(state=OffloadJob.State.QUEUED) | Q(
         state=OffloadJob.State.RUNNING, heartbeat_at__lt=now - _stale_after()
     )
-    return (
-        OffloadJob.objects.filter(Q(pk=job_id) & claimable, cancel_requested=False).update(
-            state=OffloadJob.State.RUNNING, started_at=now, heartbeat_at=now, error=""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"reelvault.offload.host:{host}"])
+        busy = (
+            OffloadJob.objects.filter(
+                host=host, state=OffloadJob.State.RUNNING, heartbeat_at__gte=now - _stale_after()
+            )
+            .exclude(pk=job_id)
+            .exists()
         )
-        == 1
-    )
+        if busy:
+            return False
+        return (
+            OffloadJob.objects.filter(Q(pk=job_id) & claimable, cancel_requested=False).update(
+                state=OffloadJob.State.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                error="",
+                pause_requested=False,
+            )
+            == 1
+        )
 
 
 def offload_jobs_recover() -> list[int]:
@@ -447,7 +604,7 @@ class _Recorder:
 
     def _check(self, outcome: FileOutcome, media_file: MediaFile, dest: DestinationOutcome) -> CopyCheck:
         """What the engine proved about one copy: read back and matched, or why not."""
-        path = f"{self.job.label}/{outcome.relpath}"
+        path = f"{self.job.dest_folder}/{outcome.relpath}"
         if dest.status.is_good:
             # The engine counts a copy good only after reading it back and matching this hash.
             return CopyCheck(
@@ -530,7 +687,7 @@ def _write_history(
     (their names; see mhl.unrecordable), each a problem of its own: the rest
     of the card is recorded all the same.
     """
-    card_root = Path(volume.location) / job.label
+    card_root = Path(volume.location) / job.dest_folder
     records = []
     unrecorded: list[ScanProblemSummary] = []
     for f in result.files:
@@ -593,9 +750,12 @@ def _folder_times_restore(job: OffloadJob, result: OffloadResult, volume: Volume
     (and to folders holding a carried-over nested history), which changes
     their mtimes after the engine set them.
     """
-    destination = LocalDestination(volume.location, name=volume.label)
+    made = _destination_parent(volume, job.dest_folder)
+    if isinstance(made, str):
+        return [made]
+    destination, card_folder = made
     try:
-        writer = destination.open_writer(job.label)
+        writer = destination.open_writer(card_folder)
     except DestinationError as exc:
         return [str(exc)]
     try:
@@ -606,25 +766,61 @@ def _folder_times_restore(job: OffloadJob, result: OffloadResult, volume: Volume
         writer.close()
 
 
+def _destination_parent(volume: Volume, folder: str) -> tuple[LocalDestination, str] | str:
+    """The engine's destination and card folder name for ``folder`` (the rendered template) on ``volume``.
+
+    The template's leading levels (``DEMO/Day004/A``) are created inside the
+    mounted volume, never through a symlink; the last level is the engine's
+    card folder. Returns a message instead when they cannot be made. A
+    volume that is not mounted is left to the engine, which drops it with
+    "is the drive mounted?".
+    """
+    *parents, last = folder.split("/")
+    base = Path(volume.location)
+    if not base.is_dir():
+        return LocalDestination(base.joinpath(*parents), name=volume.label), last
+    for part in parents:
+        base = base / part
+        if base.is_symlink():
+            return f"destination {volume.label}: {base} is a symlink; refusing to write through it"
+        try:
+            base.mkdir(exist_ok=True)
+        except OSError as exc:
+            return f"destination {volume.label}: cannot create {base}: {exc.strerror}"
+    return LocalDestination(base, name=volume.label), last
+
+
 def offload_job_run(
     *,
     job_id: int,
     actor: AnyUser | None = None,
     on_progress: Callable[[ProgressSnapshot], None] | None = None,
 ) -> OffloadJob | None:
-    """Run (or resume) an offload job. Returns the finished job, or None if it was not claimable.
+    """Run (or resume) an offload job. Returns the job as it ended, or None if it was not claimable.
 
     Safe to run twice: the claim lets one runner in; a resumed run finds the
     files already verified at the destinations and does not copy them again.
+    Whatever the outcome (finished, failed, paused), the next queued offload
+    of this host is started.
     """
     if not _claim(job_id):
         return None
+    host = OffloadJob.objects.values_list("host", flat=True).get(pk=job_id)
+    try:
+        return _offload_job_run(job_id=job_id, actor=actor, on_progress=on_progress)
+    finally:
+        _host_queue_next(host)
+
+
+def _offload_job_run(
+    *, job_id: int, actor: AnyUser | None, on_progress: Callable[[ProgressSnapshot], None] | None
+) -> OffloadJob:
     job = OffloadJob.objects.select_related("project", "card", "created_by").get(pk=job_id)
     actor = actor or job.created_by
     OffloadJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1)
     source = Path(job.source_path)
     volumes = {v.label: v for v in job.destinations.all()}
-    cancel = threading.Event()
+    cancel, pause = threading.Event(), threading.Event()
     # Again on the worker, whatever the catalog says now: its roots and symlinks are the ones written to.
     outside = [problem for v in volumes.values() if (problem := _outside_volume_roots(v)) is not None]
     if outside:
@@ -635,16 +831,23 @@ def offload_job_run(
         destinations_identity_check(destinations=list(volumes.values()))
     except OffloadError as exc:
         return _finish_failed(job, actor, str(exc))
+    engine_destinations: list[LocalDestination] = []
+    card_folder = job.label
+    for volume in volumes.values():
+        made = _destination_parent(volume, job.dest_folder)
+        if isinstance(made, str):
+            return _finish_failed(job, actor, made)
+        destination, card_folder = made
+        engine_destinations.append(destination)
     try:
         expected = _expected_hashes(source)
         scan = scan_card(source)
         groups = group_clip_files(f.relpath for f in scan.files if not _is_history_path(f.relpath))
         clip_of = {path: key for key, paths in groups.items() for path in paths}
         recorder = _Recorder(job=job, actor=actor, destinations=volumes, clip_of=clip_of)
-        last_check = [0.0]
+        last_check: list[float] = [0.0, -1]
 
         def progress(snapshot: ProgressSnapshot) -> None:
-            now = time.monotonic()
             OffloadJob.objects.filter(pk=job.pk).update(
                 phase=snapshot.phase,
                 files_total=snapshot.files_total,
@@ -655,30 +858,63 @@ def offload_job_run(
                 eta_seconds=snapshot.eta_seconds,
                 current_file=fsnames.shown(snapshot.current_file)[:1024],
                 heartbeat_at=timezone.now(),
+                destination_progress={
+                    d.name: {"written": d.bytes_written, "verified": d.bytes_verified, "failure": d.failure}
+                    for d in snapshot.destinations
+                },
             )
-            if now - last_check[0] > 1.0:
-                last_check[0] = now
-                if OffloadJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-                    cancel.set()
             if on_progress is not None:
                 on_progress(snapshot)
+            # Read the DIT's cancel and pause at most once a second (the engine calls
+            # this up to 4 times a second), and always when a file was finished.
+            now = time.monotonic()
+            if now - last_check[0] > 1.0 or snapshot.files_done != last_check[1]:
+                last_check[:] = [now, snapshot.files_done]
+                flags = OffloadJob.objects.filter(pk=job.pk).values_list(
+                    "cancel_requested", "pause_requested"
+                )
+                cancel_requested, pause_requested = flags.get()
+                if cancel_requested:
+                    cancel.set()
+                if pause_requested:
+                    pause.set()
 
         result = offload_card(
             source=source,
-            destinations=[LocalDestination(v.location, name=label) for label, v in volumes.items()],
-            label=job.label,
+            destinations=engine_destinations,
+            label=card_folder,
             algorithms=job.algorithms,
             expected_hashes=expected,
             exclude=_is_history_path,
             on_progress=progress,
             on_file=recorder.add,
             cancel=cancel,
+            pause=pause,
             batch_bytes=settings.REELVAULT_OFFLOAD_BATCH_MB * 1024 * 1024,
         )
         recorder.flush()
     except (OffloadRefusedError, mhl.MHLError, OSError) as exc:
         return _finish_failed(job, actor, str(exc))
+    if result.paused and not result.cancelled:
+        return _finish_paused(job, actor)
     return _finish(job, actor, result)
+
+
+def _finish_paused(job: OffloadJob, actor: AnyUser | None) -> OffloadJob:
+    """Release the claim of a paused run: its verified files are cataloged; resume copies the rest."""
+    with transaction.atomic():
+        OffloadJob.objects.filter(pk=job.pk).update(
+            state=OffloadJob.State.PAUSED, pause_requested=False, phase="paused", heartbeat_at=None
+        )
+        audit_record(
+            actor=actor,
+            action="offload.paused",
+            obj=job,
+            project=job.project,
+            after={"files_done": job.files_done, "files_total": job.files_total},
+        )
+    job.refresh_from_db()
+    return job
 
 
 def offload_job_fail(*, job_id: int, message: str) -> None:
@@ -705,6 +941,7 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
     actor_name = actor.get_username() if actor is not None and actor.is_authenticated else "reelvault"
     history_errors: list[str] = []
     unrecorded: dict[str, ScanProblemSummary] = {}
+    OffloadJob.objects.filter(pk=job.pk).update(phase="mhl", heartbeat_at=timezone.now())
     for destination in result.destinations:
         if destination.failure is None:
             volume = job.destinations.get(label=destination.name)

@@ -34,3 +34,17 @@ def offload_job_run_task(self: Any, job_id: int) -> None:
 @shared_task(name="ingest.offload_jobs_recover", acks_late=True, ignore_result=True)
 def offload_jobs_recover_task() -> None:
     services.offload_jobs_recover()
+
+
+@shared_task(name="ingest.cards_watch_dispatch", acks_late=True, ignore_result=True)
+def cards_watch_dispatch_task() -> None:
+    from ingest import presets
+
+    presets.cards_watch_dispatch()
+
+
+@shared_task(name="ingest.cards_watch", acks_late=True, ignore_result=True, soft_time_limit=120)
+def cards_watch_task(host: str) -> None:
+    from ingest import presets
+
+    presets.cards_watch(host=host)

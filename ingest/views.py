@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,9 +13,11 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from catalog.audit import audit_record
+from catalog.models import Volume
 from catalog.permissions import Cap, access_project, user_can
-from ingest import reports, selectors, services
-from ingest.forms import OffloadForm
+from core.queues import QueueUnavailable
+from ingest import presets, reports, selectors, services
+from ingest.forms import OffloadForm, PresetForm
 from ingest.permissions import access_offload
 
 
@@ -34,7 +37,15 @@ def offload_new(request: HttpRequest, code: str) -> HttpResponse:
     # Opening the form is a read; only a refused POST is an attempted write, and audited.
     refusal = "offload.create" if request.method == "POST" else ""
     project = access_project(request.user, code, need=Cap.INGEST, refusal=refusal)
-    form = OffloadForm(request.POST or None, project=project)
+    preset = selectors.offload_preset(project=project)
+    initial: dict[str, object] = {"source": request.GET.get("source", "")}
+    if preset is not None:
+        initial |= {
+            "destinations": list(preset.destinations.all()),
+            "md5": "md5" in preset.algorithms,
+            "sha1": "sha1" in preset.algorithms,
+        }
+    form = OffloadForm(request.POST or None, project=project, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         algorithms = [name for name in ("md5", "sha1") if data[name]]
@@ -116,3 +127,131 @@ def offload_report(request: HttpRequest, job_id: int, fmt: str = "html") -> Http
         "speed": reports.speed(report),
     }
     return render(request, "ingest/offload_report.html", context)
+
+
+@login_required
+def offload_screen(request: HttpRequest, code: str) -> HttpResponse:
+    """The DIT's offload screen: mounted cards, destinations, the host's queue (htmx refreshes it)."""
+    project = access_project(request.user, code)
+    preset = selectors.offload_preset(project=project)
+    throughput = selectors.offload_throughput()
+    destinations = selectors.destination_states(project=project)
+    context = {
+        "project": project,
+        "preset": preset,
+        "throughput": throughput,
+        "destinations": destinations,
+        "cards": selectors.offload_screen_cards(
+            project=project, preset=preset, destinations=destinations, throughput=throughput
+        ),
+        "queue": selectors.host_offload_queue(project=project),
+        # Preset destinations whose drive is in warning health: starting needs the DIT's confirmation.
+        "preset_warning": [
+            v.label
+            for v in (preset.destinations.all() if preset else [])
+            if v.health == Volume.Health.WARNING
+        ],
+        "recent": selectors.offload_recent_finished(project=project),
+        "can_ingest": user_can(request.user, project, Cap.INGEST),
+        "auto_offload": settings.REELVAULT_AUTO_OFFLOAD,
+        "host": settings.REELVAULT_HOSTNAME,
+    }
+    template = (
+        "ingest/_offload_screen_live.html"
+        if request.headers.get("HX-Request")
+        else "ingest/offload_screen.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def offload_screen_start(request: HttpRequest, code: str) -> HttpResponse:
+    """Start an offload of one mounted card with the project's preset."""
+    project = access_project(request.user, code, need=Cap.INGEST, refusal="offload.create")
+    preset = selectors.offload_preset(project=project)
+    if preset is None or not preset.destinations.exists():
+        messages.error(request, "This project has no offload preset with destinations yet: set one up first.")
+        return redirect("offload-preset", code=project.code)
+    try:
+        job = services.offload_job_create(
+            actor=request.user,
+            project=project,
+            source=Path(request.POST.get("source", "")),
+            destinations=list(preset.destinations.all()),
+            algorithms=preset.algorithms,
+            confirm_warning=request.POST.get("confirm_warning") == "on",
+        )
+    except services.OffloadBusyError as exc:
+        messages.info(request, str(exc))
+    except services.OffloadError as exc:
+        messages.error(request, str(exc))
+    except QueueUnavailable as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"Offload of {job.label} queued (shoot day {job.day.number if job.day else '—'})."
+        )
+    return redirect("offload-screen", code=project.code)
+
+
+@login_required
+def offload_preset_edit(request: HttpRequest, code: str) -> HttpResponse:
+    refusal = "offload_preset.save" if request.method == "POST" else ""
+    project = access_project(request.user, code, need=Cap.INGEST, refusal=refusal)
+    preset = selectors.offload_preset(project=project)
+    initial: dict[str, object] = {}
+    if preset is not None:
+        initial = {
+            "destinations": list(preset.destinations.all()),
+            "md5": "md5" in preset.algorithms,
+            "sha1": "sha1" in preset.algorithms,
+            "folder_template": preset.folder_template,
+            "day_rule": preset.day_rule,
+            "auto_start": preset.auto_start,
+        }
+    form = PresetForm(request.POST or None, project=project, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            presets.offload_preset_save(
+                actor=request.user,
+                project=project,
+                destinations=list(data["destinations"]),
+                algorithms=[name for name in ("md5", "sha1") if data[name]],
+                folder_template=data["folder_template"],
+                day_rule=data["day_rule"],
+                auto_start=data["auto_start"],
+            )
+        except presets.PresetError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(request, "Offload preset saved.")
+            return redirect("offload-screen", code=project.code)
+    return render(request, "ingest/offload_preset.html", {"project": project, "form": form})
+
+
+@login_required
+@require_POST
+def offload_pause(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = access_offload(request.user, job_id, need=Cap.INGEST, refusal="offload.pause")
+    services.offload_job_pause(actor=request.user, job=job)
+    messages.info(request, f"Pause requested for {job.label}: it stops after the files being verified.")
+    if request.POST.get("next") == "screen":
+        return redirect("offload-screen", code=job.project.code)
+    return redirect("offload-detail", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def offload_resume(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = access_offload(request.user, job_id, need=Cap.INGEST, refusal="offload.resume")
+    try:
+        services.offload_job_resume(actor=request.user, job=job)
+    except QueueUnavailable as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Offload of {job.label} resumed: verified files are not copied again.")
+    if request.POST.get("next") == "screen":
+        return redirect("offload-screen", code=job.project.code)
+    return redirect("offload-detail", job_id=job.pk)

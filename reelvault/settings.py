@@ -269,6 +269,17 @@ REELVAULT_QUEUE_ALERT_SECONDS = env_int("REELVAULT_QUEUE_ALERT_SECONDS", 600)
 # batches of work. Small enough for that overlap, large enough that the sync per
 # batch costs little.
 REELVAULT_OFFLOAD_BATCH_MB = env_int("REELVAULT_OFFLOAD_BATCH_MB", 256)
+# README "Offload": card MB/s assumed for the time estimate until this host has offloaded
+# 100 MB cards (then the median of its last five is used).
+REELVAULT_OFFLOAD_ASSUMED_MBPS = env_int("REELVAULT_OFFLOAD_ASSUMED_MBPS", 150)
+# Opt-in per host: start offloads on their own with the project's preset when a new card
+# appears under REELVAULT_INGEST_ROOTS (checked every REELVAULT_CARD_WATCH_SECONDS).
+REELVAULT_AUTO_OFFLOAD = env_bool("REELVAULT_AUTO_OFFLOAD", False)
+REELVAULT_CARD_WATCH_SECONDS = env_int("REELVAULT_CARD_WATCH_SECONDS", 10)
+CELERY_BEAT_SCHEDULE["offload-cards-watch"] = {
+    "task": "ingest.cards_watch_dispatch",
+    "schedule": float(REELVAULT_CARD_WATCH_SECONDS),
+}
 
 # --- Restore and alerts -------------------------------------------------
 # A restore larger than this (bytes, default 2 TB) needs two different approvers.

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import factory
 import pytest
@@ -129,6 +130,28 @@ def world(db: None) -> World:
         other_clip=ClipFactory(project=other, scene="42", cast=["Ava Stone"]),
         volume=VolumeFactory(project=project, label="RAID-A"),
     )
+
+
+def local_volumes(
+    project: Project, root: Path, labels: Sequence[str] = ("RAID-1", "SHUTTLE-1")
+) -> list[Volume]:
+    """RAID volumes of ``project`` in new folders under ``root``, mounted on this host (destinations)."""
+    from django.conf import settings
+
+    made = []
+    for label in labels:
+        folder = root / label.lower()
+        folder.mkdir()
+        made.append(
+            Volume.objects.create(
+                project=project,
+                label=label,
+                kind=Volume.Kind.RAID,
+                location=str(folder),
+                host=settings.REELVAULT_HOSTNAME,
+            )
+        )
+    return made
 
 
 def database_url_for_tests() -> str:

@@ -95,6 +95,14 @@ class Command(ReelvaultCommand):
 
         finished = services.offload_job_run(job_id=job.pk, on_progress=progress)
         bar.close()
+        if finished is None:
+            # Offloads on one host run one after the other: this one waits for the running one and
+            # then runs on this host's worker (README "Offload").
+            self.stderr.write(
+                f"another offload is running on this host: {job.label} is queued behind it and runs on this "
+                f"host's worker when it ends; follow it at /offloads/{job.pk}/ or cancel it there"
+            )
+            raise SystemExit(3)
         job = finished or OffloadJob.objects.get(pk=job.pk)
         self._report(job, as_json=options["json"])
         if not job.safe_to_format:

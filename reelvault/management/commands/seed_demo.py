@@ -22,6 +22,8 @@ from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Clip, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import RoleName
 from core.commands import ReelvaultCommand
+from ingest import presets
+from ingest.models import OffloadPreset
 
 DEMO_CODE = "DEMO"
 FIRST_DAY = date(2026, 11, 2)
@@ -54,6 +56,7 @@ class Command(ReelvaultCommand):
             write=self.stdout.write,
         )
         self._restore_targets(project)
+        seed_offload_preset(project)
         self._demo_card()
         if len(days) >= 3:
             # The producer's view: a camera report, the daily report subscription, the day-2 alert.
@@ -226,6 +229,31 @@ def seed_clips(project: Project, days: list[ShootDay], count: int) -> int:
     return len(new)
 
 
+# The demo project's offload preset folder template: the seeded copies use the same layout,
+# so a card offloaded in the demo lands beside the seeded ones (README "Offload").
+DEMO_FOLDER_TEMPLATE = "{project}/Day{day:03}/{card}"
+
+
+def demo_copy_path(project: Project, media_file: MediaFile, day: ShootDay | None) -> str:
+    """Where a seeded file's copy lies on a volume: the folder template, with the reel as the card."""
+    return f"{project.code}/Day{day.number if day else 1:03d}/{media_file.relative_path}"
+
+
+def seed_offload_preset(project: Project) -> None:
+    """The demo's offload preset (once): RAID-01 and SHUTTLE-01, MD5 too, the shared folder layout."""
+    if OffloadPreset.objects.filter(project=project).exists():
+        return
+    presets.offload_preset_save(
+        actor=None,
+        project=project,
+        destinations=list(project.volumes.filter(label__in=["RAID-01", "SHUTTLE-01"])),
+        algorithms=["md5"],
+        folder_template=DEMO_FOLDER_TEMPLATE,
+        day_rule=OffloadPreset.DayRule.RECORDED,
+        auto_start=False,
+    )
+
+
 def seed_files_and_copies(project: Project) -> int:
     """One media file per demo clip that has none, with real bytes behind every copy.
 
@@ -269,7 +297,7 @@ def seed_files_and_copies(project: Project) -> int:
             if index % 3 == 0:
                 found["SHUTTLE-02"] = Found.PROVEN
         for label, outcome in found.items():
-            path = f"{project.code}/{media_file.relative_path}"
+            path = demo_copy_path(project, media_file, clip.day)
             if outcome is Found.COPYING:  # unfinished copies are absent from their volume
                 checks[label].append(CopyCheck(media_file=media_file, path=path, found=outcome))
                 continue

@@ -26,7 +26,7 @@ from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
 from catalog.policy import short_clips
 from core.commands import ReelvaultCommand
 from dashboard.models import ExpectedCard, ReportSubscription
-from reelvault.management.commands.seed_demo import demo_content, write_demo_bytes
+from reelvault.management.commands.seed_demo import demo_content, demo_copy_path, write_demo_bytes
 
 DEMO = "DEMO"
 
@@ -64,10 +64,11 @@ class Command(ReelvaultCommand):
             for media_file in (
                 MediaFile.objects.filter(clip_id__in=short)
                 .exclude(copies__volume=spare)
-                .select_related("clip")
+                .select_related("clip__day")
             ):
+                day_of = media_file.clip.day if media_file.clip is not None else None
                 checks[spare].append(
-                    _copy_again(spare, media_file, f"{project.code}/{media_file.relative_path}")
+                    _copy_again(spare, media_file, demo_copy_path(project, media_file, day_of))
                 )
         for volume, volume_checks in checks.items():
             copies_record(
