@@ -79,6 +79,8 @@ def test_an_editors_restore_waits_for_the_signoff_and_goes_when_the_day_is_signe
         in (clip_page)
     )
     assert Notification.objects.filter(user=site.world.users["editor"], kind="restore.waiting").exists()
+    detail = editor.get(f"/api/restores/{restore.pk}/").json()
+    assert (detail["state"], detail["waiting_for_signoff"]) == ("waiting", [1])
     # The producer's day page names the restore that waits.
     day_page = site.world.client("producer").get("/p/FILM/days/1/").content.decode()
     assert "1 restore waits for this sign-off" in day_page and f"restore {restore.pk}" in day_page
@@ -89,6 +91,7 @@ def test_an_editors_restore_waits_for_the_signoff_and_goes_when_the_day_is_signe
     assert response.status_code == 302
     restore.refresh_from_db()
     assert restore.state == "queued" and site.sent == [restore.pk]  # type: ignore[attr-defined]
+    assert editor.get(f"/api/restores/{restore.pk}/").json()["waiting_for_signoff"] == []
     day_page = site.world.client("producer").get("/p/FILM/days/1/").content.decode()
     assert "Released for reformat" in day_page and 'A001</span>, <span class="card-label">B001' in day_page
     told = Notification.objects.get(user=site.world.users["dit"], kind="day.signed_off")
