@@ -494,21 +494,27 @@ def restore_requests_approve(
 # --- Queueing and running ----------------------------------------------------------------
 
 
+def _locked_in_state(request_id: int, state: str) -> RestoreRequest | None:
+    """The request, locked for the caller's transaction, if it is still in ``state``; else None."""
+    return (
+        RestoreRequest.objects.select_for_update(of=("self",))
+        .select_related("project", "target", "requester")
+        .filter(pk=request_id, state=state)
+        .first()
+    )
+
+
 def restore_request_queue(*, request_id: int) -> RestoreRequest | None:
     """Move an approved request to ``queued`` and send it to its host's worker.
 
-    Returns the request, or None when it was not ``approved`` (already
-    queued by someone else: safe to call twice). The job runs on the target's
+    Returns the request (queued, or ``waiting`` when it must wait for a day's
+    sign-off), or None when it was not ``approved`` (already queued by someone
+    else: safe to call twice). The job runs on the target's
     host when the target names one, else on the host holding most of the
     best copies.
     """
     with transaction.atomic(durable=True):
-        restore = (
-            RestoreRequest.objects.select_for_update(of=("self",))
-            .select_related("project", "target", "requester")
-            .filter(pk=request_id, state=RestoreRequest.State.APPROVED)
-            .first()
-        )
+        restore = _locked_in_state(request_id, RestoreRequest.State.APPROVED)
         if restore is None:
             return None
         if _hold_for_signoff(restore, before=RestoreRequest.State.APPROVED):
@@ -605,12 +611,7 @@ def restore_requests_resume(
     released = []
     for request_id in _waiting_touching(RestoreRequest.State.WAITING, project_id=project_id, day_ids=day_ids):
         with transaction.atomic(durable=True):
-            restore = (
-                RestoreRequest.objects.select_for_update(of=("self",))
-                .select_related("project", "target", "requester")
-                .filter(pk=request_id, state=RestoreRequest.State.WAITING)
-                .first()
-            )
+            restore = _locked_in_state(request_id, RestoreRequest.State.WAITING)
             if restore is None or restore_waits_for_signoff(
                 restore.requester, restore.project, day_ids=selectors.restore_day_ids(restore=restore)
             ):
@@ -645,10 +646,5 @@ def restore_requests_hold(*, day_ids: Sequence[int]) -> list[int]:
 def restore_request_hold_if_waiting(*, request_id: int) -> bool:
     """Hold a queued request that must wait for a sign-off (the runner asks before it starts); say whether."""
     with transaction.atomic(durable=True):
-        restore = (
-            RestoreRequest.objects.select_for_update(of=("self",))
-            .select_related("project", "target", "requester")
-            .filter(pk=request_id, state=RestoreRequest.State.QUEUED)
-            .first()
-        )
+        restore = _locked_in_state(request_id, RestoreRequest.State.QUEUED)
         return restore is not None and _hold_for_signoff(restore, before=RestoreRequest.State.QUEUED)
