@@ -21,7 +21,7 @@ from restore.models import RestoreRequest
 from restore.services import restore_request_run, restore_target_create
 from tests.catalog.test_role_matrix import ALL
 from tests.dashboard.conftest import Site
-from tests.fixtures import PERSONAS
+from tests.fixtures import PERSONAS, UserFactory
 
 
 @pytest.fixture
@@ -141,23 +141,50 @@ def test_the_runner_does_not_start_a_restore_whose_day_was_reopened_after_it_was
     assert restore.state == "waiting" and restore.started_at is None
 
 
-@pytest.mark.parametrize("persona", ["producer", "dit", "admin"])
-def test_restores_of_roles_that_run_the_day_never_wait(
-    gated: Site, persona: str, django_capture_on_commit_callbacks: Callable[..., Any]
+@pytest.mark.parametrize(
+    ("persona", "target", "waits"),
+    [
+        ("editor", "editorial", True),
+        ("colorist", "colour", True),
+        ("vfx", "vfx", True),
+        ("producer", "editorial", False),
+        ("dit", "editorial", False),
+        ("admin", "editorial", False),
+    ],
+)
+def test_role_matrix_of_waiting_for_signoff(
+    gated: Site,
+    persona: str,
+    target: str,
+    waits: bool,
+    settings: Any,
+    django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
+    """Editorial roles wait for the sign-off; the roles that run the day (RESTORE_BEFORE_SIGNOFF) never do."""
     site = gated
-    restore = _request(site, persona)
-    if persona == "admin":  # nobody approves their own: a second admin does
-        from tests.fixtures import UserFactory
-
-        other = UserFactory(username="admin2", is_superuser=True)
-        site.world.users["admin2"] = other
-        with django_capture_on_commit_callbacks(execute=True):
-            assert site.world.client("admin2").post(f"/api/restores/{restore.pk}/approve/").status_code == 200
-        restore.refresh_from_db()
-    else:
-        restore = _approve(site, restore, django_capture_on_commit_callbacks)
-    assert restore.state == "queued"
+    root = Path(settings.REELVAULT_RESTORE_ROOTS[0])
+    if target != "editorial":
+        (root / target).mkdir()
+        restore_target_create(
+            actor=None, project=site.project, name=target, path=str(root / target), host="cart-2"
+        )
+    response = site.world.client(persona).post(
+        "/api/restores/",
+        {"project": "FILM", "clips": [site.clips["A001C001"].pk], "target": target, "reason": "look"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    restore = RestoreRequest.objects.get(pk=response.json()["id"])
+    approver = "admin"
+    if persona == "admin":  # nobody approves their own: another admin does
+        site.world.users["admin2"] = UserFactory(username="admin2", is_superuser=True)
+        approver = "admin2"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert site.world.client(approver).post(f"/api/restores/{restore.pk}/approve/").status_code == 200
+    restore.refresh_from_db()
+    assert restore.state == ("waiting" if waits else "queued")
+    waited = AuditEvent.objects.filter(action="restore.wait_for_signoff", object_id=str(restore.pk))
+    assert waited.exists() == waits
 
 
 def test_with_the_rule_off_editorial_restores_start_once_approved(
