@@ -19,6 +19,7 @@ from alerts.models import Alert, Severity
 from alerts.services import Raised, alert_raise, alert_resolve_key
 from catalog.models import ShootDay, Volume
 from catalog.policy import policy_by_day, short_clips
+from formats.units import format_bytes
 
 
 def volume_usage(volume: Volume) -> tuple[int, int] | None:
@@ -60,8 +61,8 @@ def volume_space_check(*, volume: Volume) -> Raised | None:
         severity=Severity.CRITICAL if used >= 98 else Severity.WARNING,
         title=f"{project.code}: volume {volume.label} is {used:.0f}% full",
         body=(
-            f"{volume.label} ({volume.get_kind_display()}, {volume.location}) has {free / 1e9:.1f} GB free "
-            f"of {total / 1e9:.1f} GB. Offloads to it will fail once it is full: add or swap a drive."
+            f"{volume.label} ({volume.get_kind_display()}, {volume.location}) has {format_bytes(free)} free "
+            f"of {format_bytes(total)}. Offloads to it will fail once it is full: add or swap a drive."
         ),
         link=f"/p/{project.code}/",
         details={"volume": volume.label, "free_bytes": free, "total_bytes": total},

@@ -48,6 +48,13 @@ class Project(models.Model):
         blank=True,
         help_text="Tiers that must be WORM: a copy there counts only on a WORM volume.",
     )
+    # Sign-off advances permissions: editorial restores (roles without
+    # Cap.RESTORE_BEFORE_SIGNOFF) of a day's footage wait until the day is signed off.
+    restores_wait_for_signoff = models.BooleanField(
+        default=False,
+        help_text="Editorial restores (editors, colourists, VFX) of a shoot day's footage wait until "
+        "the producer signs the day off.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,6 +15,7 @@ such as opening an edit form, so those leave no entry. Outsiders (404) leave non
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, NoReturn
 
@@ -27,7 +28,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from catalog.audit import audit_record
-from catalog.models import AuditEvent, Clip, Membership, Project, Volume
+from catalog.models import AuditEvent, Clip, Membership, Project, ShootDay, Volume
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -60,6 +61,9 @@ class Cap(StrEnum):
     TAKE_RELEASES = "take_releases"  # editorial: be told when a signed-off day's footage is released
     ACKNOWLEDGE_ALERTS = "acknowledge_alerts"  # take an alert in hand (stops its escalation)
     MANAGE_RECOVERY = "manage_recovery"  # duty rota, escalation ladder, runbook sections, checklists
+    # restore a day's footage before the day is signed off, where the project holds editorial
+    # restores until sign-off (Project.restores_wait_for_signoff); see restore_waits_for_signoff
+    RESTORE_BEFORE_SIGNOFF = "restore_before_signoff"
 
 
 ROLE_CAPABILITIES: dict[RoleName, frozenset[Cap]] = {
@@ -75,6 +79,7 @@ ROLE_CAPABILITIES: dict[RoleName, frozenset[Cap]] = {
             Cap.ACKNOWLEDGE_ALERTS,
             Cap.RUN_REPORTS,
             Cap.MANAGE_RECOVERY,
+            Cap.RESTORE_BEFORE_SIGNOFF,
         }
     ),
     RoleName.EDITOR: frozenset({Cap.VIEW, Cap.EDIT_METADATA, Cap.REQUEST_RESTORE, Cap.TAKE_RELEASES}),
@@ -87,6 +92,7 @@ ROLE_CAPABILITIES: dict[RoleName, frozenset[Cap]] = {
             Cap.HANDLE_ALERTS,
             Cap.ACKNOWLEDGE_ALERTS,
             Cap.RUN_REPORTS,
+            Cap.RESTORE_BEFORE_SIGNOFF,
         }
     ),
     RoleName.VIEWER: frozenset({Cap.VIEW}),
@@ -112,6 +118,33 @@ def restore_target_allowed(user: AnyUser, project: Project | int, target_name: s
         return False
     allowed = ROLE_RESTORE_TARGETS.get(role)
     return allowed is None or target_name.lower() in allowed
+
+
+def restore_waits_for_signoff(
+    requester: AnyUser | None, project: Project, *, day_ids: Iterable[int | None]
+) -> list[ShootDay]:
+    """The shoot days whose sign-off a restore by ``requester`` of footage from ``day_ids`` waits for.
+
+    Sign-off advances permissions: where the project turns it on
+    (``Project.restores_wait_for_signoff``), a restore asked for by a role
+    without ``Cap.RESTORE_BEFORE_SIGNOFF`` (editors, colourists, VFX) waits
+    until every day of its footage is signed off. Returns those days not
+    signed off yet, by number; empty when the restore need not wait (the rule
+    is off, the requester's role restores before sign-off, a system restore
+    such as a drill, or every day is signed off). Footage without a day never
+    waits. Two queries at most.
+    """
+    from catalog.selectors import signed_off_day_ids  # selectors imports this module
+
+    if not project.restores_wait_for_signoff or requester is None:
+        return []
+    if user_can(requester, project, Cap.RESTORE_BEFORE_SIGNOFF):
+        return []
+    wanted = {day_id for day_id in day_ids if day_id is not None}
+    waiting = wanted - signed_off_day_ids(day_ids=wanted)
+    if not waiting:
+        return []
+    return list(ShootDay.objects.filter(pk__in=waiting).order_by("number", "unit"))
 
 
 def role_of(user: AnyUser, project: Project | int) -> RoleName | None:

@@ -13,7 +13,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog import clip_export, saved_searches, search, selectors
 from catalog.filters import ORDERING_CHOICES, clip_filter_parse, facet_links, search_query_string
-from catalog.permissions import Cap, access_clip, access_project, projects_for, role_of, user_can
+from catalog.permissions import (
+    Cap,
+    access_clip,
+    access_project,
+    projects_for,
+    restore_waits_for_signoff,
+    role_of,
+    user_can,
+)
 from catalog.policy import clip_protection
 
 
@@ -57,6 +65,8 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
         "can_edit": user_can(request.user, clip.project_id, Cap.EDIT_METADATA),
         "can_restore": user_can(request.user, clip.project_id, Cap.REQUEST_RESTORE),
         "can_view_audit": user_can(request.user, clip.project_id, Cap.VIEW_AUDIT),
+        # Days whose sign-off a restore of this clip by this user would wait for (usually none).
+        "restore_waits_for": restore_waits_for_signoff(request.user, clip.project, day_ids=[clip.day_id]),
     }
     return render(request, "catalog/clip_detail.html", context)
 

@@ -24,7 +24,7 @@ class Point:
     value: float | None  # None: no data for this point (drawn as a gap)
 
 
-def _nice_max(value: float) -> float:
+def nice_max(value: float) -> float:
     """The smallest 1, 2 or 5 times a power of ten that is at least ``value``: a readable axis top."""
     if value <= 0:
         return 1.0
@@ -46,7 +46,7 @@ def chart(
 ) -> SafeString:
     """A bar or line chart of the points, as SVG markup safe to put in a page."""
     values = [p.value for p in points if p.value is not None]
-    top = max_value if max_value is not None else _nice_max(max(values, default=0.0))
+    top = max_value if max_value is not None else nice_max(max(values, default=0.0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(points), 1)
 

@@ -12,16 +12,18 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
-from fpdf import FPDF
 
 from catalog.audit import audit_head
-from catalog.models import Copy, Project, ShootDay
+from catalog.models import Copy, DaySignOff, Project, ShootDay
+from dashboard.pdf import ReportPdf
 from dashboard.selectors import (
     FAILED_COPY_STATES,
     FAILING_JOB_STATES,
+    DayFigures,
     policy_text,
     project_days_figures,
     project_open_alerts,
+    released_cards,
 )
 from fixity.selectors import fixity_digest
 from formats.units import format_bytes
@@ -54,6 +56,7 @@ def daily_report_data(*, project: Project, report_date: date) -> dict[str, Any]:
             "state": job.state,
             "error": job.error,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "finished_at_text": _local(job.finished_at) if job.finished_at else "",
             "reasons": [str(r) for r in job.summary.get("not_safe_reasons", [])[:5]],
             "reason_count": int(job.summary.get("not_safe_reason_count", 0)),
         }
@@ -82,15 +85,35 @@ def daily_report_data(*, project: Project, report_date: date) -> dict[str, Any]:
             "severity": alert.severity,
             "state": alert.state,
             "since": alert.first_seen_at.isoformat(),
+            "since_text": _local(alert.first_seen_at),
             "occurrences": alert.occurrences,
         }
         for alert in project_open_alerts(project=project)
     ]
+    now = timezone.now()
+    history = _signoff_history(day_ids=day_ids)
     return {
-        "project": {"code": project.code, "name": project.name, "policy": policy_text(project)},
+        "project": {
+            "code": project.code,
+            "name": project.name,
+            "policy": policy_text(project),
+            "time_zone": timezone.get_current_timezone_name(),
+            "restores_wait_for_signoff": project.restores_wait_for_signoff,
+        },
         "date": report_date.isoformat(),
-        "generated_at": timezone.now().isoformat(timespec="seconds"),
-        "days": [f.as_json() for f in covered],
+        "date_text": report_date.strftime("%A %d %B %Y"),
+        "generated_at": now.isoformat(timespec="seconds"),
+        "generated_at_text": _local(now),
+        "days": [_day_json(f, history.get(f.day.pk, [])) for f in covered],
+        "trends": [
+            {
+                "label": str(f.day.number) if f.day.unit == "main" else f"{f.day.number}{f.day.unit[:1]}",
+                "bytes": f.bytes,
+                "success_rate": f.transfer_success_rate,
+                "verification_failures": f.verification_failures,
+            }
+            for f in figures
+        ],
         "overview": [
             {
                 "day": f.day.number,
@@ -102,6 +125,8 @@ def daily_report_data(*, project: Project, report_date: date) -> dict[str, Any]:
                 "signed_off_by": f.signoff.actor if f.signed_off and f.signoff else "",
                 "clips": f.clips,
                 "terabytes": round(f.bytes / 1e12, 3),
+                "bytes": f.bytes,
+                "size_text": format_bytes(f.bytes),
                 "clips_short": f.clips_short_of_policy,
                 "failing_jobs": len(f.jobs_failing),
                 "verification_failures": f.verification_failures,
@@ -122,6 +147,36 @@ def daily_report_data(*, project: Project, report_date: date) -> dict[str, Any]:
 
 def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _signoff_history(*, day_ids: set[int]) -> dict[int, list[DaySignOff]]:
+    rows: dict[int, list[DaySignOff]] = {}
+    for row in DaySignOff.objects.filter(day_id__in=day_ids).order_by("-at", "-id"):
+        rows.setdefault(row.day_id, []).append(row)
+    return rows
+
+
+def _day_json(figures: DayFigures, history: list[DaySignOff]) -> dict[str, Any]:
+    """A day's figures as the API gives them, plus what a filed report reads: sizes, local times, cards."""
+    data = figures.as_json()
+    data["size_text"] = format_bytes(figures.bytes)
+    if figures.signoff is not None:
+        data["signoff"]["at_text"] = _local(figures.signoff.at)
+    released = released_cards(history=history)
+    data["released_cards"] = (
+        None if released is None else {"released": released.released, "cards": released.labels}
+    )
+    data["history"] = [
+        {
+            "action": row.get_action_display(),
+            "by": row.actor_name,
+            "at_text": _local(row.at),
+            "comment": row.comment,
+            "cards": [str(card["label"]) for card in row.released_cards],
+        }
+        for row in history[:10]
+    ]
+    return data
 
 
 def fixity_part(*, project: Project, report_date: date) -> dict[str, Any]:
@@ -181,150 +236,6 @@ def render_report_html(data: dict[str, Any]) -> str:
     return render_to_string("dashboard/report.html", {"r": data})
 
 
-def _latin1(text: str) -> str:
-    # The PDF core fonts are Latin-1; anything else is shown as '?', never dropped silently.
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def render_report_pdf(data: dict[str, Any]) -> bytes:
-    pdf = FPDF(orientation="portrait", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_page()
-    project = data["project"]
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(
-        0, 10, _latin1(f"{project['code']} daily report - {data['date']}"), new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_font("Helvetica", size=9)
-    pdf.multi_cell(
-        0,
-        5,
-        _latin1(f"{project['name']}. Policy: {project['policy']}. Generated {data['generated_at']}."),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-
-    def heading(text: str) -> None:
-        pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.cell(0, 7, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", size=9)
-
-    def row(key: str, value: str) -> None:
-        pdf.cell(55, 5, _latin1(key))
-        pdf.multi_cell(0, 5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
-
-    if not data["days"]:
-        heading("No shoot day yet")
-    for day in data["days"]:
-        heading(f"Day {day['day']} ({day['unit']}), {day['date']}: {day['state_label']}")
-        signoff = day["signoff"]
-        row(
-            "Signed off",
-            f"yes, by {signoff['by']} at {signoff['at']}"
-            if day["signed_off"] and signoff
-            else (f"no (reopened by {signoff['by']}: {signoff['comment']})" if signoff else "no"),
-        )
-        row("Cards offloaded", ", ".join(day["cards"]["offloaded"]) or "none")
-        if day["cards"]["missing"]:
-            row("Cards still to come", ", ".join(day["cards"]["missing"]))
-        row("Clips / size", f"{day['clips']} clips, {day['terabytes']:.3f} TB")
-        policy = day["policy"]
-        row(
-            "Storage policy",
-            f"{'met' if policy['met'] else 'NOT met'}: {policy['clips_meeting']} clips meet it, "
-            f"{policy['clips_short']} do not",
-        )
-        jobs = day["jobs"]
-        row(
-            "Offload jobs",
-            f"{jobs['pending']} pending, {jobs['failing']} failing, {jobs['completed']} completed",
-        )
-        failures = day["verification_failures"]
-        row(
-            "Verification failures",
-            f"{failures['total']} ({failures['corrupt']} corrupt, {failures['missing']} missing, "
-            f"{failures['failed']} failed)",
-        )
-        row("Open review items", str(day["review_open"]))
-        for blocker in day["blockers"]:
-            row("Not ready", blocker)
-    failures = data["failures"]
-    if failures["jobs"] or failures["copies"]:
-        heading("Failures")
-        for job in failures["jobs"]:
-            row(f"Card {job['card']} ({job['state']})", job["error"] or "; ".join(job["reasons"]) or "-")
-        for copy in failures["copies"]:
-            row(f"{copy['volume']}: {copy['state']}", f"{copy['path']} {copy['error']}")
-        if failures["copies_total"] > len(failures["copies"]):
-            row("", f"... {failures['copies_total']} failed copies in all")
-    if data["alerts"]:
-        heading("Open alerts")
-        for alert in data["alerts"]:
-            row(f"{alert['severity']} ({alert['state']})", alert["title"])
-    fixity = data.get("fixity")
-    if fixity:
-        heading(f"Fixity, last {fixity['days']} days")
-        row("Window", f"{fixity['since']} to {fixity['until']}")
-        row(
-            "Re-proven",
-            f"{fixity['proven']} copies; {fixity['bytes_checked_text']} read in "
-            f"{fixity['files_checked']} files by {fixity['runs']} audits",
-        )
-        found = fixity["problems"]
-        row(
-            "Problems found",
-            f"{found['corrupt']} corrupt, {found['missing']} missing, {found['extra']} extra, "
-            f"{found['moved']} moved",
-        )
-        row(
-            "Unreachable",
-            "; ".join(
-                f"{u['volume']}"
-                + (f" since {u['since']}" if u["since"] else "")
-                + (f" ({u['failed_audits']} audits could not reach it)" if u["failed_audits"] else "")
-                for u in fixity["unreachable"]
-            )
-            or "none",
-        )
-        for v in fixity["volumes"]:
-            coverage = "no copies" if v["coverage"] is None else f"{v['coverage']:.1f}%"
-            row(
-                f"{v['volume']} ({v['tier']}, {v['period_days']} d)",
-                f"coverage {coverage} ({v['bytes_proven_text']} of {v['bytes_total_text']}), "
-                f"{v['audits']} audits, {v['problems']} problems",
-            )
-    heading("All days")
-    columns = [
-        ("Day", 14),
-        ("Date", 24),
-        ("State", 40),
-        ("Clips", 16),
-        ("TB", 18),
-        ("Short", 16),
-        ("Signed off", 40),
-    ]
-    pdf.set_font("Helvetica", "B", 8)
-    for title, width in columns:
-        pdf.cell(width, 5, title, border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", size=8)
-    for day in data["overview"]:
-        label = f"{day['day']}" + ("" if day["unit"] == "main" else f" {day['unit']}")
-        cells = [
-            label,
-            day["date"],
-            day["state_label"],
-            str(day["clips"]),
-            f"{day['terabytes']:.3f}",
-            str(day["clips_short"]),
-            day["signed_off_by"] if day["signed_off"] else "no",
-        ]
-        for (_, width), text in zip(columns, cells, strict=True):
-            pdf.cell(width, 5, _latin1(text[:30]), border=1)
-        pdf.ln()
-    if data.get("audit_anchor"):
-        pdf.ln(2)
-        pdf.set_font("Helvetica", size=7)
-        pdf.multi_cell(0, 4, f"Audit anchor: {data['audit_anchor']}", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    """The report as a document a studio files (``dashboard/pdf.py``)."""
+    return ReportPdf(data).render()

@@ -18,7 +18,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -231,18 +244,25 @@ def days_figures(*, days: Sequence[ShootDay]) -> list[DayFigures]:
         f.clips_meeting_policy, f.clips_short_of_policy = policy.meeting, policy.short
         f.oldest_gap_at = policy.oldest_gap_at
     # 2. Offload jobs: a failed or incomplete job stops counting once a later
-    # offload of the same card completed.
+    # offload of the same card completed. A job recorded without a shoot day
+    # (older offloads) counts on the day of the clips cataloged from its card.
     later_success = OffloadJob.objects.filter(
         card_id=OuterRef("card_id"), state=OffloadJob.State.COMPLETED, created_at__gt=OuterRef("created_at")
     )
     seen: dict[int, dict[str, str]] = defaultdict(dict)  # day -> card key -> label
+    project_ids = {day.project_id for day in days}
     jobs = (
-        OffloadJob.objects.filter(day_id__in=ids)
-        .annotate(superseded=Exists(later_success))
+        OffloadJob.objects.filter(Q(day_id__in=ids) | Q(day__isnull=True, project_id__in=project_ids))
+        .annotate(
+            superseded=Exists(later_success),
+            day_of=Coalesce(F("day_id"), card_day(), output_field=IntegerField()),
+        )
         .order_by("created_at")
-        .values_list("day_id", "label", "state", "superseded", "bytes_done", "bytes_total")
+        .values_list("day_of", "label", "state", "superseded", "bytes_done", "bytes_total")
     )
     for day_id, label, state, superseded, done, total in jobs:
+        if day_id not in figures:
+            continue
         f = figures[day_id]
         seen[day_id].setdefault(card_key(label), label)
         if state in PENDING_JOB_STATES:
@@ -320,6 +340,38 @@ def days_figures(*, days: Sequence[ShootDay]) -> list[DayFigures]:
     return [figures[day.pk] for day in days]
 
 
+def card_day() -> Subquery:
+    """For an offload job row: the shoot day of the clips cataloged from its card (the first, if several)."""
+    return Subquery(
+        Clip.objects.filter(card_id=OuterRef("card_id"), day__isnull=False)
+        .order_by("day_id")
+        .values("day_id")[:1]
+    )
+
+
+def day_jobs(*, day: ShootDay) -> QuerySet[OffloadJob]:
+    """The day's offloads: recorded for it, or recorded without a day for a card whose clips are of it."""
+    return (
+        OffloadJob.objects.filter(project_id=day.project_id)
+        .filter(Q(day=day) | Q(day__isnull=True))
+        .annotate(day_of=Coalesce(F("day_id"), card_day(), output_field=IntegerField()))
+        .filter(day_of=day.pk)
+    )
+
+
+def offloads_without_day(*, project: Project) -> list[OffloadJob]:
+    """Offloads of the project that belong to no shoot day, not even through their card's clips.
+
+    The dashboard lists them apart so that no offload goes uncounted.
+    """
+    return list(
+        OffloadJob.objects.filter(project=project, day__isnull=True)
+        .annotate(day_of=card_day())
+        .filter(day_of__isnull=True)
+        .order_by("-created_at")[:50]
+    )
+
+
 def project_days(*, project: Project) -> QuerySet[ShootDay]:
     return ShootDay.objects.filter(project=project).select_related("project").order_by("number", "unit")
 
@@ -349,7 +401,7 @@ def day_detail(*, day: ShootDay, limit: int = 200) -> DayDetail:
     return DayDetail(
         figures=day_figures(day=day),
         short_clips=short_clips(day_ids=[day.pk], limit=limit),
-        jobs=list(OffloadJob.objects.filter(day=day).order_by("-created_at")[:limit]),
+        jobs=list(day_jobs(day=day).order_by("-created_at")[:limit]),
         failed_copies=list(
             Copy.objects.filter(media_file__clip__day=day, state__in=FAILED_COPY_STATES)
             .exclude(volume__kind=Volume.Kind.CARD)
@@ -362,6 +414,32 @@ def day_detail(*, day: ShootDay, limit: int = 200) -> DayDetail:
 
 
 # --- Sign-off as seen by the rest of the application -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleasedCards:
+    """What the latest sign-off or reopening says about the day's cards."""
+
+    released: bool  # True: the cards may be reformatted; False: they were taken back
+    labels: list[str]
+    by: str
+    at: datetime
+
+
+def released_cards(*, history: Sequence[DaySignOff]) -> ReleasedCards | None:
+    """From the day's history (newest first): the cards released for reformat, or taken back.
+
+    None when the day was never signed off.
+    """
+    if not history:
+        return None
+    latest = history[0]
+    if latest.action == DaySignOff.Action.SIGN_OFF:
+        labels = [str(card["label"]) for card in latest.released_cards]
+        return ReleasedCards(True, labels, latest.actor_name, latest.at)
+    previous = next((h for h in history if h.action == DaySignOff.Action.SIGN_OFF), None)
+    labels = [str(card["label"]) for card in previous.released_cards] if previous else []
+    return ReleasedCards(False, labels, latest.actor_name, latest.at)
 
 
 def card_released_for_reformat(*, card: Volume) -> bool:

@@ -34,8 +34,9 @@ from catalog.permissions import AnyUser, Cap, Refused, members_with, refuse, use
 from dashboard import reports
 from dashboard.camera_reports import parse_camera_report
 from dashboard.models import DailyReport, ExpectedCard, ReportSubscription
-from dashboard.selectors import day_figures
+from dashboard.selectors import card_key, day_figures, day_jobs
 from recovery.selectors import checklist_blockers
+from restore.services import restore_requests_hold, restore_requests_resume
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +67,27 @@ def _user_pk(actor: AnyUser) -> int:
     return int(actor.pk)
 
 
-def _day_cards(day: ShootDay) -> list[Volume]:
-    """The camera cards of the day: those its clips came from and those offloaded for it."""
-    return list(
-        Volume.objects.filter(kind=Volume.Kind.CARD)
-        .filter(Q(clips_recorded__day=day) | Q(offloads_from__day=day))
+def _day_cards(day: ShootDay, cards_offloaded: Sequence[str]) -> list[dict[str, Any]]:
+    """The cards a sign-off releases for reformat: ``[{"id": volume id or None, "label": …}]``.
+
+    The camera cards the day's clips came from and those offloaded for it
+    (also offloads recorded without a day, through their card's clips), plus
+    the camera rolls of clips cataloged without a card volume (``id`` None):
+    the same cards the day's "cards offloaded" figure names.
+    """
+    volumes = list(
+        Volume.objects.filter(kind=Volume.Kind.CARD, project_id=day.project_id)
+        .filter(Q(clips_recorded__day=day) | Q(offloads_from__in=day_jobs(day=day)))
         .distinct()
         .order_by("label")
     )
+    cards: list[dict[str, Any]] = [{"id": card.pk, "label": card.label} for card in volumes]
+    known = {card_key(card.label) for card in volumes}
+    for label in cards_offloaded:
+        if card_key(label) not in known:
+            known.add(card_key(label))
+            cards.append({"id": None, "label": label})
+    return sorted(cards, key=lambda card: str(card["label"]))
 
 
 def _day_link(day: ShootDay) -> str:
@@ -124,7 +138,7 @@ def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | li
             after={"reasons": reasons},
         )
         return reasons
-    cards = _day_cards(day)
+    cards = _day_cards(day, figures.cards_offloaded)
     signoff = DaySignOff.objects.create(
         day=day,
         action=DaySignOff.Action.SIGN_OFF,
@@ -133,9 +147,9 @@ def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | li
         at=timezone.now(),
         comment=comment,
         figures=figures.as_json(),
-        released_cards=[{"id": card.pk, "label": card.label} for card in cards],
+        released_cards=cards,
     )
-    labels = [card.label for card in cards]
+    labels = [str(card["label"]) for card in cards]
     audit_record(
         actor=actor,
         action="day.sign_off",
@@ -168,6 +182,9 @@ def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | li
         project=day.project,
         kind="day.released",
     )
+    # Editorial restores held until this sign-off go now (each re-checked; see restore.services).
+    day_id = day.pk
+    transaction.on_commit(lambda: restore_requests_resume(day_ids=[day_id]))
     return signoff
 
 
@@ -225,7 +242,50 @@ def _reopen(*, actor: AnyUser, day: ShootDay, reason: str) -> DaySignOff:
         kind="day.reopened",
         level="warning",
     )
+    # Editorial restores of the day not started yet wait for the next sign-off again.
+    day_id = day.pk
+    transaction.on_commit(lambda: restore_requests_hold(day_ids=[day_id]))
     return row
+
+
+def project_restore_rule_set(*, actor: AnyUser, project: Project, wait: bool) -> bool:
+    """Turn on or off "editorial restores wait for the day's sign-off"; return the new setting.
+
+    Producers and admins (``Cap.SIGN_OFF``) decide; anyone else is refused
+    (403, audited). Turning it off lets the restores it held go (after the commit).
+    """
+    if not user_can(actor, project.pk, Cap.SIGN_OFF):
+        refuse(
+            actor=actor,
+            action="project.restore_rule_set_refused",
+            project=project,
+            obj=project,
+            reason="only producers and admins decide whether editorial restores wait for sign-off",
+            error=SignOffRefused,
+        )
+    return _restore_rule_set(actor=actor, project=project, wait=wait)
+
+
+@transaction.atomic(durable=True)
+def _restore_rule_set(*, actor: AnyUser, project: Project, wait: bool) -> bool:
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    if locked.restores_wait_for_signoff == wait:
+        return wait
+    locked.restores_wait_for_signoff = wait
+    locked.save(update_fields=["restores_wait_for_signoff"])
+    audit_record(
+        actor=actor,
+        action="project.restore_rule_set",
+        obj=locked,
+        project=locked,
+        before={"restores_wait_for_signoff": not wait},
+        after={"restores_wait_for_signoff": wait},
+    )
+    if not wait:
+        project_id = locked.pk
+        transaction.on_commit(lambda: restore_requests_resume(project_id=project_id))
+    project.restores_wait_for_signoff = wait
+    return wait
 
 
 # --- Expected cards (camera reports) -------------------------------------------------------------

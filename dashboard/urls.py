@@ -8,6 +8,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard_home, name="dashboard-home"),
     path("p/<str:code>/dashboard/", views.project_dashboard, name="project-dashboard"),
     path("p/<str:code>/dashboard/live/", views.project_dashboard_live, name="project-dashboard-live"),
+    path("p/<str:code>/dashboard/restore-rule/", views.project_restore_rule, name="project-restore-rule"),
     path("p/<str:code>/days/<int:number>/", views.day_detail, name="day-detail"),
     path("p/<str:code>/days/<int:number>/live/", views.day_live, name="day-live"),
     path("p/<str:code>/days/<int:number>/signoff/", views.day_sign_off, name="day-signoff"),

@@ -6,6 +6,7 @@ partial every REELVAULT_DASHBOARD_REFRESH_SECONDS) while offloads run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -18,12 +19,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import Project, ShootDay
-from catalog.permissions import Cap, access_project, projects_for, role_of
+from catalog.permissions import Cap, access_project, projects_for, role_of, user_can
 from custody import selectors as custody_selectors
 from dashboard import charts, selectors, services, waiting
 from dashboard.models import DailyReport
 from dashboard.permissions import access_day, can_run_reports, can_sign_off
+from formats.units import byte_unit, format_bytes_in
 from recovery.selectors import incident_counts
+from restore import selectors as restore_selectors
 
 
 def _refresh() -> int:
@@ -48,6 +51,7 @@ def _overview_context(request: HttpRequest, project: Project) -> dict[str, Any]:
         "project": project,
         "days": selectors.project_days_figures(project=project),
         "alerts": selectors.project_open_alerts(project=project),
+        "undated": selectors.offloads_without_day(project=project),
         "policy": selectors.policy_text(project),
         "refresh": _refresh(),
     }
@@ -60,6 +64,7 @@ def project_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     context["role"] = role_of(request.user, project)
     context["volumes"] = custody_selectors.volumes_capacity(project=project)
     context["queues"] = _queues_of(project)
+    context["can_sign_off"] = can_sign_off(request.user, project)
     return render(request, "dashboard/project.html", context)
 
 
@@ -81,6 +86,22 @@ def _queues_of(project: Project) -> list[dict[str, Any]] | None:
 
 
 @login_required
+@require_POST
+def project_restore_rule(request: HttpRequest, code: str) -> HttpResponse:
+    project = access_project(request.user, code)
+    wait = services.project_restore_rule_set(
+        actor=request.user, project=project, wait=request.POST.get("wait") == "1"
+    )
+    messages.success(
+        request,
+        "Editorial restores of a day's footage now wait until the day is signed off."
+        if wait
+        else "Editorial restores no longer wait for the day's sign-off.",
+    )
+    return redirect("project-dashboard", code=project.code)
+
+
+@login_required
 def project_dashboard_live(request: HttpRequest, code: str) -> HttpResponse:
     project = access_project(request.user, code)
     return render(request, "dashboard/_overview_live.html", _overview_context(request, project))
@@ -91,10 +112,14 @@ def _unit(request: HttpRequest) -> str | None:
 
 
 def _day_context(request: HttpRequest, day: ShootDay) -> dict[str, Any]:
+    detail = selectors.day_detail(day=day)
     return {
         "project": day.project,
         "day": day,
-        "detail": selectors.day_detail(day=day),
+        "detail": detail,
+        "released": selectors.released_cards(history=detail.history),
+        "waiting_restores": list(restore_selectors.restores_waiting_for_day(day=day)),
+        "can_see_restores": user_can(request.user, day.project, Cap.REQUEST_RESTORE),
         "can_sign_off": can_sign_off(request.user, day.project),
         "refresh": _refresh(),
         "policy": selectors.policy_text(day.project),
@@ -145,8 +170,10 @@ def day_reopen(request: HttpRequest, code: str, number: int) -> HttpResponse:
     return _back_to_day(day)
 
 
-def _tb(value: float) -> str:
-    return f"{value:.2f} TB"
+def _size_axis(values: list[float]) -> Callable[[float], str]:
+    """Sizes of one chart in one unit, scaled to its largest value (KB … TB), as its axis reads."""
+    unit = byte_unit(charts.nice_max(max(values, default=0.0)))
+    return lambda v: format_bytes_in(v, unit)
 
 
 @login_required
@@ -167,11 +194,11 @@ def project_trends(request: HttpRequest, code: str) -> HttpResponse:
         "trends": data,
         "charts": [
             (
-                "TB per shoot day",
+                "Footage per shoot day",
                 charts.chart(
-                    title="Terabytes per shoot day",
-                    points=[charts.Point(label(f), f.bytes / 1e12) for f in data.days],
-                    fmt=_tb,
+                    title="Footage per shoot day",
+                    points=[charts.Point(label(f), f.bytes) for f in data.days],
+                    fmt=_size_axis([f.bytes for f in data.days]),
                 ),
             ),
             (

@@ -129,10 +129,16 @@ class RestoreRequestSerializer(serializers.ModelSerializer[RestoreRequest]):
 
 class RestoreRequestDetailSerializer(RestoreRequestSerializer):
     items = RestoreItemSerializer(many=True, read_only=True)
+    waiting_for_signoff = serializers.SerializerMethodField(
+        help_text="Shoot day numbers whose sign-off the request waits (or, once approved, will wait) for."
+    )
 
     class Meta(RestoreRequestSerializer.Meta):
-        fields = [*RestoreRequestSerializer.Meta.fields, "items"]
+        fields = [*RestoreRequestSerializer.Meta.fields, "waiting_for_signoff", "items"]
         read_only_fields = fields
+
+    def get_waiting_for_signoff(self, restore: RestoreRequest) -> list[int]:
+        return [day.number for day in selectors.restore_waiting_days(restore=restore)]
 
 
 class RestoreCreateSerializer(serializers.Serializer[RestoreRequest]):

@@ -48,6 +48,8 @@ class RestoreRequest(models.Model):
     class State(models.TextChoices):
         REQUESTED = "requested", "Requested"  # waiting for approval(s)
         APPROVED = "approved", "Approved"
+        # Approved, held until the day(s) of its footage are signed off (Project.restores_wait_for_signoff).
+        WAITING = "waiting", "Waiting for sign-off"
         REJECTED = "rejected", "Rejected"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
 
 from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
-from catalog.permissions import AnyUser, Cap, projects_for
+from catalog.permissions import AnyUser, Cap, projects_for, restore_waits_for_signoff
 from catalog.runbook import RunbookSectionText, runbook_sections
 from restore.models import RestoreDrill, RestoreItem, RestoreRequest, RestoreTarget
 
@@ -322,3 +322,53 @@ def day_media_files(*, day: ShootDay) -> QuerySet[MediaFile]:
         )
         .order_by("clip__name", "relative_path")
     )
+
+
+# --- Waiting for sign-off (catalog.permissions.restore_waits_for_signoff) ----------------------
+
+
+def restore_day_ids(*, restore: RestoreRequest) -> list[int]:
+    """The shoot days the request's footage was shot on (one query)."""
+    days = (
+        restore.items.filter(media_file__clip__day__isnull=False)
+        .values_list("media_file__clip__day_id", flat=True)
+        .distinct()
+    )
+    return sorted(day_id for day_id in days if day_id is not None)
+
+
+def restore_waiting_days(*, restore: RestoreRequest) -> list[ShootDay]:
+    """The days a request waits (or, once approved, will wait) to be signed off before it may start.
+
+    Empty for drills, for requests that are running or finished, and where the
+    project's rule or the requester's role lets it start (see the gate).
+    """
+    if restore.is_drill or restore.state in (*RestoreRequest.FINISHED, RestoreRequest.State.RUNNING):
+        return []
+    if not restore.project.restores_wait_for_signoff:
+        return []
+    return restore_waits_for_signoff(
+        restore.requester, restore.project, day_ids=restore_day_ids(restore=restore)
+    )
+
+
+def restores_waiting_for_day(*, day: ShootDay) -> QuerySet[RestoreRequest]:
+    """Requests held until this day is signed off (for the producer's day page)."""
+    return (
+        RestoreRequest.objects.filter(
+            project_id=day.project_id,
+            state=RestoreRequest.State.WAITING,
+            items__media_file__clip__day=day,
+        )
+        .distinct()
+        .select_related("requester", "target")
+        .order_by("created_at")
+    )
+
+
+def days_text(days: Sequence[ShootDay]) -> str:
+    """ "day 2" / "days 2 and 3" (with the unit when it is not the main unit)."""
+    names = [f"{d.number}" + ("" if d.unit == "main" else f" ({d.unit})") for d in days]
+    if len(names) == 1:
+        return f"day {names[0]}"
+    return f"days {', '.join(names[:-1])} and {names[-1]}"

@@ -78,6 +78,7 @@ def restore_detail(request: HttpRequest, restore_id: int) -> HttpResponse:
         "approvals": restore.approvals.select_related("approver"),
         "can_decide": can_decide,
         "form": DecisionForm(),
+        "waiting_days": selectors.restore_waiting_days(restore=restore),
     }
     partial = request.headers.get("HX-Request") == "true"
     return render(request, "restore/_progress.html" if partial else "restore/restore_detail.html", context)

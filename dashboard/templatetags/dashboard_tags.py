@@ -1,7 +1,8 @@
 """Template helpers of the producer's view.
 
-Sizes and shares as producers read them. The sign-off badge and marks are
-catalog's (``catalog/templatetags/signoff.py``).
+Shares as producers read them; sizes use ``{% load units %}`` (``formats/units.py``),
+like every page. The sign-off badge and marks are catalog's
+(``catalog/templatetags/signoff.py``).
 """
 
 from __future__ import annotations
@@ -9,12 +10,6 @@ from __future__ import annotations
 from django import template
 
 register = template.Library()
-
-
-@register.filter
-def terabytes(value: int | float | None) -> str:
-    """Bytes as TB with two decimals (what producers count in)."""
-    return f"{(value or 0) / 1e12:.2f} TB"
 
 
 @register.filter

@@ -3,8 +3,10 @@
 The life of a request::
 
     requested ──approve(s)──▶ approved ──▶ queued ──▶ running ──▶ verified
-        │                                                  └────▶ failed (per-file results kept)
-        └──reject──▶ rejected
+        │                        │    ▲         │              └────▶ failed (per-file results kept)
+        └──reject──▶ rejected    ▼    │ sign-off│ reopen
+                               waiting ◀────────┘   (editorial restores of a day not signed off,
+                                                     where the project holds them)
 
 Split by concern (callers may import from here or from the module):
 - ``requests``: targets, requesting, approving or rejecting, queueing. Rules:
@@ -47,9 +49,12 @@ from restore.services.requests import (
     item_path,
     restore_request_approve,
     restore_request_create,
+    restore_request_hold_if_waiting,
     restore_request_queue,
     restore_request_reject,
     restore_requests_approve,
+    restore_requests_hold,
+    restore_requests_resume,
     restore_target_create,
     restore_target_path_check,
 )
@@ -73,11 +78,14 @@ __all__ = [
     "restore_request_approve",
     "restore_request_create",
     "restore_request_fail",
+    "restore_request_hold_if_waiting",
     "restore_request_queue",
     "restore_request_reject",
     "restore_request_run",
     "restore_requests_approve",
+    "restore_requests_hold",
     "restore_requests_recover",
+    "restore_requests_resume",
     "restore_target_create",
     "restore_target_path_check",
 ]

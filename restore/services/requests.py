@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from catalog.audit import audit_record
 from catalog.models import Clip, MediaFile, Project, Volume
-from catalog.permissions import AnyUser, Cap, restore_target_allowed, role_of, user_can
+from catalog.permissions import (
+    AnyUser,
+    Cap,
+    restore_target_allowed,
+    restore_waits_for_signoff,
+    role_of,
+    user_can,
+)
 from core import names
 from core.queues import host_queue, job_enqueue
 from formats.units import format_bytes
@@ -487,23 +494,31 @@ def restore_requests_approve(
 # --- Queueing and running ----------------------------------------------------------------
 
 
+def _locked_in_state(request_id: int, state: str) -> RestoreRequest | None:
+    """The request, locked for the caller's transaction, if it is still in ``state``; else None."""
+    return (
+        RestoreRequest.objects.select_for_update(of=("self",))
+        .select_related("project", "target", "requester")
+        .filter(pk=request_id, state=state)
+        .first()
+    )
+
+
 def restore_request_queue(*, request_id: int) -> RestoreRequest | None:
     """Move an approved request to ``queued`` and send it to its host's worker.
 
-    Returns the request, or None when it was not ``approved`` (already
-    queued by someone else: safe to call twice). The job runs on the target's
+    Returns the request (queued, or ``waiting`` when it must wait for a day's
+    sign-off), or None when it was not ``approved`` (already queued by someone
+    else: safe to call twice). The job runs on the target's
     host when the target names one, else on the host holding most of the
     best copies.
     """
     with transaction.atomic(durable=True):
-        restore = (
-            RestoreRequest.objects.select_for_update(of=("self",))
-            .select_related("project", "target", "requester")
-            .filter(pk=request_id, state=RestoreRequest.State.APPROVED)
-            .first()
-        )
+        restore = _locked_in_state(request_id, RestoreRequest.State.APPROVED)
         if restore is None:
             return None
+        if _hold_for_signoff(restore, before=RestoreRequest.State.APPROVED):
+            return restore
         file_ids = list(restore.items.values_list("media_file_id", flat=True))
         restore.host = restore.target.host or selectors.source_host(
             media_file_ids=file_ids, default=settings.REELVAULT_HOSTNAME
@@ -532,3 +547,104 @@ def restore_request_queue(*, request_id: int) -> RestoreRequest | None:
 
         transaction.on_commit(enqueue)
     return restore
+
+
+# --- Waiting for sign-off ----------------------------------------------------------------
+#
+# Sign-off advances permissions: where the project turns it on, an approved
+# editorial restore of footage from a day not yet signed off is held in state
+# ``waiting`` (catalog.permissions.restore_waits_for_signoff decides). Signing
+# the day off releases it (``restore_requests_resume``, called by the
+# producer's view after the sign-off commits, and by beat's recovery sweep);
+# reopening the day holds again the ones not started yet
+# (``restore_requests_hold``). A restore already running finishes: it reads
+# verified copies only and verifies every file it writes.
+
+
+def _hold_for_signoff(restore: RestoreRequest, *, before: str) -> bool:
+    """In the caller's transaction, with the row locked: hold the request if it must wait; say whether."""
+    if restore.is_drill:
+        return False
+    days = restore_waits_for_signoff(
+        restore.requester, restore.project, day_ids=selectors.restore_day_ids(restore=restore)
+    )
+    if not days:
+        return False
+    restore.state = RestoreRequest.State.WAITING
+    restore.save(update_fields=["state"])
+    audit_record(
+        actor=None,
+        action="restore.wait_for_signoff",
+        obj=restore,
+        project=restore.project,
+        before={"state": before},
+        after={"state": restore.state, "days": [d.number for d in days]},
+    )
+    announce(
+        restore,
+        f"waiting for the sign-off of {selectors.days_text(days)}",
+        f"{restore.project.code} holds editorial restores of a shoot day's footage until the producer "
+        f"signs the day off. This restore starts by itself once {selectors.days_text(days)} "
+        f"{'is' if len(days) == 1 else 'are'} signed off.",
+    )
+    return True
+
+
+def _waiting_touching(state: str, *, project_id: int | None, day_ids: Sequence[int] | None) -> list[int]:
+    rows = RestoreRequest.objects.filter(state=state, is_drill=False)
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    if day_ids is not None:
+        rows = rows.filter(items__media_file__clip__day_id__in=list(day_ids))
+    return sorted(set(rows.values_list("pk", flat=True)))
+
+
+def restore_requests_resume(
+    *, project_id: int | None = None, day_ids: Sequence[int] | None = None
+) -> list[int]:
+    """Let waiting requests go once nothing holds them any more (a day signed off, the rule turned off).
+
+    Each request is re-checked against the gate in its own transaction: one
+    still waiting for another day stays. Released requests are queued after
+    the commit. Returns the ids released. Safe to call any number of times.
+    """
+    released = []
+    for request_id in _waiting_touching(RestoreRequest.State.WAITING, project_id=project_id, day_ids=day_ids):
+        with transaction.atomic(durable=True):
+            restore = _locked_in_state(request_id, RestoreRequest.State.WAITING)
+            if restore is None or restore_waits_for_signoff(
+                restore.requester, restore.project, day_ids=selectors.restore_day_ids(restore=restore)
+            ):
+                continue
+            restore.state = RestoreRequest.State.APPROVED
+            restore.save(update_fields=["state"])
+            audit_record(
+                actor=None,
+                action="restore.release",
+                obj=restore,
+                project=restore.project,
+                before={"state": RestoreRequest.State.WAITING},
+                after={"state": restore.state, "because": "the footage's shoot days are signed off"},
+            )
+            transaction.on_commit(lambda request_id=request_id: restore_request_queue(request_id=request_id))  # type: ignore[misc]
+            released.append(request_id)
+    return released
+
+
+def restore_requests_hold(*, day_ids: Sequence[int]) -> list[int]:
+    """Hold again the queued (not started) requests of these days that must wait (a day reopened).
+
+    Returns the ids held. Requests already running finish (see above).
+    """
+    held = []
+    for request_id in _waiting_touching(RestoreRequest.State.QUEUED, project_id=None, day_ids=day_ids):
+        if restore_request_hold_if_waiting(request_id=request_id):
+            held.append(request_id)
+    return held
+
+
+def restore_request_hold_if_waiting(*, request_id: int) -> bool:
+    """Hold a queued request that must wait for a sign-off (the runner asks before it starts); say whether."""
+    with transaction.atomic(durable=True):
+        restore = _locked_in_state(request_id, RestoreRequest.State.QUEUED)
+        return restore is not None and _hold_for_signoff(restore, before=RestoreRequest.State.QUEUED)

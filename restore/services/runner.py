@@ -30,7 +30,12 @@ from restore.models import (
 )
 from restore.services.base import REELVAULT_VERSION, RestoreError, announce
 from restore.services.drills import restore_drill_finish
-from restore.services.requests import restore_request_queue, restore_target_path_check
+from restore.services.requests import (
+    restore_request_hold_if_waiting,
+    restore_request_queue,
+    restore_requests_resume,
+    restore_target_path_check,
+)
 
 #: How often the runner writes progress and its heartbeat.
 PROGRESS_INTERVAL = 0.5
@@ -81,8 +86,11 @@ def restore_requests_recover() -> list[int]:
         state=RestoreRequest.State.APPROVED, decided_at__lt=now - APPROVED_GRACE
     ).values_list("pk", flat=True)
     for request_id in lost:
-        if restore_request_queue(request_id=request_id) is not None:
+        queued = restore_request_queue(request_id=request_id)
+        if queued is not None and queued.state == RestoreRequest.State.QUEUED:
             recovered.append(request_id)
+    # Requests waiting for a sign-off that has happened meanwhile (the release after it was lost).
+    recovered.extend(restore_requests_resume())
     return recovered
 
 
@@ -300,6 +308,8 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
     files already verified and finds any file it completed just before being
     killed already at the target (same content), so nothing is copied twice.
     """
+    if restore_request_hold_if_waiting(request_id=request_id):
+        return None  # its day was reopened after it was queued: it waits for the sign-off again
     if not _claim(request_id):
         return None
     restore = RestoreRequest.objects.select_related("project", "target", "requester").get(pk=request_id)

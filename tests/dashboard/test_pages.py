@@ -88,7 +88,8 @@ def test_trends_draw_seven_svg_charts_with_the_numbers(site: Site) -> None:
     for svg in svgs:
         ET.fromstring(svg)  # well-formed
     tb, rate, failures, restore, backlog, _per_month, _per_cause = svgs
-    assert "1: 0.40 TB" in tb and "3: 0.10 TB" in tb
+    # The axis and the values share the unit the largest day calls for (0.4 TB: gigabytes).
+    assert "1: 400.0 GB" in tb and "3: 100.0 GB" in tb and ">500.0 GB</text>" in tb
     assert "1: 100%" in rate and "3: 0%" in rate
     assert "3: 2</title>" in failures
     assert ": 42 s</title>" in restore

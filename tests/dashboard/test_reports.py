@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -161,3 +164,34 @@ def test_the_beat_schedule_runs_the_report_at_the_configured_local_time() -> Non
     app.loader.import_default_modules()
     for name, spec in settings.CELERY_BEAT_SCHEDULE.items():
         assert spec["task"] in app.tasks, f"beat entry {name} names an unknown task {spec['task']}"
+
+
+PDFTOTEXT = shutil.which("pdftotext")
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (Debian's poppler-utils) is not installed")
+def test_the_pdf_is_a_document_a_studio_files(site: Site, settings: Any) -> None:
+    """Header, figures, policy, failures, the sign-off in local time with its zone, charts, page numbers."""
+    settings.TIME_ZONE = "Europe/Paris"
+    assert site.world.client("producer").post("/api/projects/FILM/days/1/signoff/").status_code == 201
+    report = services.daily_report_generate(project=site.project, report_date=DAY_ONE)
+    artifacts = Path(__file__).resolve().parents[2] / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    pdf = artifacts / "daily-report-FILM-day1.pdf"
+    pdf.write_bytes(bytes(report.pdf))
+    text = subprocess.run(
+        [str(PDFTOTEXT), "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "DAILY ARCHIVE REPORT" in text and "FILM" in text and "Monday 02 November 2026" in text
+    assert "3 verified copies on 2 kind(s) of media, 1 off-site" in text
+    assert re.search(r"Signed off by producer on \d{4}-\d{2}-\d{2} \d{2}:\d{2} CET", text)
+    assert "Cards released for reformat: A001, B001." in text
+    assert "Footage" in text and "400.0 GB" in text  # the day's 0.4 TB in the unit it calls for
+    assert "Trends per shoot day" in text and "Every day of the project" in text
+    assert "Verification failures" in text and "Times are local (Europe/Paris)" in text
+    assert re.search(r"Page 1 of \d", text)
+    assert "T" not in re.findall(r"\d{4}-\d{2}-\d{2}(T)\d{2}", text)  # no ISO timestamps
+    # The HTML and the email show the same local time, never an ISO timestamp.
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} CET", report.html)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", report.html)
+    assert "400.0 GB" in report.html and " TB</td>" not in report.html

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 import secrets
 from collections.abc import Callable
@@ -24,10 +23,10 @@ from catalog.permissions import RoleName
 from core.commands import ReelvaultCommand
 from ingest import presets
 from ingest.models import OffloadPreset
+from reelvault import demo_media
 
 DEMO_CODE = "DEMO"
 FIRST_DAY = date(2026, 11, 2)
-DEMO_FILE_BYTES = 64 * 1024
 CAST = ["Ava Stone", "Ben Okafor", "Chloe Martin", "Dev Patel", "Elena Rossi", "Finn Walsh", "Grace Lee"]
 LOCATIONS = ["Warehouse", "Harbour", "Rooftop", "Diner", "Forest road", "Apartment 4B", "Stage 2"]
 LENSES = [
@@ -45,6 +44,13 @@ class Command(ReelvaultCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--clips", type=int, default=300, help="How many demo clips (default 300).")
         parser.add_argument("--days", type=int, default=3, help="How many shoot days (default 3).")
+        parser.add_argument(
+            "--extract",
+            choices=["queue", "now", "no"],
+            default="queue",
+            help="Metadata extraction (ffprobe, poster frames) of the new demo clips: worker jobs (default), "
+            "in this process, or none.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         project, days, created, files = seed_catalog(
@@ -58,6 +64,7 @@ class Command(ReelvaultCommand):
         self._restore_targets(project)
         seed_offload_preset(project)
         self._demo_card()
+        self._extract(project, mode=options["extract"])
         if len(days) >= 3:
             # The producer's view: a camera report, the daily report subscription, the day-2 alert.
             call_command("seed_demo_dashboard", stdout=self.stdout)
@@ -91,16 +98,49 @@ class Command(ReelvaultCommand):
                 actor=None, project=project, interval_hours=24 * 7, sample_clips=3, enabled=True
             )
 
+    def _extract(self, project: Project, *, mode: str) -> None:
+        """Probe the demo clips and make their poster frames, once: only clips never extracted.
+
+        A restart finds every clip extracted (or queued) and asks for nothing.
+        Without ffmpeg the clips are stand-in bytes: extraction would only put
+        them in the review queue as unreadable, so it is not asked for.
+        """
+        from metadata.extraction import clip_metadata_enqueue, clip_metadata_extract_now
+
+        if not demo_media.is_real_media():
+            self.stdout.write(
+                self.style.WARNING(
+                    "ffmpeg not found: the demo clips are stand-in bytes, without thumbnails or technical "
+                    "metadata. Install ffmpeg (Debian: apt install ffmpeg), delete var/ and run again "
+                    "for playable demo media."
+                )
+            )
+            return
+        if mode == "no":
+            return
+        clip_ids = list(
+            project.clips.filter(metadata_extraction__isnull=True, files__isnull=False)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        if not clip_ids:
+            return
+        if mode == "now":
+            clip_metadata_extract_now(clip_ids=clip_ids)
+            self.stdout.write(f"demo clips probed, poster frames made: {len(clip_ids)}")
+        else:
+            clip_metadata_enqueue(clip_ids=clip_ids)
+            self.stdout.write(f"demo clips queued for probing and poster frames: {len(clip_ids)}")
+
     def _demo_card(self) -> None:
         """A camera card under the first ingest root, so a DIT can try an offload from the browser."""
         root = settings.REELVAULT_INGEST_ROOTS[0] / "A004"
         if root.exists():
             return
-        rng = random.Random(4)  # noqa: S311 - demo data, not security
         for clip in range(1, 7):
             path = root / f"A004C{clip:03d}_261105_R7XK.mov"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(rng.randbytes(256 * 1024))
+            path.write_bytes(demo_media.clip_media(path.stem))
         self.stdout.write(f"demo card to offload: {root}")
 
 
@@ -257,7 +297,7 @@ def seed_offload_preset(project: Project) -> None:
 def seed_files_and_copies(project: Project) -> int:
     """One media file per demo clip that has none, with real bytes behind every copy.
 
-    Each file is a small stand-in (64 KiB, derived from the clip name) written
+    Each file is a tiny camera-like movie (``demo_content``) written
     to every volume where its copy is verified, so restores, drills and
     fixity checks of the demo work on real data. The last shoot day is still
     being backed up, so its clips are short of verified copies; a few copies
@@ -330,8 +370,10 @@ def seed_files_and_copies(project: Project) -> int:
 
 
 def demo_content(clip_name: str) -> bytes:
-    """The stand-in bytes of a demo clip's file (derived from its name, so any run can rewrite them)."""
-    return hashlib.shake_256(clip_name.encode()).digest(DEMO_FILE_BYTES)
+    """The bytes of a demo clip's file: a tiny ffmpeg-made movie of its roll, unique to the clip
+    (``reelvault/demo_media.py``; stand-in bytes without ffmpeg). The same on every run, so any run
+    can rewrite them."""
+    return demo_media.clip_media(clip_name)
 
 
 def write_demo_bytes(path: Path, data: bytes) -> None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0010_audit_truncate_guard'),
+        ('catalog', '0011_producer_restores_wait_for_signoff'),
     ]
 
     operations = [
