@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import getpass
 import socket
+import threading
+from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -30,3 +33,25 @@ class ReelvaultCommand(BaseCommand):
             user = "unknown"
         with audit_source(f"cli:{user}@{socket.gethostname()}"):
             return super().execute(*args, **options)
+
+
+def modules_preload(names: Sequence[str]) -> threading.Thread:
+    """Import ``names`` in a background thread; returns the (daemon) thread.
+
+    For a command that spends its first seconds waiting on a device: what it
+    needs only at the end (the Celery app and broker client that enqueue the
+    follow-up jobs: a second or more to import from a cold disk cache) loads
+    while the device works instead of after. A module that fails to import
+    here is simply imported again, with its error, where it is used.
+    """
+
+    def load() -> None:
+        for name in names:
+            try:
+                import_module(name)
+            except Exception:  # noqa: S112 - the real import will raise it where it matters
+                continue
+
+    thread = threading.Thread(target=load, name="modules-preload", daemon=True)
+    thread.start()
+    return thread

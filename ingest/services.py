@@ -66,6 +66,11 @@ def _stale_after() -> timedelta:
 
 # How many finished files to record in one catalog transaction.
 RECORD_BATCH = 200
+# How often a running offload writes its progress row (phase, bytes, heartbeat).
+# The engine reports 4 times a second from the thread that reads the card; a
+# database round trip there stalls the copy, so the row is written at most
+# once a second (and at every change of phase). Pages poll it every second.
+PROGRESS_WRITE_SECONDS = 1.0
 
 
 class OffloadError(Exception):
@@ -607,9 +612,16 @@ def offload_job_run(
         clip_of = {path: key for key, paths in groups.items() for path in paths}
         recorder = _Recorder(job=job, actor=actor, destinations=volumes, clip_of=clip_of)
         last_check = [0.0]
+        last_write: list[tuple[float, str]] = [(0.0, "")]
 
         def progress(snapshot: ProgressSnapshot) -> None:
             now = time.monotonic()
+            if on_progress is not None:
+                on_progress(snapshot)
+            written_at, written_phase = last_write[0]
+            if now - written_at < PROGRESS_WRITE_SECONDS and snapshot.phase == written_phase:
+                return
+            last_write[0] = (now, snapshot.phase)
             OffloadJob.objects.filter(pk=job.pk).update(
                 phase=snapshot.phase,
                 files_total=snapshot.files_total,
@@ -625,8 +637,6 @@ def offload_job_run(
                 last_check[0] = now
                 if OffloadJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
                     cancel.set()
-            if on_progress is not None:
-                on_progress(snapshot)
 
         result = offload_card(
             source=source,

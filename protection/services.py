@@ -49,7 +49,7 @@ from copyengine import filecopy
 from copyengine.backends import CardWriter, DestinationError
 from core.queues import Queue, host_queue
 from formats.units import format_bytes
-from protection import selectors, storage
+from protection import selectors
 from protection.models import (
     DestinationSettings,
     ReplicationItem,
@@ -598,6 +598,8 @@ class _Progress:
 
 class _Writers:
     def __init__(self, destination: Volume) -> None:
+        from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
         self.destination = destination
         self.place = storage.place_for(destination.location, name=destination.label)
         self._writers: dict[str, CardWriter] = {}
@@ -674,6 +676,8 @@ def _condemn(job: ReplicationJob, copy: Copy, state: str, message: str, found: s
 
 
 def _worm_seal(job: ReplicationJob, config: DestinationSettings | None, path: str) -> None:
+    from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
     destination = job.destination
     if not destination.worm:
         return
@@ -698,6 +702,8 @@ def _replicate_item(
     recorder: _Recorder,
     config: DestinationSettings | None,
 ) -> None:
+    from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
     media_file = item.media_file
     tries: list[dict[str, Any]] = list(item.tries)
     started = time.monotonic()
@@ -800,6 +806,8 @@ def _replicate_item(
 
 
 def _check_destination(job: ReplicationJob) -> None:
+    from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
     destination = job.destination
     if not destination.online:
         raise _StopJob(f"{destination.label} is marked offline: mount it and mark it online, then retry")
