@@ -805,7 +805,8 @@ def paired(
         order = ["reelvault", "naive"] if pair % 2 == 0 else ["naive", "reelvault"]
         row: dict[str, Any] = {"first": order[0]}
         for side in order:
-            tag = f"{name}-{pair}-{side}"
+            # Folder names become volume labels of the project: unique across runs.
+            tag = f"{name}-{pair}-{side}-{os.getpid()}"
             roots = [parent / f"{tag}-D{n + 1}" for n, parent in enumerate(destination_parents)]
             if side == "naive":
                 for root in roots:
@@ -827,7 +828,13 @@ def paired(
         rows.append(row)
         print(
             f"  {name} pair {pair + 1}/{pairs}: reelvault {row['reelvault']['seconds']:.2f} s, "
-            f"naive {row['naive']['seconds']:.2f} s, {row['speedup']:.2f}x, load {load:.1f}",
+            f"naive {row['naive']['seconds']:.2f} s, {row['speedup']:.2f}x, load {load:.1f}"
+            + (
+                f", card read: reelvault {row['reelvault']['card_read_bytes'] / MIB:,.0f} MiB, "
+                f"naive {row['naive']['card_read_bytes'] / MIB:,.0f} MiB"
+                if card_disk
+                else ""
+            ),
             file=sys.stderr,
         )
     return summarize(rows)
@@ -902,7 +909,8 @@ def scenario_cart(args: argparse.Namespace, work: Path, env: dict[str, str]) -> 
     cgroup = MemoryCgroup("rv-speed-cart", limit)
     try:
         for name, speed in CART.items():
-            size = mib * MIB * (1 if name == "card" else 2) + 512 * MIB  # room for 2 runs' worth of copies
+            # Room for the card and the dd probe, or for one side's copy (removed after each side).
+            size = mib * MIB + 1024 * MIB
             disks[name] = LoopDisk(
                 work / f"{name}.img",
                 work / f"mnt-{name}",
@@ -1017,6 +1025,8 @@ def scenarios(args: argparse.Namespace) -> None:
                 found["memcg"] = scenario_memory(args, work, env)
             elif name == "cart":
                 found["cart"] = scenario_cart(args, work, env)
+            # Each scenario's figures as soon as it ends: a later one may fail.
+            print(json.dumps(rounded({name: found[list(found)[-1]]})), file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report_scenarios(found)
