@@ -24,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from copyengine import mhl  # noqa: E402
 from copyengine.hashing import hash_file  # noqa: E402
 
 ASCMHL = PROJECT_ROOT / ".venv-tools" / "bin" / "ascmhl"
+ASCMHL_DEBUG = PROJECT_ROOT / ".venv-tools" / "bin" / "ascmhl-debug"
 # ascmhl asks GitHub for updates at every start; a closed local port makes that fail at once.
 TOOL_ENV = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
 CREATOR = mhl.Creator(tool_version="bench")
@@ -118,6 +120,59 @@ def ascmhl_startup(repeat: int) -> float:
     return min(times)
 
 
+def whole_process_verify(card: Path, pairs: int) -> dict[str, object] | None:
+    """``manage.py mhl_verify`` against ``ascmhl-debug verify`` on one card, each a fresh process.
+
+    What a DIT meets: interpreter start, imports, Django set-up, the verify,
+    exit. Alternating pairs (ours first in even pairs), every pair kept, with
+    the load average at each. The card gets one generation first (``ascmhl
+    create``). The folder is on no registered volume, so nothing is recorded.
+    Needs DATABASE_URL and REDIS_URL (Django starts); None without them.
+    """
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")) or not ASCMHL_DEBUG.exists():
+        return None
+    subprocess.run(
+        [str(ASCMHL), "create", str(card), "-h", "xxh128"], env=TOOL_ENV, capture_output=True, check=True
+    )
+    env = {key: value for key, value in TOOL_ENV.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    sides = {
+        "reelvault": [sys.executable, str(PROJECT_ROOT / "manage.py"), "mhl_verify", str(card)],
+        "ascmhl_debug": [str(ASCMHL_DEBUG), "verify", str(card)],
+    }
+    subprocess.run(
+        sides["reelvault"], env=env, capture_output=True, check=False
+    )  # bytecode cached, as installed
+    rows = []
+    for pair in range(pairs):
+        order = list(sides) if pair % 2 == 0 else list(reversed(sides))
+        row: dict[str, float] = {}
+        for side in order:
+            row[f"{side}_load"] = os.getloadavg()[0]
+            start = time.perf_counter()
+            result = subprocess.run(sides[side], env=env, capture_output=True, check=False)
+            row[side] = time.perf_counter() - start
+            if result.returncode != 0:
+                raise SystemExit(
+                    f"{' '.join(sides[side])} failed ({result.returncode}): {result.stderr.decode()}"
+                )
+        row["speedup"] = row["ascmhl_debug"] / row["reelvault"]
+        rows.append(row)
+
+    def spread(key: str) -> dict[str, float]:
+        values = [row[key] for row in rows]
+        return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    return {
+        "pairs": rows,
+        "reelvault_s": spread("reelvault"),
+        "ascmhl_debug_s": spread("ascmhl_debug"),
+        "speedup": spread("speedup"),
+        "load": {
+            "median": statistics.median(r[k] for r in rows for k in ("reelvault_load", "ascmhl_debug_load"))
+        },
+    }
+
+
 def fresh_copy(source: Path, target: Path) -> Callable[[], Path]:
     def prepare() -> Path:
         shutil.rmtree(target, ignore_errors=True)
@@ -134,6 +189,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000, help="files on the generated card")
     parser.add_argument("--generations", type=int, default=50, help="length of the long history")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
+    parser.add_argument("--pairs", type=int, default=5, help="alternating pairs of the whole-process verify")
     args = parser.parse_args()
     have_tool = ASCMHL.exists()
 
@@ -173,6 +229,7 @@ def main() -> None:
             else None
         )
         startup = ascmhl_startup(args.repeat) if have_tool else None
+        whole = whole_process_verify(fresh_copy(card, work / "whole" / card.name)(), args.pairs)
 
     def speedup(ours: dict[str, float], theirs: dict[str, float] | None) -> float | None:
         return round(theirs["total_s"] / ours["total_s"], 1) if theirs else None
@@ -193,6 +250,23 @@ def main() -> None:
     print(
         "seconds, best of", args.repeat, "| ascmhl start-up alone:", f"{startup:.3f} s" if startup else "n/a"
     )
+    if whole is not None:
+        r, t, x = whole["reelvault_s"], whole["ascmhl_debug_s"], whole["speedup"]
+        print(
+            f"whole process, verify {args.files} files: manage.py mhl_verify {r['median']:.3f} s "
+            f"({r['min']:.3f}-{r['max']:.3f}), ascmhl-debug verify {t['median']:.3f} s "
+            f"({t['min']:.3f}-{t['max']:.3f}), speedup {x['median']:.2f}x ({x['min']:.2f}-{x['max']:.2f}); "
+            f"median of {args.pairs} alternating pairs, "
+            f"load {whole['load']['median']:.1f}"
+        )
+        for index, row in enumerate(whole["pairs"]):
+            print(
+                f"    pair {index + 1}: {row['reelvault']:.3f} s vs {row['ascmhl_debug']:.3f} s "
+                f"= {row['speedup']:.2f}x "
+                f"(load {row['reelvault_load']:.1f}/{row['ascmhl_debug_load']:.1f})"
+            )
+    else:
+        print("(no whole-process figures: set DATABASE_URL and REDIS_URL so that manage.py can start)")
     if not have_tool:
         print(f"(no reference figures: {ASCMHL} is missing; run `make test` once to install it)")
 
@@ -201,6 +275,7 @@ def main() -> None:
         "generations": args.generations,
         "repeat": args.repeat,
         "ascmhl_startup_s": round(startup, 4) if startup else None,
+        "whole_process_verify": whole,
     }
     for name, (_, ours, theirs) in zip(("card", "long_cold", "long_warm"), rows, strict=True):
         figures[name] = {

@@ -48,12 +48,14 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
@@ -587,14 +589,477 @@ def report(args: argparse.Namespace, measured: dict) -> None:
     )
 
 
+# --------------------------------------------------------------------------
+# Scenarios as a user meets them: the whole command, a card larger than
+# memory, a cart of separate devices. Paired runs, medians, load average.
+# --------------------------------------------------------------------------
+
+PROJECT_CODE = "BENCH"
+CGROUP_MEMORY = Path("/sys/fs/cgroup/memory")
+BLKIO = Path("/sys/fs/cgroup/blkio")
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def make_clip_card(card: Path, total: int, clips: int) -> None:
+    """An ARRI-like card: ``clips`` clips of equal size adding up to ``total`` bytes, random content."""
+    card.mkdir(parents=True, exist_ok=True)
+    for index in range(clips):
+        size = total // clips + (total % clips if index == 0 else 0)
+        with (card / f"{card.name[:4]}C{index + 1:03d}_260302_{card.name[-4:]}.mxf").open("wb") as stream:
+            left = size
+            while left:
+                left -= stream.write(os.urandom(min(left, CHUNK)))
+    os.sync()
+
+
+class LoopDisk:
+    """An ext4 file system on a loop device (direct I/O to its image), optionally rate limited.
+
+    The limits are blkio throttle rules of the root cgroup for this device
+    number, so they apply to every process and to the kernel's writeback too
+    (cgroup v1 throttles buffered writeback only at the root). They are
+    removed, and the device detached, on ``close``: the next user of this
+    loop number must not inherit them.
+    """
+
+    def __init__(self, image: Path, mount: Path, size: int, *, read_bps: int = 0, write_bps: int = 0) -> None:
+        self.image, self.mount = image, mount
+        with image.open("wb") as stream:
+            stream.truncate(size)
+        run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", str(image)])
+        found = subprocess.run(
+            ["losetup", "-f", "--show", "--direct-io=on", str(image)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.device = found.stdout.strip()
+        rdev = Path(self.device).stat().st_rdev
+        self.number = f"{os.major(rdev)}:{os.minor(rdev)}"
+        self.name = Path(self.device).name
+        mount.mkdir(parents=True, exist_ok=True)
+        run(["mount", self.device, str(mount)])
+        self.limits = {"read": read_bps, "write": write_bps}
+        for kind, bps in self.limits.items():
+            if bps:
+                (BLKIO / f"blkio.throttle.{kind}_bps_device").write_text(f"{self.number} {bps}\n")
+
+    def read_bytes(self) -> int:
+        """Bytes read from this device since it was attached (/sys/block/<dev>/stat, 512-byte sectors)."""
+        return int(Path(f"/sys/block/{self.name}/stat").read_text().split()[2]) * 512
+
+    def measure(self, size: int) -> dict[str, float]:
+        """dd with direct I/O: what the device really does (write, then read), MB/s."""
+        probe = self.mount / "dd-probe"
+        count = max(1, size // DD_BLOCK)
+
+        def timed(command: list[str]) -> float:
+            start = time.perf_counter()
+            run(command)
+            return time.perf_counter() - start
+
+        write_s = timed(
+            [
+                "dd",
+                "if=/dev/zero",
+                f"of={probe}",
+                f"bs={DD_BLOCK}",
+                f"count={count}",
+                "oflag=direct",
+                "status=none",
+            ]
+        )
+        read_s = timed(["dd", f"if={probe}", "of=/dev/null", f"bs={DD_BLOCK}", "iflag=direct", "status=none"])
+        probe.unlink()
+        return {"write_MBps": count * DD_BLOCK / write_s / MB, "read_MBps": count * DD_BLOCK / read_s / MB}
+
+    def close(self) -> None:
+        for kind, bps in self.limits.items():
+            if bps:
+                (BLKIO / f"blkio.throttle.{kind}_bps_device").write_text(f"{self.number} 0\n")
+        subprocess.run(["umount", str(self.mount)], capture_output=True, check=False)
+        subprocess.run(["losetup", "-d", self.device], capture_output=True, check=False)
+        self.image.unlink(missing_ok=True)
+
+
+class MemoryCgroup:
+    """A cgroup v1 memory group whose limit bounds the page cache of what runs in it."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.path = CGROUP_MEMORY / name
+        self.path.mkdir(exist_ok=True)
+        (self.path / "memory.limit_in_bytes").write_text(str(limit))
+        self.limit = limit
+
+    def enter(self) -> None:
+        """preexec_fn of a child: move it into this group before it runs anything."""
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def close(self) -> None:
+        try:
+            (self.path / "memory.force_empty").write_text("0")
+        except OSError:
+            pass
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
+def django_env(work: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["REELVAULT_VOLUME_ROOTS"] = str(work)
+    env["DJANGO_SETTINGS_MODULE"] = "reelvault.settings"
+    return env
+
+
+def ensure_project(env: dict[str, str]) -> None:
+    code = (
+        "import django; django.setup()\n"
+        "from catalog.models import Project\n"
+        "from catalog.services import project_create\n"
+        f"if not Project.objects.filter(code={PROJECT_CODE!r}).exists():\n"
+        f"    project_create(actor=None, code={PROJECT_CODE!r}, name='Offload benchmark')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"could not create project {PROJECT_CODE} (is DATABASE_URL set?):\n{result.stderr}")
+
+
+def side_command(
+    card: Path, roots: list[Path], env: dict[str, str], cgroup: MemoryCgroup | None
+) -> dict[str, Any]:
+    """``manage.py offload … --json`` as a DIT types it, timed from process start to exit."""
+    command = [sys.executable, str(PROJECT_ROOT / "manage.py"), "offload", "--project", PROJECT_CODE]
+    command += ["--source", str(card), *(arg for root in roots for arg in ("--dest", str(root))), "--json"]
+    start = time.perf_counter()
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=cgroup.enter if cgroup else None,
+    )
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py offload failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"seconds": seconds, "engine_seconds": summary["seconds"]}
+
+
+NAIVE_SCRIPT = """
+set -e -o pipefail
+cd "$CARD"
+find . -type f -print0 | xargs -0 xxhsum -H2 > "$SUMS"
+for root in "$@"; do cp -r "$CARD" "$root/"; done
+sync
+echo 3 > /proc/sys/vm/drop_caches
+for root in "$@"; do (cd "$root/$(basename "$CARD")" && xxhsum -q -c "$SUMS"); done
+"""
+
+
+def side_naive(
+    card: Path, roots: list[Path], env: dict[str, str], cgroup: MemoryCgroup | None
+) -> dict[str, Any]:
+    """The script a user would write, run as one shell process (in the cgroup when there is one)."""
+    sums = roots[0].parent / "card.xxh128"
+    start = time.perf_counter()
+    result = subprocess.run(
+        ["bash", "-c", NAIVE_SCRIPT, "naive", *map(str, roots)],
+        env={**os.environ, "CARD": str(card), "SUMS": str(sums)},
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=cgroup.enter if cgroup else None,
+    )
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"the naive script failed ({result.returncode}):\n{result.stderr}")
+    sums.unlink()
+    return {"seconds": seconds}
+
+
+def paired(
+    name: str,
+    pairs: int,
+    card: Path,
+    destination_parents: list[Path],
+    env: dict[str, str],
+    *,
+    cgroup: MemoryCgroup | None = None,
+    card_disk: LoopDisk | None = None,
+) -> dict[str, Any]:
+    """``pairs`` alternating pairs (Reelvault first in even pairs); every pair is kept."""
+    sides = {"reelvault": side_command, "naive": side_naive}
+    rows = []
+    for parent in destination_parents:
+        parent.mkdir(parents=True, exist_ok=True)
+    for pair in range(pairs):
+        order = ["reelvault", "naive"] if pair % 2 == 0 else ["naive", "reelvault"]
+        row: dict[str, Any] = {"first": order[0]}
+        for side in order:
+            # Folder names become volume labels of the project: unique across runs.
+            tag = f"{name}-{pair}-{side}-{os.getpid()}"
+            roots = [parent / f"{tag}-D{n + 1}" for n, parent in enumerate(destination_parents)]
+            if side == "naive":
+                for root in roots:
+                    root.mkdir(parents=True)
+            settle(destination_parents[0])
+            drop_caches()
+            load = load_average()
+            card_read = card_disk.read_bytes() if card_disk else 0
+            inblock = children_inblock_bytes()
+            figures = sides[side](card, roots, env, cgroup)
+            figures["load"] = load
+            figures["device_read_bytes"] = children_inblock_bytes() - inblock
+            if card_disk:
+                figures["card_read_bytes"] = card_disk.read_bytes() - card_read
+            row[side] = figures
+            for root in roots:
+                shutil.rmtree(root, ignore_errors=True)
+        row["speedup"] = row["naive"]["seconds"] / row["reelvault"]["seconds"]
+        rows.append(row)
+        print(
+            f"  {name} pair {pair + 1}/{pairs}: reelvault {row['reelvault']['seconds']:.2f} s, "
+            f"naive {row['naive']['seconds']:.2f} s, {row['speedup']:.2f}x, load {load:.1f}"
+            + (
+                f", card read: reelvault {row['reelvault']['card_read_bytes'] / MIB:,.0f} MiB, "
+                f"naive {row['naive']['card_read_bytes'] / MIB:,.0f} MiB"
+                if card_disk
+                else ""
+            ),
+            file=sys.stderr,
+        )
+    return summarize(rows)
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "pairs": rows,
+        "speedup": spread([row["speedup"] for row in rows]),
+        "reelvault_s": spread([row["reelvault"]["seconds"] for row in rows]),
+        "naive_s": spread([row["naive"]["seconds"] for row in rows]),
+        "engine_s": spread([row["reelvault"]["engine_seconds"] for row in rows]),
+        "load": spread([row[side]["load"] for row in rows for side in ("reelvault", "naive")]),
+    }
+    if "card_read_bytes" in rows[0]["reelvault"]:
+        summary["card_read_bytes"] = {
+            side: statistics.median(row[side]["card_read_bytes"] for row in rows)
+            for side in ("reelvault", "naive")
+        }
+    return summary
+
+
+def scenario_command(args: argparse.Namespace, work: Path, env: dict[str, str], mib: int) -> dict[str, Any]:
+    """1: the whole command against the naive script, everything on the disk that holds --dir."""
+    card = work / f"card-{mib}" / "A001R1AB"
+    print(f"making a {mib} MiB card of {args.clips} clips ...", file=sys.stderr)
+    make_clip_card(card, mib * MIB, args.clips)
+    try:
+        found = paired(f"{mib}MiB", args.pairs, card, [work / "dest", work / "dest"], env)
+    finally:
+        shutil.rmtree(card.parent, ignore_errors=True)
+    return {"card_MiB": mib, "clips": args.clips, **found}
+
+
+def scenario_memory(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """2: a card larger than memory. Both sides run in a memory cgroup well below the card's size."""
+    mib, limit = args.memcg_card_mib, args.memcg_limit_mib * MIB
+    disk = LoopDisk(work / "card.img", work / "mnt-card", mib * MIB + 512 * MIB)
+    cgroup = MemoryCgroup("rv-speed-bench", limit)
+    try:
+        card = disk.mount / "A002R1AB"
+        print(
+            f"making a {mib} MiB card on {disk.device}; memory cgroup limit {limit // MIB} MiB ...",
+            file=sys.stderr,
+        )
+        make_clip_card(card, mib * MIB, args.clips)
+        found = paired(
+            "memcg", args.pairs, card, [work / "dest", work / "dest"], env, cgroup=cgroup, card_disk=disk
+        )
+    finally:
+        cgroup.close()
+        disk.close()
+    return {"card_MiB": mib, "clips": args.clips, "memory_limit_MiB": limit // MIB, **found}
+
+
+# Realistic, distinct speeds (MB/s): the card reader, a RAID, a shuttle SSD (writes slower than reads).
+CART = {
+    "card": {"read": 300, "write": 0},
+    "raid": {"read": 500, "write": 500},
+    "shuttle": {"read": 400, "write": 200},
+}
+
+
+def scenario_cart(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """3: card and destinations on separate rate-limited devices, in a memory cgroup (a card > RAM)."""
+    mib, limit = args.cart_card_mib, args.cart_limit_mib * MIB
+    disks: dict[str, LoopDisk] = {}
+    cgroup = MemoryCgroup("rv-speed-cart", limit)
+    try:
+        for name, speed in CART.items():
+            # Room for the card and the dd probe, or for one side's copy (removed after each side).
+            size = mib * MIB + 1024 * MIB
+            disks[name] = LoopDisk(
+                work / f"{name}.img",
+                work / f"mnt-{name}",
+                size,
+                read_bps=speed["read"] * MB,
+                write_bps=speed["write"] * MB,
+            )
+        card = disks["card"].mount / "A003R1AB"
+        print(f"making a {mib} MiB card on the card reader ({disks['card'].device}) ...", file=sys.stderr)
+        make_clip_card(card, mib * MIB, args.clips)
+        measured = {name: disk.measure(min(mib, 512) * MIB) for name, disk in disks.items()}
+        for name, speeds in measured.items():
+            print(
+                f"  dd, direct I/O, {name}: write {speeds['write_MBps']:.0f} MB/s, "
+                f"read {speeds['read_MBps']:.0f} MB/s"
+                f" (set: write {CART[name]['write'] or 'unlimited'}, read {CART[name]['read']})",
+                file=sys.stderr,
+            )
+        size_mb = mib * MIB / MB
+        busy = {
+            "card": size_mb / measured["card"]["read_MBps"],
+            **{
+                name: size_mb / measured[name]["write_MBps"] + size_mb / measured[name]["read_MBps"]
+                for name in ("raid", "shuttle")
+            },
+        }
+        found = paired(
+            "cart",
+            args.pairs,
+            card,
+            [disks["raid"].mount, disks["shuttle"].mount],
+            env,
+            cgroup=cgroup,
+            card_disk=disks["card"],
+        )
+    finally:
+        cgroup.close()
+        for disk in disks.values():
+            disk.close()
+    floor = max(busy.values())
+    return {
+        "card_MiB": mib,
+        "clips": args.clips,
+        "memory_limit_MiB": limit // MIB,
+        "set_MBps": CART,
+        "dd_MBps": measured,
+        "busy_s": busy,
+        "floor_s": floor,
+        "over_floor": spread([row["reelvault"]["seconds"] / floor for row in found["pairs"]]),
+        **found,
+    }
+
+
+def report_scenarios(found: dict[str, dict[str, Any]]) -> None:
+    def line(label: str, figures: dict[str, Any]) -> None:
+        s, r, n, ld = figures["speedup"], figures["reelvault_s"], figures["naive_s"], figures["load"]
+        print(
+            f"  {label:<34} reelvault {r['median']:6.2f} s ({r['min']:.2f}-{r['max']:.2f})  "
+            f"naive {n['median']:6.2f} s ({n['min']:.2f}-{n['max']:.2f})  "
+            f"speedup {s['median']:.2f}x ({s['min']:.2f}-{s['max']:.2f})  load {ld['median']:.1f} "
+            f"({ld['min']:.1f}-{ld['max']:.1f})"
+        )
+        for index, row in enumerate(figures["pairs"]):
+            print(
+                f"      pair {index + 1} ({row['first']} first): {row['reelvault']['seconds']:.2f} s vs "
+                f"{row['naive']['seconds']:.2f} s = {row['speedup']:.2f}x "
+                f"(engine {row['reelvault']['engine_seconds']:.2f} s; load {row['reelvault']['load']:.1f}/"
+                f"{row['naive']['load']:.1f})"
+            )
+        if "card_read_bytes" in figures:
+            read = figures["card_read_bytes"]
+            print(
+                f"      bytes read from the card device (median): "
+                f"reelvault {read['reelvault'] / MIB:,.0f} MiB, "
+                f"naive {read['naive'] / MIB:,.0f} MiB (card {figures['card_MiB']:,} MiB)"
+            )
+
+    print(
+        "whole command (process start to exit) against the naive script; "
+        "medians of alternating pairs (min-max)"
+    )
+    for name, figures in found.items():
+        label = {
+            "memcg": f"card > memory ({figures.get('card_MiB')} MiB, "
+            f"{figures.get('memory_limit_MiB')} MiB cgroup)",
+            "cart": f"cart ({figures.get('card_MiB')} MiB, separate devices)",
+        }.get(name, f"one disk, {figures['card_MiB']} MiB card, {figures['clips']} clips")
+        line(label, figures)
+        if name == "cart":
+            o = figures["over_floor"]
+            busy = ", ".join(f"{device} {seconds:.2f} s" for device, seconds in figures["busy_s"].items())
+            print(
+                f"      floor (busiest device at its dd speed): {figures['floor_s']:.2f} s [{busy}]; "
+                f"reelvault / floor {o['median']:.2f}x ({o['min']:.2f}-{o['max']:.2f})"
+            )
+    print(json.dumps(rounded({"bench": "offload-scenarios", "scenarios": found})))
+
+
+def scenarios(args: argparse.Namespace) -> None:
+    if os.geteuid() != 0:
+        sys.exit("the scenarios need root: drop_caches, cgroups, loop devices and blkio limits")
+    work = Path(tempfile.mkdtemp(prefix="rv-bench-", dir=args.dir))
+    env = django_env(work)
+    ensure_project(env)
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        for name in args.scenario:
+            if name == "command":
+                for mib in args.command_card_mib:
+                    found[f"command-{mib}"] = scenario_command(args, work, env, mib)
+            elif name == "memcg":
+                found["memcg"] = scenario_memory(args, work, env)
+            elif name == "cart":
+                found["cart"] = scenario_cart(args, work, env)
+            # Each scenario's figures as soon as it ends: a later one may fail.
+            print(json.dumps(rounded({name: found[list(found)[-1]]})), file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report_scenarios(found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--size-mb", type=int, default=2048, help="card size in MB (10^6 bytes)")
+    parser.add_argument(
+        "--scenario",
+        nargs="+",
+        default=["command", "memcg", "cart"],
+        choices=["command", "memcg", "cart", "engine"],
+        help="what to run (default: the three scenarios a user meets; 'engine' times offload_card alone)",
+    )
+    parser.add_argument("--pairs", type=int, default=5, help="alternating pairs per scenario")
+    parser.add_argument("--clips", type=int, default=6, help="clips on a generated card")
+    parser.add_argument(
+        "--command-card-mib", type=int, nargs="+", default=[1024, 4096], help="card sizes of scenario 1"
+    )
+    parser.add_argument("--memcg-card-mib", type=int, default=4096)
+    parser.add_argument("--memcg-limit-mib", type=int, default=1024)
+    parser.add_argument("--cart-card-mib", type=int, default=1024)
+    parser.add_argument("--cart-limit-mib", type=int, default=384)
+    parser.add_argument("--size-mb", type=int, default=2048, help="engine: card size in MB (10^6 bytes)")
     parser.add_argument("--dir", default="/var/tmp", help="parent of the work folder; must be on a disk")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds; each figure is the best round's")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (its path is printed)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="engine: rounds; each figure is the best round's"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="engine: keep the work folder (its path is printed)"
+    )
     parser.add_argument("--engine-child", nargs="+", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--no-hash", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -602,13 +1067,16 @@ def main() -> None:
         card, *roots = args.engine_child
         engine_child(card, roots, hashing_on=not args.no_hash)
         return
-    if args.size_mb < 64:
-        parser.error("--size-mb must be at least 64")
     if shutil.which("xxhsum") is None:
         sys.exit("xxhsum not found: apt-get install xxhash")
     kind = subprocess.run(["stat", "-f", "-c", "%T", args.dir], capture_output=True, text=True).stdout.strip()
     if kind in ("tmpfs", "ramfs"):
         sys.exit(f"{args.dir} is in memory ({kind}): choose a --dir on a disk")
+    if "engine" not in args.scenario:
+        scenarios(args)
+        return
+    if args.size_mb < 64:
+        parser.error("--size-mb must be at least 64")
     free = shutil.disk_usage(args.dir).free
     if free < 3.5 * args.size_mb * MB:
         sys.exit(f"{args.dir} has {free / 1e9:.1f} GB free; needs about {3.5 * args.size_mb / 1000:.1f} GB")

@@ -8,9 +8,19 @@ redelivered or retried task is safe.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
 from django.db import OperationalError
+
+# The project's Celery app is not imported at start-up (reelvault/__init__.py
+# loads it on first use), yet a task must find it when it is sent: without it
+# Celery would make a default app talking AMQP to localhost. Every tasks
+# module imports this one before it defines a task, so the app is loaded, and
+# current, before any task can be sent. Named in settings because core may not
+# import the project package.
+import_module(settings.REELVAULT_CELERY_APP)
 
 JOB_OPTIONS: dict[str, Any] = {
     "acks_late": True,

@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from kombu.exceptions import OperationalError as BrokerError
 
 
 class Queue(StrEnum):
@@ -40,6 +39,10 @@ def job_enqueue(task: Any, *, args: Sequence[int], queue: str) -> None:
     A few quick publish retries, then give up: a request must not hang for
     minutes on a broker that is down (Celery's default retry policy).
     """
+    # Here, not at the top: kombu (with amqp) is 20 ms that a command which
+    # sends no job should not pay at start-up.
+    from kombu.exceptions import OperationalError as BrokerError
+
     try:
         task.apply_async(
             args=list(args),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+import core.jobs  # noqa: F401  (loads the project's Celery app before a task is defined)
 from custody import services
 
 

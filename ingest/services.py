@@ -71,6 +71,11 @@ def _stale_after() -> timedelta:
 
 # How many finished files to record in one catalog transaction.
 RECORD_BATCH = 200
+# How often a running offload writes its progress row (phase, bytes, heartbeat).
+# The engine reports 4 times a second from the thread that reads the card; a
+# database round trip there stalls the copy, so the row is written at most
+# once a second (and at every change of phase). Pages poll it every second.
+PROGRESS_WRITE_SECONDS = 1.0
 
 
 class OffloadError(Exception):
@@ -812,6 +817,25 @@ def offload_job_run(
         _host_queue_next(host)
 
 
+def _progress_write(job: OffloadJob, snapshot: ProgressSnapshot) -> None:
+    """Show the engine's progress on the job row (what the pages and the API read); also its heartbeat."""
+    OffloadJob.objects.filter(pk=job.pk).update(
+        phase=snapshot.phase,
+        files_total=snapshot.files_total,
+        files_done=snapshot.files_done,
+        bytes_total=snapshot.bytes_total,
+        bytes_done=snapshot.bytes_done,
+        bytes_per_second=snapshot.bytes_per_second,
+        eta_seconds=snapshot.eta_seconds,
+        current_file=fsnames.shown(snapshot.current_file)[:1024],
+        heartbeat_at=timezone.now(),
+        destination_progress={
+            d.name: {"written": d.bytes_written, "verified": d.bytes_verified, "failure": d.failure}
+            for d in snapshot.destinations
+        },
+    )
+
+
 def _offload_job_run(
     *, job_id: int, actor: AnyUser | None, on_progress: Callable[[ProgressSnapshot], None] | None
 ) -> OffloadJob:
@@ -846,28 +870,18 @@ def _offload_job_run(
         clip_of = {path: key for key, paths in groups.items() for path in paths}
         recorder = _Recorder(job=job, actor=actor, destinations=volumes, clip_of=clip_of)
         last_check: list[float] = [0.0, -1]
+        last_write: list[tuple[float, str]] = [(0.0, "")]
 
         def progress(snapshot: ProgressSnapshot) -> None:
-            OffloadJob.objects.filter(pk=job.pk).update(
-                phase=snapshot.phase,
-                files_total=snapshot.files_total,
-                files_done=snapshot.files_done,
-                bytes_total=snapshot.bytes_total,
-                bytes_done=snapshot.bytes_done,
-                bytes_per_second=snapshot.bytes_per_second,
-                eta_seconds=snapshot.eta_seconds,
-                current_file=fsnames.shown(snapshot.current_file)[:1024],
-                heartbeat_at=timezone.now(),
-                destination_progress={
-                    d.name: {"written": d.bytes_written, "verified": d.bytes_verified, "failure": d.failure}
-                    for d in snapshot.destinations
-                },
-            )
+            now = time.monotonic()
             if on_progress is not None:
                 on_progress(snapshot)
+            written_at, written_phase = last_write[0]
+            if now - written_at >= PROGRESS_WRITE_SECONDS or snapshot.phase != written_phase:
+                last_write[0] = (now, snapshot.phase)
+                _progress_write(job, snapshot)
             # Read the DIT's cancel and pause at most once a second (the engine calls
             # this up to 4 times a second), and always when a file was finished.
-            now = time.monotonic()
             if now - last_check[0] > 1.0 or snapshot.files_done != last_check[1]:
                 last_check[:] = [now, snapshot.files_done]
                 flags = OffloadJob.objects.filter(pk=job.pk).values_list(

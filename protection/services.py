@@ -49,7 +49,7 @@ from copyengine import filecopy
 from copyengine.backends import CardWriter, DestinationError
 from core.queues import Queue, host_queue
 from formats.units import format_bytes
-from protection import selectors, storage
+from protection import selectors
 from protection.models import (
     DestinationSettings,
     ReplicationItem,
@@ -602,6 +602,8 @@ class _Progress:
 
 class _Writers:
     def __init__(self, destination: Volume) -> None:
+        from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
         self.destination = destination
         self.place = storage.place_for(destination.location, name=destination.label)
         self._writers: dict[str, CardWriter] = {}
@@ -678,6 +680,8 @@ def _condemn(job: ReplicationJob, copy: Copy, state: str, message: str, found: s
 
 
 def _worm_seal(job: ReplicationJob, config: DestinationSettings | None, path: str) -> None:
+    from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
     destination = job.destination
     if not destination.worm:
         return
@@ -714,6 +718,8 @@ def _replicate_item(
 ) -> tuple[filecopy.StagedCopy, _Staged] | None:
     """Copy one item from its best good source. Returns the staged copy still to be proven, or
     None when the item is settled already (found in place, or failed with the reason)."""
+    from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
     media_file = item.media_file
     tries: list[dict[str, Any]] = list(item.tries)
     started = time.monotonic()
@@ -784,6 +790,8 @@ def _settle(
     """Record an item copied from ``staged.copy`` once its proof is known: verified only when
     ``outcome`` is a FileCopied (read back and matched, or found in place), else failed with the
     reason. A destination that cannot be used any more stops the job (_StopJob)."""
+    from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
     item, copy, tries = staged.item, staged.copy, staged.tries
     media_file = item.media_file
     if isinstance(outcome, filecopy.FileCopied):
@@ -889,6 +897,8 @@ class _Pipeline:
 
 
 def _check_destination(job: ReplicationJob) -> None:
+    from protection import storage  # boto3 (0.2 s): loaded when replication runs
+
     destination = job.destination
     if not destination.online:
         raise _StopJob(f"{destination.label} is marked offline: mount it and mark it online, then retry")

@@ -158,11 +158,12 @@ def test_the_beat_schedule_runs_the_report_at_the_configured_local_time() -> Non
 
     from reelvault.celery import app
 
-    entry = settings.CELERY_BEAT_SCHEDULE["dashboard-daily-reports"]
+    entry = app.conf.beat_schedule["dashboard-daily-reports"]
     hour, minute = (int(x) for x in settings.REELVAULT_DAILY_REPORT_TIME.split(":"))
     assert entry["schedule"].hour == {hour} and entry["schedule"].minute == {minute}
+    assert set(settings.CELERY_BEAT_SCHEDULE) < set(app.conf.beat_schedule)
     app.loader.import_default_modules()
-    for name, spec in settings.CELERY_BEAT_SCHEDULE.items():
+    for name, spec in app.conf.beat_schedule.items():
         assert spec["task"] in app.tasks, f"beat entry {name} names an unknown task {spec['task']}"
 
 

@@ -15,9 +15,19 @@ from tqdm import tqdm
 
 from catalog.models import Project, Volume
 from copyengine.offload import ProgressSnapshot
-from core.commands import ReelvaultCommand
+from core.commands import ReelvaultCommand, modules_preload
 from ingest import selectors, services
 from ingest.models import OffloadJob
+
+# Needed only once the card is copied, to enqueue the clips' metadata extraction
+# (Celery, kombu, the Redis client): loaded while the engine reads the card.
+PRELOAD = (
+    "metadata.tasks",
+    "celery.canvas",
+    "celery.app.routes",
+    "kombu.transport.redis",
+    "celery.events.dispatcher",
+)
 
 
 class Command(ReelvaultCommand):
@@ -93,6 +103,7 @@ class Command(ReelvaultCommand):
             bar.set_postfix_str(f"{snapshot.phase} {snapshot.files_done}/{snapshot.files_total} files")
             bar.refresh()
 
+        modules_preload(PRELOAD)
         finished = services.offload_job_run(job_id=job.pk, on_progress=progress)
         bar.close()
         if finished is None:
