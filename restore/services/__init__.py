@@ -35,6 +35,7 @@ from restore.services.base import (
     RestoreTargetPathError,
 )
 from restore.services.drills import (
+    ScheduleSpec,
     drill_schedule_set,
     restore_drill_plan,
     restore_drill_scenario_start,
@@ -63,6 +64,7 @@ __all__ = [
     "RestoreError",
     "RestoreRefused",
     "RestoreTargetPathError",
+    "ScheduleSpec",
     "Selection",
     "drill_schedule_set",
     "item_path",

@@ -69,7 +69,7 @@ class Command(ReelvaultCommand):
     def _restore_targets(self, project: Project) -> None:
         """Restore targets editorial, vfx and scratch under var/restore/, and a weekly restore drill."""
         from restore.models import DrillSchedule
-        from restore.services import drill_schedule_set, restore_target_create
+        from restore.services import ScheduleSpec, drill_schedule_set, restore_target_create
 
         for name in ("editorial", "vfx", "scratch"):
             path = settings.VAR_DIR / "restore" / name
@@ -84,9 +84,7 @@ class Command(ReelvaultCommand):
                     scratch=name == "scratch",
                 )
         if not DrillSchedule.objects.filter(project=project).exists():
-            drill_schedule_set(
-                actor=None, project=project, interval_hours=24 * 7, sample_clips=3, enabled=True
-            )
+            drill_schedule_set(actor=None, project=project, spec=ScheduleSpec(interval_hours=24 * 7))
 
     def _demo_card(self) -> None:
         """A camera card under the first ingest root, so a DIT can try an offload from the browser."""
