@@ -22,6 +22,11 @@ class CustodyConfig(AppConfig):
         volume_identity_check_register(_identity_check)
         volume_offline_reason_register(_in_transit)
         volume_card_formatted_register(_formatted_at)
+        # Incident timelines (recovery) read custody's audit entries through catalog.
+        from catalog.subjects import subject_describer_register
+        from custody import timeline
+
+        subject_describer_register(timeline.ACTIONS, timeline.describe)
 
 
 def _identity_check(volume: Any, path: Path) -> None:

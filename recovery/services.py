@@ -7,9 +7,11 @@ timeline where it belongs to one.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -19,6 +21,7 @@ from alerts.models import Alert
 from catalog.audit import audit_record
 from catalog.models import AuditEvent, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, RoleName
+from catalog.subjects import Subject, subject_actions, subject_of
 from recovery.models import (
     Checklist,
     ChecklistItem,
@@ -30,6 +33,8 @@ from recovery.models import (
     RunbookSection,
     RunbookVersion,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class IncidentError(Exception):
@@ -109,7 +114,10 @@ def incident_open(
         incident.people.add(user_id)
     if alert is not None:
         _alert_timeline(incident, alert)
+        involved = _alert_involves(alert)
+        incident.volumes.add(*project.volumes.filter(pk__in=involved.volume_ids).values_list("pk", flat=True))
     _event(incident, kind=IncidentEvent.Kind.STATE, text="Incident opened", actor=actor)
+    _timeline_backfill(incident)
     audit_record(
         actor=actor,
         action="incident.open",
@@ -143,12 +151,26 @@ class Impact:
 
 @transaction.atomic(durable=True)
 def incident_impact_set(
-    *, actor: AnyUser, incident: Incident, impact: Impact, people: Sequence[AbstractBaseUser] = ()
+    *,
+    actor: AnyUser,
+    incident: Incident,
+    impact: Impact,
+    people: Sequence[AbstractBaseUser] = (),
+    volumes: Sequence[Volume] | None = None,
 ) -> Incident:
-    """Record the incident's impact (clips, days, hours lost) and add people involved."""
+    """Record the incident's impact (clips, days, hours lost, volumes involved) and add people involved.
+
+    With ``volumes`` (None: unchanged), they become the volumes involved.
+    Restores, handoffs and audits of the volumes and days involved since the
+    incident's window opened join the timeline.
+    """
     if impact.clips_affected < 0 or impact.hours_lost < 0:
         raise IncidentError("impact figures cannot be negative")
-    before = {"clips": incident.clips_affected, "days": incident.days_affected, "hours": incident.hours_lost}
+    before: dict[str, object] = {
+        "clips": incident.clips_affected,
+        "days": incident.days_affected,
+        "hours": incident.hours_lost,
+    }
     incident.clips_affected, incident.days_affected = (
         impact.clips_affected,
         impact.days_affected.strip()[:200],
@@ -157,7 +179,16 @@ def incident_impact_set(
     incident.save(update_fields=["clips_affected", "days_affected", "hours_lost", "impact"])
     members = set(incident.project.memberships.values_list("user_id", flat=True))
     incident.people.add(*[int(u.pk) for u in people if u.pk in members])
-    after = {"clips": incident.clips_affected, "days": incident.days_affected, "hours": incident.hours_lost}
+    before["volumes"] = sorted(incident.volumes.values_list("label", flat=True))
+    if volumes is not None:
+        incident.volumes.set([v for v in volumes if v.project_id == incident.project_id])
+    after = {
+        "clips": incident.clips_affected,
+        "days": incident.days_affected,
+        "hours": incident.hours_lost,
+        "volumes": sorted(incident.volumes.values_list("label", flat=True)),
+    }
+    _timeline_backfill(incident)
     audit_record(
         actor=actor,
         action="incident.impact",
@@ -192,6 +223,141 @@ def incident_resolve(*, actor: AnyUser, incident: Incident, resolution: str) -> 
         after={"state": locked.state, "resolution": locked.resolution},
     )
     return locked
+
+
+# --- Automatic timeline: restores, handoffs and audits that belong to an incident ---------------
+
+#: An incident opened by hand (no alert) looks back this far for what belongs to it.
+TIMELINE_LOOKBACK = timedelta(hours=24)
+#: An incident from an alert looks back this far before the alert's first sighting: the audit,
+#: offload or handoff that found the problem was recorded just before it raised the alert.
+ALERT_LOOKBACK = timedelta(hours=1)
+#: At most this many audit entries are read back when an incident is opened or its scope changes.
+TIMELINE_BACKFILL_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Involved:
+    """What an incident concerns: its alert, volumes, shoot days and clips, and its time window."""
+
+    alert_key: str
+    volume_ids: frozenset[int]
+    day_ids: frozenset[int]
+    clip_ids: frozenset[int]
+    since: datetime
+    until: datetime | None  # None: still open
+
+
+def _ids(pattern: str, key: str) -> frozenset[int]:
+    return frozenset(int(n) for n in re.findall(pattern, key))
+
+
+def _alert_involves(alert: Alert) -> Involved:
+    """The catalog objects an alert's key names: ``copy.corrupt:volume:3``, ``policy.gap:day:7``…"""
+    key = alert.key
+    volumes = _ids(r"(?:^|:)(?:volume|card):(\d+)", key) | _ids(r"^volume\.[a-z_]+:(\d+)", key)
+    return Involved(
+        alert_key=key,
+        volume_ids=volumes,
+        day_ids=_ids(r"(?:^|:)day:(\d+)", key),
+        clip_ids=_ids(r"(?:^|:)clip:(\d+)", key),
+        since=alert.first_seen_at,
+        until=None,
+    )
+
+
+def incident_involves(incident: Incident) -> Involved:
+    """The incident's scope: its alert's, the volumes involved, the shoot days affected (numbers)."""
+    alert = incident.alert
+    from_alert = _alert_involves(alert) if alert is not None else None
+    numbers = [int(n) for n in re.findall(r"\d+", incident.days_affected)]
+    days = set(incident.project.days.filter(number__in=numbers).values_list("pk", flat=True))
+    since = incident.opened_at - TIMELINE_LOOKBACK
+    if from_alert is not None:
+        since = min(from_alert.since, incident.opened_at) - ALERT_LOOKBACK
+    return Involved(
+        alert_key=from_alert.alert_key if from_alert else "",
+        volume_ids=frozenset(incident.volumes.values_list("pk", flat=True))
+        | (from_alert.volume_ids if from_alert else frozenset()),
+        day_ids=frozenset(days) | (from_alert.day_ids if from_alert else frozenset()),
+        clip_ids=from_alert.clip_ids if from_alert else frozenset(),
+        since=since,
+        until=incident.resolved_at,
+    )
+
+
+def _belongs(subject: Subject, involved: Involved, at: datetime) -> bool:
+    if at < involved.since or (involved.until is not None and at > involved.until):
+        return False
+    return bool(
+        (involved.alert_key and involved.alert_key in subject.alert_keys)
+        or subject.volume_ids & involved.volume_ids
+        or subject.day_ids & involved.day_ids
+        or subject.clip_ids & involved.clip_ids
+    )
+
+
+def _timeline_line(incident: Incident, entry: AuditEvent, subject: Subject) -> IncidentEvent:
+    return IncidentEvent(
+        incident=incident,
+        at=entry.at,
+        kind=subject.kind if subject.kind in IncidentEvent.Kind.values else IncidentEvent.Kind.NOTE,
+        text=subject.text[:5000],
+        link=subject.link[:500],
+        audit_event_id=entry.pk,
+    )
+
+
+def _timeline_backfill(incident: Incident) -> None:
+    """Add what already happened in the window and belongs to the incident (in the caller's transaction)."""
+    involved = incident_involves(incident)
+    entries = AuditEvent.objects.filter(
+        project_id=incident.project_id, action__in=list(subject_actions()), at__gte=involved.since
+    ).order_by("pk")[:TIMELINE_BACKFILL_LIMIT]
+    lines = []
+    for entry in entries:
+        subject = subject_of(entry)
+        if subject is not None and _belongs(subject, involved, entry.at):
+            lines.append(_timeline_line(incident, entry, subject))
+    # A line already added from the same entry is kept as it is (one line per entry).
+    IncidentEvent.objects.bulk_create(lines, ignore_conflicts=True)
+
+
+@transaction.atomic(durable=True)
+def incident_timeline_follow(*, audit_event_id: int) -> int:
+    """Put a restore, handoff or fixity audit on the timeline of every open incident it belongs to.
+
+    Called after the commit of each such audit entry (``catalog.audit.audit_listen``,
+    installed by ``recovery``'s ``AppConfig.ready``). It belongs to an incident of its
+    project when it is about the incident's alert, or one of its volumes, shoot
+    days or clips, within the incident's window (from ``ALERT_LOOKBACK`` before its alert's first
+    sighting, or ``TIMELINE_LOOKBACK`` before an incident opened by hand, until it is resolved). Safe to call
+    twice: one line per entry and incident. Returns how many lines it added.
+    The line cites its audit entry, which is the record of what happened: it
+    writes no audit entry of its own.
+    """
+    entry = AuditEvent.objects.filter(pk=audit_event_id).first()
+    if entry is None or entry.project_id is None:
+        return 0
+    incidents = list(
+        Incident.objects.filter(project_id=entry.project_id, state=Incident.State.OPEN).select_related(
+            "alert", "project"
+        )
+    )
+    if not incidents:
+        return 0
+    subject = subject_of(entry)
+    if subject is None:
+        return 0
+    already = set(IncidentEvent.objects.filter(audit_event_id=entry.pk).values_list("incident_id", flat=True))
+    lines = [
+        _timeline_line(incident, entry, subject)
+        for incident in incidents
+        if incident.pk not in already and _belongs(subject, incident_involves(incident), entry.at)
+    ]
+    # ignore_conflicts: two deliveries at once still leave one line (the unique constraint decides).
+    IncidentEvent.objects.bulk_create(lines, ignore_conflicts=True)
+    return len(lines)
 
 
 @dataclass(frozen=True)

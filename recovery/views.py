@@ -79,6 +79,8 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "runbook_versions__section"
         ),
         "people": incident.people.order_by("username"),
+        "volumes": incident.project.volumes.order_by("kind", "label"),
+        "involved": set(incident.volumes.values_list("pk", flat=True)),
         "members": project.memberships.select_related("user").order_by("user__username"),
         "causes": Incident.Cause.choices,
         "tiers": Volume.Tier.choices,
@@ -123,6 +125,10 @@ def incident_act(request: HttpRequest, incident_id: int, what: str) -> HttpRespo
         elif what == "impact":
             members = {m.user_id: m.user for m in incident.project.memberships.select_related("user")}
             people = [members[int(v)] for v in post.getlist("people") if v.isdigit() and int(v) in members]
+            picked = [int(v) for v in post.getlist("volumes") if v.isdigit()]
+            volumes = (
+                list(incident.project.volumes.filter(pk__in=picked)) if "volumes_shown" in post else None
+            )
             services.incident_impact_set(
                 actor=request.user,
                 incident=incident,
@@ -133,6 +139,7 @@ def incident_act(request: HttpRequest, incident_id: int, what: str) -> HttpRespo
                     impact=post.get("impact", ""),
                 ),
                 people=people,
+                volumes=volumes,
             )
         elif what == "lesson":
             runbook = None
