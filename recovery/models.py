@@ -261,6 +261,10 @@ class PracticeScenario(models.Model):
     )
     broken_at = models.DateTimeField()
     recovered_at = models.DateTimeField(null=True, blank=True)
+    recovered_by = models.CharField(
+        max_length=300, blank=True, help_text="Who acted on it between the break and the fix (audit log)."
+    )
+    resets = models.PositiveIntegerField(default=0, help_text="How often it was broken again to practise.")
 
     class Meta:
         ordering = ["project", "broken_at", "id"]

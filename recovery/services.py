@@ -12,16 +12,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import xxhash
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Alert
 from catalog.audit import audit_record
+from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import AuditEvent, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, RoleName
+from catalog.services import volume_update
 from catalog.subjects import Subject, subject_actions, subject_of
+from catalog.volumes import volume_send_off
 from recovery.models import (
     Checklist,
     ChecklistItem,
@@ -33,6 +38,7 @@ from recovery.models import (
     RunbookSection,
     RunbookVersion,
 )
+from recovery.selectors import practice_people
 
 logger = logging.getLogger(__name__)
 
@@ -550,6 +556,100 @@ def checklist_complete(
 
 # --- Practice scenarios ----------------------------------------------------------------------
 
+#: How long after a fix's recorded time its audit entry may be written (a proof, then its entry).
+FIX_ENTRY_SLACK = timedelta(minutes=1)
+
+PRACTICE_TEXT = {
+    PracticeScenario.Kind.CORRUPT_COPY: (
+        "{file} is corrupt on {volume}",
+        "Restore the file from another copy onto the shuttle and re-verify it.",
+    ),
+    PracticeScenario.Kind.FAILED_DRIVE: (
+        "{volume} reports a failing drive",
+        "Register a replacement hot volume and copy every file of {volume} to it, verified.",
+    ),
+    PracticeScenario.Kind.MISSING_SHUTTLE: (
+        "{volume} is missing in transit",
+        "Find {volume}: receive its handoff and bring it back online.",
+    ),
+}
+
+
+def _flip_a_byte(volume: Volume, copy: Copy) -> None:
+    """Corrupt a practice copy on a practice volume: one byte flipped, to a temporary name, renamed.
+
+    Never a camera original: practice volumes are the shuttles and RAIDs of the practice project.
+    """
+    target = Path(volume.location) / copy.path
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    temporary = target.with_name(f".{target.name}.practice")
+    temporary.write_bytes(bytes(data))
+    temporary.replace(target)
+    copies_record(
+        actor=None,
+        volume=volume,
+        checks=[
+            CopyCheck(
+                media_file=copy.media_file,
+                path=copy.path,
+                found=Found.CORRUPT,
+                hash_found=xxhash.xxh3_128(target.read_bytes()).hexdigest(),
+                error="hash mismatch (practice: a byte was flipped on purpose)",
+            )
+        ],
+        source="Practice",
+    )
+
+
+def _break(*, actor: AnyUser | None, kind: str, volume: Volume, copy: Copy | None) -> None:
+    """Break one thing of a practice project (each step is its own service and transaction).
+
+    A step that is still broken is left as it is (breaking twice changes nothing).
+    """
+    if kind == PracticeScenario.Kind.CORRUPT_COPY:
+        if copy is not None and copy.state == Copy.State.VERIFIED:
+            _flip_a_byte(volume, copy)
+    elif kind == PracticeScenario.Kind.FAILED_DRIVE:
+        if volume.health != Volume.Health.FAILING:
+            volume_update(actor=actor, volume=volume, changes={"health": Volume.Health.FAILING})
+    else:
+        volume_send_off(actor=actor, volume=volume, to_place="Courier to the vault", condition="sealed")
+        if volume.online:
+            volume_update(actor=actor, volume=volume, changes={"online": False})
+
+
+def practice_break(
+    *, actor: AnyUser | None, project: Project, kind: str, volume: Volume
+) -> PracticeScenario | None:
+    """Break one thing on purpose in a practice project and record it (the seeding command).
+
+    The corrupt copy is the first verified copy on ``volume``; returns None when
+    there is none to corrupt. ``actor`` is who hands the missing shuttle to the
+    courier (a handoff is made by a person).
+    """
+    copy = None
+    if kind == PracticeScenario.Kind.CORRUPT_COPY:
+        copy = (
+            Copy.objects.filter(volume=volume, state=Copy.State.VERIFIED)
+            .select_related("media_file")
+            .order_by("media_file__relative_path")
+            .first()
+        )
+        if copy is None:
+            return None
+    _break(actor=actor, kind=kind, volume=volume, copy=copy)
+    title, hint = PRACTICE_TEXT[PracticeScenario.Kind(kind)]
+    names = {"volume": volume.label, "file": copy.media_file.relative_path if copy else ""}
+    return practice_scenario_record(
+        project=project,
+        kind=kind,
+        title=title.format(**names),
+        hint=hint.format(**names),
+        volume=volume,
+        media_file=copy.media_file if copy else None,
+    )
+
 
 @transaction.atomic(durable=True)
 def practice_scenario_record(
@@ -585,6 +685,47 @@ def practice_scenario_record(
     return scenario
 
 
+def practice_scenario_reset(*, actor: AnyUser, scenario: PracticeScenario) -> PracticeScenario:
+    """Break a practice scenario again so trainees can practise it again; return it, clock restarted.
+
+    1. Break it again: the copy is corrupted again (when it was mended), the drive
+       reported failing, the shuttle handed to the courier and offline. Each is
+       its own audited service; what is still broken stays as it is.
+    2. Restart its clock (``broken_at`` now, not recovered) and audit
+       ``practice.reset`` with who reset it and the time the last recovery took.
+    A failed drive counts as replaced again only by copies verified after the reset.
+    """
+    scenario = PracticeScenario.objects.select_related("project", "volume", "media_file").get(pk=scenario.pk)
+    copy = None
+    if scenario.media_file_id is not None:
+        copy = (
+            Copy.objects.filter(media_file_id=scenario.media_file_id, volume=scenario.volume)
+            .select_related("media_file")
+            .first()
+        )
+    _break(actor=actor, kind=scenario.kind, volume=scenario.volume, copy=copy)
+    with transaction.atomic(durable=True):
+        locked = PracticeScenario.objects.select_for_update().get(pk=scenario.pk)
+        before = {
+            "broken_at": locked.broken_at,
+            "recovered_at": locked.recovered_at,
+            "seconds": locked.seconds_to_recover,
+            "recovered_by": locked.recovered_by,
+        }
+        locked.broken_at, locked.recovered_at, locked.recovered_by = timezone.now(), None, ""
+        locked.resets += 1
+        locked.save(update_fields=["broken_at", "recovered_at", "recovered_by", "resets"])
+        audit_record(
+            actor=actor,
+            action="practice.reset",
+            obj=locked,
+            project=locked.project,
+            before=before,
+            after={"kind": locked.kind, "volume": scenario.volume.label, "resets": locked.resets},
+        )
+    return locked
+
+
 def _recovered_at(scenario: PracticeScenario) -> datetime | None:
     """When the scenario's condition came to hold again, from the system's own records; None if not yet.
 
@@ -603,7 +744,10 @@ def _recovered_at(scenario: PracticeScenario) -> datetime | None:
     if scenario.kind == PracticeScenario.Kind.FAILED_DRIVE:
         replacements = (
             Copy.objects.filter(
-                state=Copy.State.VERIFIED, volume__tier=volume.tier, volume__project_id=volume.project_id
+                state=Copy.State.VERIFIED,
+                volume__tier=volume.tier,
+                volume__project_id=volume.project_id,
+                verified_at__gte=scenario.broken_at,
             )
             .exclude(volume=volume)
             .exclude(volume__health=Volume.Health.FAILING)
@@ -636,7 +780,8 @@ def _recovered_at(scenario: PracticeScenario) -> datetime | None:
 def practice_check(*, project: Project) -> list[PracticeScenario]:
     """Stamp every practice scenario of the project that has been recovered since; return them all.
 
-    Each recovery is audited once (``practice.recovered``, with the seconds it took).
+    Each recovery is audited once (``practice.recovered``, with the seconds it took
+    and who acted on it between the break and the fix).
     """
     scenarios = list(PracticeScenario.objects.filter(project=project).select_related("volume", "media_file"))
     for scenario in scenarios:
@@ -645,17 +790,19 @@ def practice_check(*, project: Project) -> list[PracticeScenario]:
         at = _recovered_at(scenario)
         if at is None:
             continue
+        # The fix's own audit entry is written just after the proof time it records.
+        people = ", ".join(practice_people(scenario, until=at + FIX_ENTRY_SLACK))[:300]
         with transaction.atomic():
             claimed = PracticeScenario.objects.filter(pk=scenario.pk, recovered_at__isnull=True).update(
-                recovered_at=at
+                recovered_at=at, recovered_by=people
             )
             if claimed:
-                scenario.recovered_at = at
+                scenario.recovered_at, scenario.recovered_by = at, people
                 audit_record(
                     actor=None,
                     action="practice.recovered",
                     obj=scenario,
                     project=project,
-                    after={"kind": scenario.kind, "seconds": scenario.seconds_to_recover},
+                    after={"kind": scenario.kind, "seconds": scenario.seconds_to_recover, "by": people},
                 )
     return scenarios
