@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,22 @@ def compute_entry_hash(event: AuditEvent) -> str:
     return digest.hexdigest()
 
 
+AuditListener = Callable[[int], None]
+_listeners: list[tuple[Callable[[str], bool], AuditListener]] = []
+
+
+def audit_listen(listener: AuditListener, *, wants: Callable[[str], bool]) -> None:
+    """Call ``listener(entry_id)`` after the commit of every entry whose action ``wants`` accepts.
+
+    Installed at startup by a feature that follows others' work through the
+    log (``recovery`` puts restores, handoffs and audits on incident
+    timelines). The call runs after the entry's transaction commits, so the
+    listener sees committed rows, and robustly: a fault in it is logged and
+    never rolls back or breaks the change the entry records.
+    """
+    _listeners.append((wants, listener))
+
+
 def audit_record(
     *,
     actor: AbstractBaseUser | AnonymousUser | None,
@@ -107,6 +124,9 @@ def audit_record(
         )
         event.entry_hash = compute_entry_hash(event)
         event.save(force_insert=True)
+    for wants, listener in _listeners:
+        if wants(action):
+            transaction.on_commit(partial(listener, event.pk), robust=True)
     return event
 
 

@@ -15,6 +15,10 @@ fixity) ask here, and the app that knows installs its answer at startup:
 - ``volume_card_formatted(volume=)``: when a camera card was last confirmed
   formatted and returned to camera, or ``None``. Offload warns about a card
   offloaded before and not formatted since.
+- ``volume_send_off(actor=, volume=, to_place=, condition=)``: hand the volume
+  to a place (custody records it in transit until received). The practice
+  project's "missing shuttle" is broken again this way. Returns False when no
+  app records custody or the volume is already in transit.
 """
 
 from __future__ import annotations
@@ -24,14 +28,17 @@ from datetime import datetime
 from pathlib import Path
 
 from catalog.models import Volume
+from catalog.permissions import AnyUser
 
 IdentityCheck = Callable[[Volume, Path], None]
 OfflineReason = Callable[[Volume], str | None]
 FormattedAt = Callable[[Volume], datetime | None]
+SendOff = Callable[[AnyUser | None, Volume, str, str], bool]
 
 _identity_checks: list[IdentityCheck] = []
 _offline_reasons: list[OfflineReason] = []
 _formatted_at: list[FormattedAt] = []
+_send_off: list[SendOff] = []
 
 
 class VolumeIdentityError(Exception):
@@ -71,3 +78,13 @@ def volume_card_formatted_register(answer: FormattedAt) -> None:
 def volume_card_formatted(*, volume: Volume) -> datetime | None:
     found = [at for answer in _formatted_at if (at := answer(volume)) is not None]
     return max(found, default=None)
+
+
+def volume_send_off_register(send_off: SendOff) -> None:
+    if send_off not in _send_off:
+        _send_off.append(send_off)
+
+
+def volume_send_off(*, actor: AnyUser | None, volume: Volume, to_place: str, condition: str = "") -> bool:
+    """Hand the volume to ``to_place`` (in transit until received); False when nobody recorded it."""
+    return any(send_off(actor, volume, to_place, condition) for send_off in _send_off)

@@ -17,11 +17,18 @@ class CustodyConfig(AppConfig):
             volume_card_formatted_register,
             volume_identity_check_register,
             volume_offline_reason_register,
+            volume_send_off_register,
         )
 
         volume_identity_check_register(_identity_check)
         volume_offline_reason_register(_in_transit)
         volume_card_formatted_register(_formatted_at)
+        volume_send_off_register(_send_off)
+        # Incident timelines (recovery) read custody's audit entries through catalog.
+        from catalog.subjects import subject_describer_register
+        from custody import timeline
+
+        subject_describer_register(timeline.ACTIONS, timeline.describe)
 
 
 def _identity_check(volume: Any, path: Path) -> None:
@@ -43,3 +50,13 @@ def _formatted_at(volume: Any) -> datetime | None:
     from custody.selectors import card_formatted_at
 
     return card_formatted_at(volume=volume)
+
+
+def _send_off(actor: Any, volume: Any, to_place: str, condition: str) -> bool:
+    from custody.selectors import in_transit_for
+    from custody.services import handoff_create
+
+    if in_transit_for(volume=volume) is not None:
+        return False
+    handoff_create(actor=actor, volume=volume, from_place="Set", to_place=to_place, condition=condition)
+    return True

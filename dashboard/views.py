@@ -27,6 +27,7 @@ from dashboard.permissions import access_day, can_run_reports, can_sign_off
 from formats.units import byte_unit, format_bytes_in
 from recovery.selectors import incident_counts
 from restore import selectors as restore_selectors
+from restore.selectors import scenario_trends
 
 
 def _refresh() -> int:
@@ -189,6 +190,7 @@ def project_trends(request: HttpRequest, code: str) -> HttpResponse:
         for f in data.days
     ]
     incidents = incident_counts(project=project)
+    scenarios = [t for t in scenario_trends(project=project) if t.drills]
     context = {
         "project": project,
         "trends": data,
@@ -226,6 +228,27 @@ def project_trends(request: HttpRequest, code: str) -> HttpResponse:
                     title="Average time to restore in passed drills, per date (seconds)",
                     points=[charts.Point(on.strftime("%m-%d"), seconds) for on, seconds in data.drills],
                     kind="line",
+                    fmt=lambda v: f"{v:.0f} s",
+                    colour="#9a6700",
+                ),
+            ),
+            (
+                "Drills passed, per scenario",
+                charts.chart(
+                    title="Restore drills that passed, per scenario (% of finished drills)",
+                    points=[
+                        charts.Point(t.label.split(" (")[0], 100 * t.passed / t.drills) for t in scenarios
+                    ],
+                    fmt=lambda v: f"{v:.0f}%",
+                    max_value=100,
+                    colour="#1e7b34",
+                ),
+            ),
+            (
+                "Time to restore, per scenario",
+                charts.chart(
+                    title="Median time to restore in passed drills, per scenario (seconds)",
+                    points=[charts.Point(t.label.split(" (")[0], t.median_seconds) for t in scenarios],
                     fmt=lambda v: f"{v:.0f} s",
                     colour="#9a6700",
                 ),

@@ -45,6 +45,12 @@ class Incident(models.Model):
     )
     opened_at = models.DateTimeField(auto_now_add=True)
     people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="incidents")
+    volumes = models.ManyToManyField(
+        Volume,
+        blank=True,
+        related_name="incidents",
+        help_text="Volumes involved: restores, handoffs and audits of them join the timeline.",
+    )
     clips_affected = models.PositiveIntegerField(default=0)
     days_affected = models.CharField(max_length=200, blank=True, help_text="Shoot days, e.g. 3, 4")
     hours_lost = models.FloatField(default=0)
@@ -73,6 +79,9 @@ class IncidentEvent(models.Model):
         ALERT = "alert", "Alert"
         LESSON = "lesson", "Lesson"
         STATE = "state", "State"
+        RESTORE = "restore", "Restore"
+        CUSTODY = "custody", "Custody"
+        FIXITY = "fixity", "Fixity audit"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
@@ -82,9 +91,23 @@ class IncidentEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     link = models.CharField(max_length=500, blank=True)
+    # Not a foreign key: the audit table is append-only and guarded by triggers; a key into it
+    # would add referential triggers there (and the tamper tests delete entries on purpose).
+    audit_event_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The audit entry this line was added from automatically (restores, handoffs, audits).",
+    )
 
     class Meta:
         ordering = ["incident", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "audit_event_id"],
+                condition=models.Q(audit_event_id__isnull=False),
+                name="one_timeline_line_per_audit_entry",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.text[:60]}"
@@ -238,6 +261,10 @@ class PracticeScenario(models.Model):
     )
     broken_at = models.DateTimeField()
     recovered_at = models.DateTimeField(null=True, blank=True)
+    recovered_by = models.CharField(
+        max_length=300, blank=True, help_text="Who acted on it between the break and the fix (audit log)."
+    )
+    resets = models.PositiveIntegerField(default=0, help_text="How often it was broken again to practise.")
 
     class Meta:
         ordering = ["project", "broken_at", "id"]

@@ -7,18 +7,26 @@ timeline where it belongs to one.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import xxhash
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Alert
 from catalog.audit import audit_record
+from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import AuditEvent, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, RoleName
+from catalog.services import volume_update
+from catalog.subjects import Subject, subject_actions, subject_of
+from catalog.volumes import volume_send_off
 from recovery.models import (
     Checklist,
     ChecklistItem,
@@ -30,6 +38,9 @@ from recovery.models import (
     RunbookSection,
     RunbookVersion,
 )
+from recovery.selectors import practice_people
+
+logger = logging.getLogger(__name__)
 
 
 class IncidentError(Exception):
@@ -109,7 +120,10 @@ def incident_open(
         incident.people.add(user_id)
     if alert is not None:
         _alert_timeline(incident, alert)
+        involved = _alert_involves(alert)
+        incident.volumes.add(*project.volumes.filter(pk__in=involved.volume_ids).values_list("pk", flat=True))
     _event(incident, kind=IncidentEvent.Kind.STATE, text="Incident opened", actor=actor)
+    _timeline_backfill(incident)
     audit_record(
         actor=actor,
         action="incident.open",
@@ -143,12 +157,26 @@ class Impact:
 
 @transaction.atomic(durable=True)
 def incident_impact_set(
-    *, actor: AnyUser, incident: Incident, impact: Impact, people: Sequence[AbstractBaseUser] = ()
+    *,
+    actor: AnyUser,
+    incident: Incident,
+    impact: Impact,
+    people: Sequence[AbstractBaseUser] = (),
+    volumes: Sequence[Volume] | None = None,
 ) -> Incident:
-    """Record the incident's impact (clips, days, hours lost) and add people involved."""
+    """Record the incident's impact (clips, days, hours lost, volumes involved) and add people involved.
+
+    With ``volumes`` (None: unchanged), they become the volumes involved.
+    Restores, handoffs and audits of the volumes and days involved since the
+    incident's window opened join the timeline.
+    """
     if impact.clips_affected < 0 or impact.hours_lost < 0:
         raise IncidentError("impact figures cannot be negative")
-    before = {"clips": incident.clips_affected, "days": incident.days_affected, "hours": incident.hours_lost}
+    before: dict[str, object] = {
+        "clips": incident.clips_affected,
+        "days": incident.days_affected,
+        "hours": incident.hours_lost,
+    }
     incident.clips_affected, incident.days_affected = (
         impact.clips_affected,
         impact.days_affected.strip()[:200],
@@ -157,7 +185,16 @@ def incident_impact_set(
     incident.save(update_fields=["clips_affected", "days_affected", "hours_lost", "impact"])
     members = set(incident.project.memberships.values_list("user_id", flat=True))
     incident.people.add(*[int(u.pk) for u in people if u.pk in members])
-    after = {"clips": incident.clips_affected, "days": incident.days_affected, "hours": incident.hours_lost}
+    before["volumes"] = sorted(incident.volumes.values_list("label", flat=True))
+    if volumes is not None:
+        incident.volumes.set([v for v in volumes if v.project_id == incident.project_id])
+    after = {
+        "clips": incident.clips_affected,
+        "days": incident.days_affected,
+        "hours": incident.hours_lost,
+        "volumes": sorted(incident.volumes.values_list("label", flat=True)),
+    }
+    _timeline_backfill(incident)
     audit_record(
         actor=actor,
         action="incident.impact",
@@ -192,6 +229,141 @@ def incident_resolve(*, actor: AnyUser, incident: Incident, resolution: str) -> 
         after={"state": locked.state, "resolution": locked.resolution},
     )
     return locked
+
+
+# --- Automatic timeline: restores, handoffs and audits that belong to an incident ---------------
+
+#: An incident opened by hand (no alert) looks back this far for what belongs to it.
+TIMELINE_LOOKBACK = timedelta(hours=24)
+#: An incident from an alert looks back this far before the alert's first sighting: the audit,
+#: offload or handoff that found the problem was recorded just before it raised the alert.
+ALERT_LOOKBACK = timedelta(hours=1)
+#: At most this many audit entries are read back when an incident is opened or its scope changes.
+TIMELINE_BACKFILL_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Involved:
+    """What an incident concerns: its alert, volumes, shoot days and clips, and its time window."""
+
+    alert_key: str
+    volume_ids: frozenset[int]
+    day_ids: frozenset[int]
+    clip_ids: frozenset[int]
+    since: datetime
+    until: datetime | None  # None: still open
+
+
+def _ids(pattern: str, key: str) -> frozenset[int]:
+    return frozenset(int(n) for n in re.findall(pattern, key))
+
+
+def _alert_involves(alert: Alert) -> Involved:
+    """The catalog objects an alert's key names: ``copy.corrupt:volume:3``, ``policy.gap:day:7``…"""
+    key = alert.key
+    volumes = _ids(r"(?:^|:)(?:volume|card):(\d+)", key) | _ids(r"^volume\.[a-z_]+:(\d+)", key)
+    return Involved(
+        alert_key=key,
+        volume_ids=volumes,
+        day_ids=_ids(r"(?:^|:)day:(\d+)", key),
+        clip_ids=_ids(r"(?:^|:)clip:(\d+)", key),
+        since=alert.first_seen_at,
+        until=None,
+    )
+
+
+def incident_involves(incident: Incident) -> Involved:
+    """The incident's scope: its alert's, the volumes involved, the shoot days affected (numbers)."""
+    alert = incident.alert
+    from_alert = _alert_involves(alert) if alert is not None else None
+    numbers = [int(n) for n in re.findall(r"\d+", incident.days_affected)]
+    days = set(incident.project.days.filter(number__in=numbers).values_list("pk", flat=True))
+    since = incident.opened_at - TIMELINE_LOOKBACK
+    if from_alert is not None:
+        since = min(from_alert.since, incident.opened_at) - ALERT_LOOKBACK
+    return Involved(
+        alert_key=from_alert.alert_key if from_alert else "",
+        volume_ids=frozenset(incident.volumes.values_list("pk", flat=True))
+        | (from_alert.volume_ids if from_alert else frozenset()),
+        day_ids=frozenset(days) | (from_alert.day_ids if from_alert else frozenset()),
+        clip_ids=from_alert.clip_ids if from_alert else frozenset(),
+        since=since,
+        until=incident.resolved_at,
+    )
+
+
+def _belongs(subject: Subject, involved: Involved, at: datetime) -> bool:
+    if at < involved.since or (involved.until is not None and at > involved.until):
+        return False
+    return bool(
+        (involved.alert_key and involved.alert_key in subject.alert_keys)
+        or subject.volume_ids & involved.volume_ids
+        or subject.day_ids & involved.day_ids
+        or subject.clip_ids & involved.clip_ids
+    )
+
+
+def _timeline_line(incident: Incident, entry: AuditEvent, subject: Subject) -> IncidentEvent:
+    return IncidentEvent(
+        incident=incident,
+        at=entry.at,
+        kind=subject.kind if subject.kind in IncidentEvent.Kind.values else IncidentEvent.Kind.NOTE,
+        text=subject.text[:5000],
+        link=subject.link[:500],
+        audit_event_id=entry.pk,
+    )
+
+
+def _timeline_backfill(incident: Incident) -> None:
+    """Add what already happened in the window and belongs to the incident (in the caller's transaction)."""
+    involved = incident_involves(incident)
+    entries = AuditEvent.objects.filter(
+        project_id=incident.project_id, action__in=list(subject_actions()), at__gte=involved.since
+    ).order_by("pk")[:TIMELINE_BACKFILL_LIMIT]
+    lines = []
+    for entry in entries:
+        subject = subject_of(entry)
+        if subject is not None and _belongs(subject, involved, entry.at):
+            lines.append(_timeline_line(incident, entry, subject))
+    # A line already added from the same entry is kept as it is (one line per entry).
+    IncidentEvent.objects.bulk_create(lines, ignore_conflicts=True)
+
+
+@transaction.atomic(durable=True)
+def incident_timeline_follow(*, audit_event_id: int) -> int:
+    """Put a restore, handoff or fixity audit on the timeline of every open incident it belongs to.
+
+    Called after the commit of each such audit entry (``catalog.audit.audit_listen``,
+    installed by ``recovery``'s ``AppConfig.ready``). It belongs to an incident of its
+    project when it is about the incident's alert, or one of its volumes, shoot
+    days or clips, within the incident's window (from ``ALERT_LOOKBACK`` before its alert's first
+    sighting, or ``TIMELINE_LOOKBACK`` before an incident opened by hand, until it is resolved). Safe to call
+    twice: one line per entry and incident. Returns how many lines it added.
+    The line cites its audit entry, which is the record of what happened: it
+    writes no audit entry of its own.
+    """
+    entry = AuditEvent.objects.filter(pk=audit_event_id).first()
+    if entry is None or entry.project_id is None:
+        return 0
+    incidents = list(
+        Incident.objects.filter(project_id=entry.project_id, state=Incident.State.OPEN).select_related(
+            "alert", "project"
+        )
+    )
+    if not incidents:
+        return 0
+    subject = subject_of(entry)
+    if subject is None:
+        return 0
+    already = set(IncidentEvent.objects.filter(audit_event_id=entry.pk).values_list("incident_id", flat=True))
+    lines = [
+        _timeline_line(incident, entry, subject)
+        for incident in incidents
+        if incident.pk not in already and _belongs(subject, incident_involves(incident), entry.at)
+    ]
+    # ignore_conflicts: two deliveries at once still leave one line (the unique constraint decides).
+    IncidentEvent.objects.bulk_create(lines, ignore_conflicts=True)
+    return len(lines)
 
 
 @dataclass(frozen=True)
@@ -384,6 +556,100 @@ def checklist_complete(
 
 # --- Practice scenarios ----------------------------------------------------------------------
 
+#: How long after a fix's recorded time its audit entry may be written (a proof, then its entry).
+FIX_ENTRY_SLACK = timedelta(minutes=1)
+
+PRACTICE_TEXT = {
+    PracticeScenario.Kind.CORRUPT_COPY: (
+        "{file} is corrupt on {volume}",
+        "Restore the file from another copy onto the shuttle and re-verify it.",
+    ),
+    PracticeScenario.Kind.FAILED_DRIVE: (
+        "{volume} reports a failing drive",
+        "Register a replacement hot volume and copy every file of {volume} to it, verified.",
+    ),
+    PracticeScenario.Kind.MISSING_SHUTTLE: (
+        "{volume} is missing in transit",
+        "Find {volume}: receive its handoff and bring it back online.",
+    ),
+}
+
+
+def _flip_a_byte(volume: Volume, copy: Copy) -> None:
+    """Corrupt a practice copy on a practice volume: one byte flipped, to a temporary name, renamed.
+
+    Never a camera original: practice volumes are the shuttles and RAIDs of the practice project.
+    """
+    target = Path(volume.location) / copy.path
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    temporary = target.with_name(f".{target.name}.practice")
+    temporary.write_bytes(bytes(data))
+    temporary.replace(target)
+    copies_record(
+        actor=None,
+        volume=volume,
+        checks=[
+            CopyCheck(
+                media_file=copy.media_file,
+                path=copy.path,
+                found=Found.CORRUPT,
+                hash_found=xxhash.xxh3_128(target.read_bytes()).hexdigest(),
+                error="hash mismatch (practice: a byte was flipped on purpose)",
+            )
+        ],
+        source="Practice",
+    )
+
+
+def _break(*, actor: AnyUser | None, kind: str, volume: Volume, copy: Copy | None) -> None:
+    """Break one thing of a practice project (each step is its own service and transaction).
+
+    A step that is still broken is left as it is (breaking twice changes nothing).
+    """
+    if kind == PracticeScenario.Kind.CORRUPT_COPY:
+        if copy is not None and copy.state == Copy.State.VERIFIED:
+            _flip_a_byte(volume, copy)
+    elif kind == PracticeScenario.Kind.FAILED_DRIVE:
+        if volume.health != Volume.Health.FAILING:
+            volume_update(actor=actor, volume=volume, changes={"health": Volume.Health.FAILING})
+    else:
+        volume_send_off(actor=actor, volume=volume, to_place="Courier to the vault", condition="sealed")
+        if volume.online:
+            volume_update(actor=actor, volume=volume, changes={"online": False})
+
+
+def practice_break(
+    *, actor: AnyUser | None, project: Project, kind: str, volume: Volume
+) -> PracticeScenario | None:
+    """Break one thing on purpose in a practice project and record it (the seeding command).
+
+    The corrupt copy is the first verified copy on ``volume``; returns None when
+    there is none to corrupt. ``actor`` is who hands the missing shuttle to the
+    courier (a handoff is made by a person).
+    """
+    copy = None
+    if kind == PracticeScenario.Kind.CORRUPT_COPY:
+        copy = (
+            Copy.objects.filter(volume=volume, state=Copy.State.VERIFIED)
+            .select_related("media_file")
+            .order_by("media_file__relative_path")
+            .first()
+        )
+        if copy is None:
+            return None
+    _break(actor=actor, kind=kind, volume=volume, copy=copy)
+    title, hint = PRACTICE_TEXT[PracticeScenario.Kind(kind)]
+    names = {"volume": volume.label, "file": copy.media_file.relative_path if copy else ""}
+    return practice_scenario_record(
+        project=project,
+        kind=kind,
+        title=title.format(**names),
+        hint=hint.format(**names),
+        volume=volume,
+        media_file=copy.media_file if copy else None,
+    )
+
 
 @transaction.atomic(durable=True)
 def practice_scenario_record(
@@ -419,6 +685,47 @@ def practice_scenario_record(
     return scenario
 
 
+def practice_scenario_reset(*, actor: AnyUser, scenario: PracticeScenario) -> PracticeScenario:
+    """Break a practice scenario again so trainees can practise it again; return it, clock restarted.
+
+    1. Break it again: the copy is corrupted again (when it was mended), the drive
+       reported failing, the shuttle handed to the courier and offline. Each is
+       its own audited service; what is still broken stays as it is.
+    2. Restart its clock (``broken_at`` now, not recovered) and audit
+       ``practice.reset`` with who reset it and the time the last recovery took.
+    A failed drive counts as replaced again only by copies verified after the reset.
+    """
+    scenario = PracticeScenario.objects.select_related("project", "volume", "media_file").get(pk=scenario.pk)
+    copy = None
+    if scenario.media_file_id is not None:
+        copy = (
+            Copy.objects.filter(media_file_id=scenario.media_file_id, volume=scenario.volume)
+            .select_related("media_file")
+            .first()
+        )
+    _break(actor=actor, kind=scenario.kind, volume=scenario.volume, copy=copy)
+    with transaction.atomic(durable=True):
+        locked = PracticeScenario.objects.select_for_update().get(pk=scenario.pk)
+        before = {
+            "broken_at": locked.broken_at,
+            "recovered_at": locked.recovered_at,
+            "seconds": locked.seconds_to_recover,
+            "recovered_by": locked.recovered_by,
+        }
+        locked.broken_at, locked.recovered_at, locked.recovered_by = timezone.now(), None, ""
+        locked.resets += 1
+        locked.save(update_fields=["broken_at", "recovered_at", "recovered_by", "resets"])
+        audit_record(
+            actor=actor,
+            action="practice.reset",
+            obj=locked,
+            project=locked.project,
+            before=before,
+            after={"kind": locked.kind, "volume": scenario.volume.label, "resets": locked.resets},
+        )
+    return locked
+
+
 def _recovered_at(scenario: PracticeScenario) -> datetime | None:
     """When the scenario's condition came to hold again, from the system's own records; None if not yet.
 
@@ -437,7 +744,10 @@ def _recovered_at(scenario: PracticeScenario) -> datetime | None:
     if scenario.kind == PracticeScenario.Kind.FAILED_DRIVE:
         replacements = (
             Copy.objects.filter(
-                state=Copy.State.VERIFIED, volume__tier=volume.tier, volume__project_id=volume.project_id
+                state=Copy.State.VERIFIED,
+                volume__tier=volume.tier,
+                volume__project_id=volume.project_id,
+                verified_at__gte=scenario.broken_at,
             )
             .exclude(volume=volume)
             .exclude(volume__health=Volume.Health.FAILING)
@@ -470,7 +780,8 @@ def _recovered_at(scenario: PracticeScenario) -> datetime | None:
 def practice_check(*, project: Project) -> list[PracticeScenario]:
     """Stamp every practice scenario of the project that has been recovered since; return them all.
 
-    Each recovery is audited once (``practice.recovered``, with the seconds it took).
+    Each recovery is audited once (``practice.recovered``, with the seconds it took
+    and who acted on it between the break and the fix).
     """
     scenarios = list(PracticeScenario.objects.filter(project=project).select_related("volume", "media_file"))
     for scenario in scenarios:
@@ -479,17 +790,19 @@ def practice_check(*, project: Project) -> list[PracticeScenario]:
         at = _recovered_at(scenario)
         if at is None:
             continue
+        # The fix's own audit entry is written just after the proof time it records.
+        people = ", ".join(practice_people(scenario, until=at + FIX_ENTRY_SLACK))[:300]
         with transaction.atomic():
             claimed = PracticeScenario.objects.filter(pk=scenario.pk, recovered_at__isnull=True).update(
-                recovered_at=at
+                recovered_at=at, recovered_by=people
             )
             if claimed:
-                scenario.recovered_at = at
+                scenario.recovered_at, scenario.recovered_by = at, people
                 audit_record(
                     actor=None,
                     action="practice.recovered",
                     obj=scenario,
                     project=project,
-                    after={"kind": scenario.kind, "seconds": scenario.seconds_to_recover},
+                    after={"kind": scenario.kind, "seconds": scenario.seconds_to_recover, "by": people},
                 )
     return scenarios

@@ -14,4 +14,6 @@ urlpatterns = [
     path("p/<str:code>/desk/", views.desk, name="recovery-desk"),
     path("p/<str:code>/checklists/", views.checklist_list, name="checklist-list"),
     path("checklists/<int:checklist_id>/", views.checklist_detail, name="checklist-detail"),
+    path("p/<str:code>/practice/", views.practice, name="practice"),
+    path("practice/<int:scenario_id>/reset/", views.practice_reset, name="practice-reset"),
 ]

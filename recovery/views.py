@@ -15,7 +15,7 @@ from catalog.audit import audit_record
 from catalog.models import Volume
 from catalog.permissions import Cap, RoleName, access_project, user_can
 from recovery import selectors, services
-from recovery.models import Checklist, Incident
+from recovery.models import Checklist, Incident, PracticeScenario
 from recovery.pdf import incident_pdf as render_incident_pdf
 from recovery.permissions import access_checklist, access_incident, can_complete
 
@@ -79,6 +79,8 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "runbook_versions__section"
         ),
         "people": incident.people.order_by("username"),
+        "volumes": incident.project.volumes.order_by("kind", "label"),
+        "involved": set(incident.volumes.values_list("pk", flat=True)),
         "members": project.memberships.select_related("user").order_by("user__username"),
         "causes": Incident.Cause.choices,
         "tiers": Volume.Tier.choices,
@@ -123,6 +125,10 @@ def incident_act(request: HttpRequest, incident_id: int, what: str) -> HttpRespo
         elif what == "impact":
             members = {m.user_id: m.user for m in incident.project.memberships.select_related("user")}
             people = [members[int(v)] for v in post.getlist("people") if v.isdigit() and int(v) in members]
+            picked = [int(v) for v in post.getlist("volumes") if v.isdigit()]
+            volumes = (
+                list(incident.project.volumes.filter(pk__in=picked)) if "volumes_shown" in post else None
+            )
             services.incident_impact_set(
                 actor=request.user,
                 incident=incident,
@@ -133,6 +139,7 @@ def incident_act(request: HttpRequest, incident_id: int, what: str) -> HttpRespo
                     impact=post.get("impact", ""),
                 ),
                 people=people,
+                volumes=volumes,
             )
         elif what == "lesson":
             runbook = None
@@ -249,3 +256,29 @@ def checklist_detail(request: HttpRequest, checklist_id: int) -> HttpResponse:
         "can_complete": can_complete(request.user, checklist),
     }
     return render(request, "recovery/checklist_detail.html", context)
+
+
+@login_required
+def practice(request: HttpRequest, code: str) -> HttpResponse:
+    """The practice scenarios of a practice project: broken, being fixed or fixed, and how long it took."""
+    project = access_project(request.user, code)
+    scenarios = services.practice_check(project=project)
+    context = {
+        "project": project,
+        "rows": selectors.practice_rows(scenarios=scenarios),
+        "can_reset": user_can(request.user, project, Cap.MANAGE_MEMBERS),
+    }
+    return render(request, "recovery/practice.html", context)
+
+
+@login_required
+@require_POST
+def practice_reset(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    """Break a practice scenario again (admins only: the capability only they have; audited)."""
+    scenario = PracticeScenario.objects.select_related("project").filter(pk=scenario_id).first()
+    if scenario is None:
+        raise Http404("No such practice scenario.")
+    access_project(request.user, scenario.project.code, need=Cap.MANAGE_MEMBERS, refusal="practice.reset")
+    scenario = services.practice_scenario_reset(actor=request.user, scenario=scenario)
+    messages.success(request, f"{scenario.title}: broken again, the clock restarted.")
+    return redirect("practice", code=scenario.project.code)

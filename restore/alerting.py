@@ -19,7 +19,7 @@ from django.db import transaction
 
 from alerts.models import Severity
 from alerts.services import alert_raise, alert_resolve_key
-from restore.models import RestoreDrill
+from restore.models import DrillSchedule, RestoreDrill
 
 
 def drill_finished_after_commit(*, drill_id: int) -> None:
@@ -72,3 +72,33 @@ def drill_finished(*, drill_id: int) -> None:
             ],
             details={"tier": drill.tier, "scenario": drill.scenario, "drill": drill.pk},
         )
+
+
+def _schedule_key(schedule_id: int) -> str:
+    return f"restore.drill_not_started:schedule:{schedule_id}"
+
+
+def drill_not_started(*, schedule_id: int, reason: str) -> None:
+    """A due scheduled drill could not start: a warning naming the schedule and the remedy."""
+    schedule = DrillSchedule.objects.select_related("project").filter(pk=schedule_id).first()
+    if schedule is None:
+        return
+    project = schedule.project
+    what = schedule.get_scenario_display() + (
+        f", {schedule.tier or schedule.site}" if schedule.tier or schedule.site else ""
+    )
+    alert_raise(
+        project=project,
+        key=_schedule_key(schedule.pk),
+        kind="restore.drill_not_started",
+        severity=Severity.WARNING,
+        title=f"{project.code}: the scheduled drill ({what}) could not start",
+        body=f"{reason}. Fix that, or change the schedule on the drills page.",
+        link=f"/p/{project.code}/drills/",
+        details={"scenario": schedule.scenario, "schedule": schedule.pk},
+    )
+
+
+def drill_started(*, schedule_id: int, drill_id: int) -> None:
+    """A scheduled drill started again: the 'could not start' alert of its schedule resolves."""
+    alert_resolve_key(key=_schedule_key(schedule_id), resolution=f"drill {drill_id} started")

@@ -179,16 +179,65 @@ class RestoreItem(models.Model):
         return f"{self.path}: {self.state}"
 
 
-class DrillSchedule(models.Model):
-    """How often a project's restores are rehearsed (Celery beat checks it)."""
+class DrillScenario(models.TextChoices):
+    SAMPLE = "sample", "Random sample of one tier"
+    CARD_CORRUPTION = "card_corruption", "Card corruption (first copy unreadable)"
+    TIER_LOSS = "tier_loss", "Loss of a tier or site"
+    LOCAL_FAILURE = "local_failure", "Complete local failure (only off-site copies)"
 
-    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="drill_schedule")
+
+class DrillSchedule(models.Model):
+    """How often one drill scenario of a project is rehearsed, and with what (Celery beat checks it).
+
+    A project may have several: e.g. a weekly card-corruption drill and a
+    monthly loss of the hot tier. Each drill it starts points back at it.
+    """
+
+    class DayRule(models.TextChoices):
+        LATEST = "latest", "The latest shoot day"
+        ROTATE = "rotate", "Each shoot day in turn"
+        RANDOM = "random", "A random shoot day"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drill_schedules")
+    scenario = models.CharField(max_length=20, choices=DrillScenario.choices, default=DrillScenario.SAMPLE)
+    tier = models.CharField(
+        max_length=5, choices=Volume.Tier.choices, blank=True, help_text="Loss of a tier: which one."
+    )
+    site = models.CharField(
+        max_length=255, blank=True, help_text="Loss of a site: the host whose volumes go."
+    )
+    day_rule = models.CharField(
+        max_length=10,
+        choices=DayRule.choices,
+        default=DayRule.LATEST,
+        help_text="Which shoot day a tier-loss or local-failure drill restores.",
+    )
     enabled = models.BooleanField(default=True)
     interval_hours = models.PositiveIntegerField(default=24 * 7)
     sample_clips = models.PositiveSmallIntegerField(default=3)
+    last_error = models.TextField(blank=True, help_text="Why the last due drill could not start.")
+
+    class Meta:
+        ordering = ["project", "scenario", "tier", "site"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "scenario", "tier", "site"], name="one_drill_schedule_per_scenario"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"drills of {self.project} every {self.interval_hours} h"
+        return f"{self.scenario} drills of {self.project} every {self.interval_hours} h"
+
+    @property
+    def every(self) -> str:
+        """The interval as a person says it: every week, every 30 days, every 12 h."""
+        hours = self.interval_hours
+        if hours % (24 * 7) == 0:
+            weeks = hours // (24 * 7)
+            return "every week" if weeks == 1 else f"every {weeks} weeks"
+        if hours % 24 == 0:
+            return "every day" if hours == 24 else f"every {hours // 24} days"
+        return f"every {hours} h"
 
 
 class RestoreDrill(models.Model):
@@ -203,11 +252,7 @@ class RestoreDrill(models.Model):
         SCHEDULE = "schedule", "Schedule"
         MANUAL = "manual", "On demand"
 
-    class Scenario(models.TextChoices):
-        SAMPLE = "sample", "Random sample of one tier"
-        CARD_CORRUPTION = "card_corruption", "Card corruption (first copy unreadable)"
-        TIER_LOSS = "tier_loss", "Loss of a tier or site"
-        LOCAL_FAILURE = "local_failure", "Complete local failure (only off-site copies)"
+    Scenario = DrillScenario
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="restore_drills")
     tier = models.CharField(
@@ -246,6 +291,9 @@ class RestoreDrill(models.Model):
         null=True, blank=True, help_text="The runbook's expected time for these bytes (from earlier drills)."
     )
     over_time = models.BooleanField(default=False)
+    schedule = models.ForeignKey(
+        DrillSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

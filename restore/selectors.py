@@ -6,14 +6,15 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.utils import timezone
 
 from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, projects_for, restore_waits_for_signoff
 from catalog.runbook import RunbookSectionText, runbook_sections
-from restore.models import RestoreDrill, RestoreItem, RestoreRequest, RestoreTarget
+from restore.models import DrillSchedule, RestoreDrill, RestoreItem, RestoreRequest, RestoreTarget
 
 TIER_ORDER: tuple[str, ...] = (Volume.Tier.HOT, Volume.Tier.WARM, Volume.Tier.COLD)
 
@@ -98,11 +99,18 @@ def best_copies(
     return dict(result)
 
 
-def source_host(*, media_file_ids: Sequence[int], default: str) -> str:
-    """The host holding the most bytes of verified, online copies of these files."""
+def source_host(
+    *, media_file_ids: Sequence[int], default: str, excluded_volume_ids: Sequence[int] = ()
+) -> str:
+    """The host holding the most bytes of verified, online copies of these files.
+
+    Copies on ``excluded_volume_ids`` (what a scenario drill treats as gone) do
+    not count: the drill's job goes to the host of the copies it will read.
+    """
     rows = (
         Copy.objects.filter(media_file_id__in=media_file_ids, state=Copy.State.VERIFIED, volume__online=True)
         .exclude(volume__host="")
+        .exclude(volume_id__in=list(excluded_volume_ids))
         .values("volume__host")
         .annotate(total=Sum("media_file__size"))
         .order_by("-total", "volume__host")
@@ -155,6 +163,87 @@ def drill_trends(*, project: Project, recent: int = 10) -> list[TierTrend]:
             )
         )
     return trends
+
+
+@dataclass(frozen=True)
+class ScenarioTrend:
+    """The finished drills of one scenario: how many, how they ended, how long they took."""
+
+    scenario: str
+    label: str
+    drills: int
+    passed: int
+    failed: int
+    over_time: int
+    median_seconds: float | None
+    last_at: datetime | None
+    last_state: str
+    last_unrecoverable: int  # clips the last drill could not restore at all
+    schedules: list[DrillSchedule]
+
+
+def scenario_trends(*, project: Project) -> list[ScenarioTrend]:
+    """Per scenario (those drilled or scheduled): counts, median time to restore, the last drill."""
+    finished = project.restore_drills.exclude(state=RestoreDrill.State.RUNNING)
+    counts = {
+        row["scenario"]: row
+        for row in finished.values("scenario").annotate(
+            n=Count("id"),
+            passed=Count("id", filter=Q(state=RestoreDrill.State.PASSED)),
+            failed=Count("id", filter=Q(state=RestoreDrill.State.FAILED)),
+            slow=Count("id", filter=Q(over_time=True)),
+        )
+    }
+    schedules: dict[str, list[DrillSchedule]] = {}
+    for schedule in project.drill_schedules.all():
+        schedules.setdefault(schedule.scenario, []).append(schedule)
+    result = []
+    for scenario, label in RestoreDrill.Scenario.choices:
+        row = counts.get(scenario)
+        if row is None and scenario not in schedules:
+            continue
+        drills = finished.filter(scenario=scenario)
+        seconds = [
+            float(value)
+            for value in drills.filter(state=RestoreDrill.State.PASSED).values_list("seconds", flat=True)[:20]
+            if value is not None
+        ]
+        last = drills.only("created_at", "state", "unrecoverable").first()
+        result.append(
+            ScenarioTrend(
+                scenario=scenario,
+                label=str(label),
+                drills=int(row["n"]) if row else 0,
+                passed=int(row["passed"]) if row else 0,
+                failed=int(row["failed"]) if row else 0,
+                over_time=int(row["slow"]) if row else 0,
+                median_seconds=statistics.median(seconds) if seconds else None,
+                last_at=last.created_at if last else None,
+                last_state=last.state if last else "",
+                last_unrecoverable=len(last.unrecoverable) if last else 0,
+                schedules=schedules.get(scenario, []),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    schedule: DrillSchedule
+    last: RestoreDrill | None
+    next_due_at: datetime | None  # None: disabled; in the past: due at beat's next pass
+
+
+def drill_schedules(*, project: Project) -> list[ScheduleRow]:
+    """The project's drill schedules with the last drill each started and when the next is due."""
+    rows = []
+    for schedule in project.drill_schedules.all():
+        last = schedule.drills.order_by("-created_at").first()
+        due = None
+        if schedule.enabled:
+            due = (last.created_at + timedelta(hours=schedule.interval_hours)) if last else timezone.now()
+        rows.append(ScheduleRow(schedule, last, due))
+    return rows
 
 
 # --- Runbook ---------------------------------------------------------------------------

@@ -13,4 +13,5 @@ urlpatterns = [
     path("p/<str:code>/runbook/day-<int:number>.<str:fmt>", views.seed_list, name="seed-list"),
     path("p/<str:code>/drills/", views.drill_list, name="drill-list"),
     path("p/<str:code>/drills/run/", views.drill_run, name="drill-run"),
+    path("p/<str:code>/drills/schedule/", views.drill_schedule, name="drill-schedule"),
 ]

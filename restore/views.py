@@ -14,7 +14,7 @@ from catalog.audit import audit_record
 from catalog.permissions import Cap, access_project, user_can
 from restore import manifests, selectors, services
 from restore.forms import DecisionForm, RestoreRequestForm
-from restore.models import RestoreDrill
+from restore.models import DrillSchedule, RestoreDrill
 from restore.permissions import access_restore
 
 
@@ -143,12 +143,49 @@ def drill_list(request: HttpRequest, code: str) -> HttpResponse:
         "project": project,
         "drills": selectors.drill_list(project=project)[:100],
         "trends": selectors.drill_trends(project=project),
+        "scenario_trends": selectors.scenario_trends(project=project),
         "can_run": user_can(request.user, project, Cap.INGEST),
-        "schedule": getattr(project, "drill_schedule", None),
+        "can_schedule": user_can(request.user, project, Cap.MANAGE_RECOVERY),
+        "schedules": selectors.drill_schedules(project=project),
         "tiers": RestoreDrill._meta.get_field("tier").choices,
         "scenarios": RestoreDrill.Scenario.choices,
+        "day_rules": DrillSchedule.DayRule.choices,
     }
     return render(request, "restore/drill_list.html", context)
+
+
+def _whole(value: str, default: int) -> int:
+    value = value.strip()
+    return int(value) if value.isdigit() else default
+
+
+@login_required
+@require_POST
+def drill_schedule(request: HttpRequest, code: str) -> HttpResponse:
+    """Add or change the schedule of one drill scenario (admins and producers)."""
+    project = access_project(request.user, code, need=Cap.MANAGE_RECOVERY, refusal="restore.drill_schedule")
+    post = request.POST
+    unit = 24 * 7 if post.get("unit") == "weeks" else 24
+    try:
+        schedule = services.drill_schedule_set(
+            actor=request.user,
+            project=project,
+            spec=services.ScheduleSpec(
+                scenario=post.get("scenario", RestoreDrill.Scenario.SAMPLE),
+                interval_hours=_whole(post.get("every", ""), 0) * unit,
+                sample_clips=_whole(post.get("clips", ""), 3),
+                tier=post.get("tier", ""),
+                site=post.get("site", ""),
+                day_rule=post.get("day_rule", DrillSchedule.DayRule.LATEST),
+                enabled=post.get("enabled", "on") == "on",
+            ),
+        )
+    except services.RestoreError as exc:
+        messages.error(request, str(exc))
+    else:
+        state = schedule.every if schedule.enabled else "paused"
+        messages.success(request, f"{schedule.get_scenario_display()} drills: {state}.")
+    return redirect("drill-list", code=project.code)
 
 
 @login_required

@@ -37,6 +37,7 @@ from restore.services.base import (
     RestoreTargetPathError,
 )
 from restore.services.drills import (
+    ScheduleSpec,
     drill_schedule_set,
     restore_drill_plan,
     restore_drill_scenario_start,
@@ -68,6 +69,7 @@ __all__ = [
     "RestoreError",
     "RestoreRefused",
     "RestoreTargetPathError",
+    "ScheduleSpec",
     "Selection",
     "drill_schedule_set",
     "item_path",

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from catalog.audit import audit_record
 from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser
 from restore import selectors
-from restore.alerting import drill_finished_after_commit
+from restore.alerting import drill_finished_after_commit, drill_not_started, drill_started
 from restore.models import (
     DrillSchedule,
     RestoreDrill,
@@ -67,6 +67,7 @@ def restore_drill_start(
     sample_clips: int | None = None,
     trigger: str = RestoreDrill.Trigger.MANUAL,
     rng: random.Random | None = None,
+    schedule: DrillSchedule | None = None,
 ) -> RestoreDrill:
     """Start a restore drill: a random sample of clips from one tier to the scratch target.
 
@@ -87,7 +88,9 @@ def restore_drill_start(
         tier = tiers[(tiers.index(last) + 1) % len(tiers)] if last in tiers else tiers[0]
     count = (
         sample_clips
-        or getattr(getattr(project, "drill_schedule", None), "sample_clips", None)
+        or project.drill_schedules.filter(scenario=RestoreDrill.Scenario.SAMPLE)
+        .values_list("sample_clips", flat=True)
+        .first()
         or (settings.REELVAULT_DRILL_SAMPLE_CLIPS)
     )
     eligible = list(
@@ -122,6 +125,7 @@ def restore_drill_start(
             project=project,
             tier=tier,
             trigger=trigger,
+            schedule=schedule,
             started_by_id=user_id(actor),
             clips=sorted(name for _, name in sample),
             bytes=sum(f.size for f in files),
@@ -208,38 +212,160 @@ def restore_drill_finish(*, restore: RestoreRequest) -> None:
         drill_finished_after_commit(drill_id=drill.pk)
 
 
-def restore_drills_due(*, now: datetime | None = None) -> list[int]:
-    """Start the drills whose schedule is due (beat calls this); return the new drill ids."""
+def _schedule_day(schedule: DrillSchedule, rng: random.Random) -> int | None:
+    """The shoot day a scheduled whole-day drill restores, by the schedule's rule (None: the latest)."""
+    if schedule.day_rule == DrillSchedule.DayRule.LATEST:
+        return None
+    numbers = list(
+        schedule.project.days.filter(clips__files__isnull=False)
+        .values_list("number", flat=True)
+        .distinct()
+        .order_by("number")
+    )
+    if not numbers:
+        return None  # the drill itself says there is no day to drill with
+    if schedule.day_rule == DrillSchedule.DayRule.RANDOM:
+        return rng.choice(numbers)
+    last = schedule.drills.exclude(day=None).values_list("day__number", flat=True).first()
+    later = [n for n in numbers if last is not None and n > last]
+    return later[0] if later else numbers[0]
+
+
+def _schedule_start(schedule: DrillSchedule, rng: random.Random) -> RestoreDrill:
+    project = schedule.project
+    trigger = RestoreDrill.Trigger.SCHEDULE
+    if schedule.scenario == RestoreDrill.Scenario.SAMPLE:
+        return restore_drill_start(
+            actor=None,
+            project=project,
+            tier=schedule.tier,
+            trigger=trigger,
+            sample_clips=schedule.sample_clips,
+            rng=rng,
+            schedule=schedule,
+        )
+    return restore_drill_scenario_start(
+        actor=None,
+        project=project,
+        scenario=schedule.scenario,
+        day=_schedule_day(schedule, rng),
+        tier=schedule.tier,
+        site=schedule.site,
+        trigger=trigger,
+        schedule=schedule,
+    )
+
+
+def restore_drills_due(*, now: datetime | None = None, rng: random.Random | None = None) -> list[int]:
+    """Start the drills whose schedule is due (beat calls this); return the new drill ids.
+
+    Each schedule is due once its interval has passed since the last drill it
+    started. One drill runs at a time per project (its time to restore is then
+    its own, not shared with another drill's copies): a second due schedule
+    waits for the next pass. A due drill that cannot start (no scratch target,
+    no card, no volume in the tier) keeps the reason on its schedule and
+    raises a warning alert (``restore.drill_not_started``), resolved when one starts.
+    """
     now = now or timezone.now()
+    picker = rng or random.Random()  # noqa: S311 - choosing a day to rehearse, not security
     started = []
-    for schedule in DrillSchedule.objects.filter(enabled=True).select_related("project"):
-        project = schedule.project
-        if project.restore_drills.filter(state=RestoreDrill.State.RUNNING).exists():
+    busy: set[int] = set(
+        RestoreDrill.objects.filter(state=RestoreDrill.State.RUNNING).values_list("project_id", flat=True)
+    )
+    schedules = (
+        DrillSchedule.objects.filter(enabled=True)
+        .select_related("project")
+        .annotate(last=Max("drills__created_at"))
+        # The longest waiting first (never drilled before all), so no schedule starves another.
+        .order_by(F("last").asc(nulls_first=True), "pk")
+    )
+    for schedule in schedules:
+        if schedule.project_id in busy:
             continue
-        last = project.restore_drills.filter(trigger=RestoreDrill.Trigger.SCHEDULE).first()
-        if last is not None and last.created_at > now - timedelta(hours=schedule.interval_hours):
+        last = schedule.last
+        if last is not None and last > now - timedelta(hours=schedule.interval_hours):
             continue
         try:
-            drill = restore_drill_start(
-                actor=None,
-                project=project,
-                trigger=RestoreDrill.Trigger.SCHEDULE,
-                sample_clips=schedule.sample_clips,
-            )
+            drill = _schedule_start(schedule, picker)
         except DrillError as exc:
-            logger.warning("scheduled drill of %s not started: %s", project.code, exc)
+            logger.warning("scheduled drill of %s not started: %s", schedule.project.code, exc)
+            if schedule.last_error != str(exc):
+                DrillSchedule.objects.filter(pk=schedule.pk).update(last_error=str(exc))
+                drill_not_started(schedule_id=schedule.pk, reason=str(exc))
             continue
+        if schedule.last_error:
+            DrillSchedule.objects.filter(pk=schedule.pk).update(last_error="")
+            drill_started(schedule_id=schedule.pk, drill_id=drill.pk)
+        busy.add(schedule.project_id)
         started.append(drill.pk)
     return started
 
 
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """What a drill schedule rehearses and how often."""
+
+    scenario: str = RestoreDrill.Scenario.SAMPLE
+    interval_hours: int = 24 * 7
+    sample_clips: int = 3
+    tier: str = ""
+    site: str = ""
+    day_rule: str = DrillSchedule.DayRule.LATEST
+    enabled: bool = True
+
+
 @transaction.atomic(durable=True)
-def drill_schedule_set(
-    *, actor: AnyUser | None, project: Project, interval_hours: int, sample_clips: int, enabled: bool = True
-) -> DrillSchedule:
+def drill_schedule_set(*, actor: AnyUser | None, project: Project, spec: ScheduleSpec) -> DrillSchedule:
+    """Create or change the project's schedule of one scenario (with its tier or site); return it.
+
+    A project has one schedule per scenario and tier/site: setting it again
+    changes interval, clips, day rule or enabled. Raises DrillError naming
+    what is wrong (an unknown scenario, a tier loss without tier or site, an
+    interval under one hour).
+    """
+    if spec.scenario not in RestoreDrill.Scenario.values:
+        raise DrillError(f"no drill scenario {spec.scenario!r}: " + ", ".join(RestoreDrill.Scenario.values))
+    tier, site = spec.tier.strip(), spec.site.strip()
+    if tier and tier not in Volume.Tier.values:
+        raise DrillError(f"no tier {tier!r}: hot, warm or cold")
+    if spec.scenario == RestoreDrill.Scenario.TIER_LOSS and not (tier or site):
+        raise DrillError("a loss-of-tier schedule needs the tier (hot, warm, cold) or the site (host) lost")
+    if spec.scenario in (RestoreDrill.Scenario.CARD_CORRUPTION, RestoreDrill.Scenario.LOCAL_FAILURE):
+        tier, site = "", ""
+    if spec.scenario != RestoreDrill.Scenario.TIER_LOSS:
+        site = ""
+    if tier and site:
+        raise DrillError("a loss-of-tier schedule names a tier or a site, not both")
+    if spec.day_rule not in DrillSchedule.DayRule.values:
+        raise DrillError(f"no day rule {spec.day_rule!r}: " + ", ".join(DrillSchedule.DayRule.values))
+    if spec.interval_hours < 1:
+        raise DrillError("a drill schedule's interval is at least one hour")
+    if spec.sample_clips < 1:
+        raise DrillError("a sample drill restores at least one clip")
+    existing = DrillSchedule.objects.filter(
+        project=project, scenario=spec.scenario, tier=tier, site=site
+    ).first()
+    before = (
+        {
+            "interval_hours": existing.interval_hours,
+            "sample_clips": existing.sample_clips,
+            "day_rule": existing.day_rule,
+            "enabled": existing.enabled,
+        }
+        if existing
+        else None
+    )
     schedule, _ = DrillSchedule.objects.update_or_create(
         project=project,
-        defaults={"interval_hours": interval_hours, "sample_clips": sample_clips, "enabled": enabled},
+        scenario=spec.scenario,
+        tier=tier,
+        site=site,
+        defaults={
+            "interval_hours": spec.interval_hours,
+            "sample_clips": spec.sample_clips,
+            "day_rule": spec.day_rule,
+            "enabled": spec.enabled,
+        },
     )
     schedule.full_clean()
     audit_record(
@@ -247,7 +373,16 @@ def drill_schedule_set(
         action="restore.drill_schedule",
         obj=schedule,
         project=project,
-        after={"interval_hours": interval_hours, "sample_clips": sample_clips, "enabled": enabled},
+        before=before,
+        after={
+            "scenario": spec.scenario,
+            "tier": tier,
+            "site": site,
+            "day_rule": spec.day_rule,
+            "interval_hours": spec.interval_hours,
+            "sample_clips": spec.sample_clips,
+            "enabled": spec.enabled,
+        },
     )
     return schedule
 
@@ -400,6 +535,7 @@ def restore_drill_scenario_start(
     tier: str = "",
     site: str = "",
     trigger: str = RestoreDrill.Trigger.MANUAL,
+    schedule: DrillSchedule | None = None,
 ) -> RestoreDrill:
     """Start a scenario drill: restore to scratch what the scenario leaves, as if the rest were gone.
 
@@ -419,6 +555,7 @@ def restore_drill_scenario_start(
             project=project,
             scenario=scenario,
             trigger=trigger,
+            schedule=schedule,
             started_by_id=user_id(actor),
             lost=plan.lost[:300],
             day=plan.day,

@@ -521,7 +521,9 @@ def restore_request_queue(*, request_id: int) -> RestoreRequest | None:
             return restore
         file_ids = list(restore.items.values_list("media_file_id", flat=True))
         restore.host = restore.target.host or selectors.source_host(
-            media_file_ids=file_ids, default=settings.REELVAULT_HOSTNAME
+            media_file_ids=file_ids,
+            default=settings.REELVAULT_HOSTNAME,
+            excluded_volume_ids=restore.excluded_volume_ids,
         )
         restore.state = RestoreRequest.State.QUEUED
         restore.queued_at = timezone.now()

@@ -79,20 +79,22 @@ def test_the_front_page_counts_days_per_light_for_each_project(site: Site) -> No
     assert one_project.status_code == 302 and one_project["Location"] == "/p/FILM/dashboard/"
 
 
-def test_trends_draw_seven_svg_charts_with_the_numbers(site: Site) -> None:
+def test_trends_draw_nine_svg_charts_with_the_numbers(site: Site) -> None:
     drill = RestoreDrill.objects.create(project=site.project, tier="hot", state="passed", seconds=42.0)
     RestoreDrill.objects.filter(pk=drill.pk).update(finished_at=drill.created_at)
     page = site.world.client("producer").get("/p/FILM/trends/").content.decode()
     svgs = re.findall(r"<svg .*?</svg>", page, re.S)
-    assert len(svgs) == 7  # the last two count incidents (recovery)
+    assert len(svgs) == 9  # drills per scenario (restore) after the restore times; incidents (recovery) last
     for svg in svgs:
         ET.fromstring(svg)  # well-formed
-    tb, rate, failures, restore, backlog, _per_month, _per_cause = svgs
+    tb, rate, failures, restore, passed, per_scenario, backlog, _per_month, _per_cause = svgs
     # The axis and the values share the unit the largest day calls for (0.4 TB: gigabytes).
     assert "1: 400.0 GB" in tb and "3: 100.0 GB" in tb and ">500.0 GB</text>" in tb
     assert "1: 100%" in rate and "3: 0%" in rate
     assert "3: 2</title>" in failures
     assert ": 42 s</title>" in restore
+    assert "Random sample of one tier: 100%</title>" in passed
+    assert "Random sample of one tier: 42 s</title>" in per_scenario
     assert "1</title>" in backlog  # the open review item counts on today's date
     assert "cdn" not in page.lower() and '<script src="http' not in page
 

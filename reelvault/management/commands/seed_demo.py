@@ -79,7 +79,7 @@ class Command(ReelvaultCommand):
     def _restore_targets(self, project: Project) -> None:
         """Restore targets editorial, vfx and scratch under var/restore/, and a weekly restore drill."""
         from restore.models import DrillSchedule
-        from restore.services import drill_schedule_set, restore_target_create
+        from restore.services import ScheduleSpec, drill_schedule_set, restore_target_create
 
         for name in ("editorial", "vfx", "scratch"):
             path = settings.VAR_DIR / "restore" / name
@@ -94,9 +94,7 @@ class Command(ReelvaultCommand):
                     scratch=name == "scratch",
                 )
         if not DrillSchedule.objects.filter(project=project).exists():
-            drill_schedule_set(
-                actor=None, project=project, interval_hours=24 * 7, sample_clips=3, enabled=True
-            )
+            drill_schedule_set(actor=None, project=project, spec=ScheduleSpec(interval_hours=24 * 7))
 
     def _extract(self, project: Project, *, mode: str) -> None:
         """Probe the demo clips and make their poster frames, once: only clips never extracted.

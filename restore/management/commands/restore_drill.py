@@ -1,7 +1,9 @@
 """Run a restore drill of a project now, or set its schedule.
 
 manage.py restore_drill DEMO [--tier warm] [--clips 3]
-manage.py restore_drill DEMO --schedule 168 [--clips 3]     # every 168 h from beat; 0 disables
+manage.py restore_drill DEMO --schedule 168 [--clips 3]     # every 168 h from beat; 0 pauses it
+manage.py restore_drill DEMO --schedule 720 --scenario tier_loss --tier hot --day-rule rotate
+manage.py restore_drill DEMO --schedule 168 --scenario card_corruption
 manage.py restore_drill DEMO --scenario tier_loss --tier hot [--day 2]   # or --site HOST
 manage.py restore_drill DEMO --scenario card_corruption [--card A001]
 manage.py restore_drill DEMO --scenario local_failure [--day 2]
@@ -16,7 +18,7 @@ from django.core.management.base import CommandError
 from catalog.models import Project
 from core.commands import ReelvaultCommand
 from restore import services
-from restore.models import RestoreDrill
+from restore.models import DrillSchedule, RestoreDrill
 
 
 class Command(ReelvaultCommand):
@@ -40,7 +42,17 @@ class Command(ReelvaultCommand):
         )
         parser.add_argument("--site", default="", help="Loss of a site: the host whose volumes are lost.")
         parser.add_argument(
-            "--schedule", type=int, default=None, metavar="HOURS", help="Set the drill interval (0 disables)."
+            "--schedule",
+            type=int,
+            default=None,
+            metavar="HOURS",
+            help="Set the interval of the scenario's schedule (with its --tier/--site); 0 pauses it.",
+        )
+        parser.add_argument(
+            "--day-rule",
+            choices=DrillSchedule.DayRule.values,
+            default=DrillSchedule.DayRule.LATEST,
+            help="Scheduled whole-day drills: latest (default), rotate (each day in turn) or random.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,15 +61,26 @@ class Command(ReelvaultCommand):
             raise CommandError(f"no project {options['project']}")
         if options["schedule"] is not None:
             hours = options["schedule"]
-            schedule = services.drill_schedule_set(
-                actor=None,
-                project=project,
-                interval_hours=hours or 24 * 7,
-                sample_clips=options["clips"] or 3,
-                enabled=hours > 0,
+            try:
+                schedule = services.drill_schedule_set(
+                    actor=None,
+                    project=project,
+                    spec=services.ScheduleSpec(
+                        scenario=options["scenario"],
+                        interval_hours=hours or 24 * 7,
+                        sample_clips=options["clips"] or 3,
+                        tier=options["tier"],
+                        site=options["site"],
+                        day_rule=options["day_rule"],
+                        enabled=hours > 0,
+                    ),
+                )
+            except services.RestoreError as exc:
+                raise CommandError(str(exc)) from exc
+            state = schedule.every if schedule.enabled else "paused"
+            self.stdout.write(
+                self.style.SUCCESS(f"{schedule.get_scenario_display()} drills of {project.code}: {state}")
             )
-            state = f"every {schedule.interval_hours} h" if schedule.enabled else "disabled"
-            self.stdout.write(self.style.SUCCESS(f"drills of {project.code}: {state}"))
             return
         try:
             if options["scenario"] != RestoreDrill.Scenario.SAMPLE:
