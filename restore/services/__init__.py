@@ -4,7 +4,9 @@ The life of a request::
 
     requested ──approve(s)──▶ approved ──▶ queued ──▶ running ──▶ verified
         │                                                  └────▶ failed (per-file results kept)
-        └──reject──▶ rejected
+        ├──reject──▶ rejected
+        ├──withdraw (the requester)──▶ withdrawn
+        └──nobody decides within REELVAULT_RESTORE_REQUEST_TTL_HOURS──▶ expired
 
 Split by concern (callers may import from here or from the module):
 - ``requests``: targets, requesting, approving or rejecting, queueing. Rules:
@@ -49,7 +51,10 @@ from restore.services.requests import (
     restore_request_create,
     restore_request_queue,
     restore_request_reject,
+    restore_request_withdraw,
     restore_requests_approve,
+    restore_requests_expire,
+    restore_requests_reject,
     restore_target_create,
     restore_target_path_check,
 )
@@ -76,8 +81,11 @@ __all__ = [
     "restore_request_queue",
     "restore_request_reject",
     "restore_request_run",
+    "restore_request_withdraw",
     "restore_requests_approve",
+    "restore_requests_expire",
     "restore_requests_recover",
+    "restore_requests_reject",
     "restore_target_create",
     "restore_target_path_check",
 ]

@@ -318,8 +318,6 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
                 "attempt": restore.attempts + 1,
             },
         )
-        if first_start:
-            announce(restore, "running", f"The worker on {settings.REELVAULT_HOSTNAME} started restoring.")
     target = restore.target
     object_storage = target.kind == RestoreTarget.Kind.S3
     where = f"{target.path.rstrip('/')}/{restore.folder}"
