@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -19,7 +19,7 @@ handler500 = "reelvault.middleware.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Pages of other libraries (admin) do not link the icon: browsers then ask for this.
-    path("favicon.ico", RedirectView.as_view(url=f"/{settings.STATIC_URL}img/favicon.svg", permanent=True)),
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -320,7 +320,8 @@ def restore_request_record(
         announce(
             restore,
             "requested, waiting for approval",
-            f"{who} asks to restore {len(files)} files ({format_bytes(restore.size_bytes)}) to "
+            f"{who} asks to restore {len(files)} file{'s' if len(files) != 1 else ''} "
+            f"({format_bytes(restore.size_bytes)}) to "
             f"{target.name}.\n"
             f"Reason: {reason}\nIt needs approval by {approvals} other than the requester.",
         )

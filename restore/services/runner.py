@@ -430,8 +430,12 @@ def _finish(
             announce(
                 restore,
                 "verified",
-                f"All {verified} files ({format_bytes(restore.size_bytes)}) are at "
-                f"{restore.target.path}/{restore.folder}, "
+                (
+                    f"All {verified} files ({format_bytes(restore.size_bytes)}) are at "
+                    if verified != 1
+                    else f"The file ({format_bytes(restore.size_bytes)}) is at "
+                )
+                + f"{restore.target.path}/{restore.folder}, "
                 "read back and verified. The ASC MHL history is in its ascmhl/ folder.",
             )
         else:
