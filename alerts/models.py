@@ -150,6 +150,22 @@ class Notification(models.Model):
         return delivery.last_error if delivery is not None else ""
 
 
+class NotificationPreference(models.Model):
+    """How a user wants to be told (no row: in the app and by email, the default)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    in_app = models.BooleanField(
+        default=True, help_text="Count new notifications on the bell; off: they are kept as already read."
+    )
+    email = models.BooleanField(default=True, help_text="Send each notification by email too.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: in app {self.in_app}, email {self.email}"
+
+
 class Delivery(models.Model):
     """One message in the outbox: an email or a webhook post, sent once by whoever claims it first."""
 

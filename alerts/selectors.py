@@ -11,7 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from alerts.models import Alert, DutyShift, EscalationContact, Notification
+from alerts.models import Alert, DutyShift, EscalationContact, Notification, NotificationPreference
 from catalog.models import Project
 from catalog.permissions import AnyUser, Cap, members_with, projects_for
 
@@ -24,6 +24,12 @@ def notification_list(*, user: AnyUser) -> QuerySet[Notification]:
 
 def unread_count(*, user: AnyUser) -> int:
     return notification_list(user=user).filter(read_at__isnull=True).count()
+
+
+def notification_preference(*, user: AnyUser) -> NotificationPreference:
+    """The user's choice, or the default (in the app and by email) when they never chose."""
+    found = NotificationPreference.objects.filter(user_id=user.pk).first() if user.pk else None
+    return found or NotificationPreference(in_app=True, email=True)
 
 
 def alert_list(*, user: AnyUser) -> QuerySet[Alert]:

@@ -38,6 +38,7 @@ from alerts.models import (
     EscalationContact,
     EscalationStep,
     Notification,
+    NotificationPreference,
     Severity,
 )
 from alerts.outbox import deliveries_enqueue, deliveries_send, deliveries_send_pending, delivery_new
@@ -64,14 +65,21 @@ def notify(
     Call it inside the transaction of the change it announces. Email goes
     out after the commit, from a worker (see ``notifications_deliver``).
     """
-    seen: set[int] = set()
+    wanted = list({u.pk: u for u in users if u.pk is not None and u.is_active}.values())
+    if not wanted:
+        return []
+    # Each user's choice (NotificationPreference; none: in the app and by email). Someone who
+    # wants neither gets no row; email only keeps the row as already read (it holds the email).
+    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=[u.pk for u in wanted])}
+    now = timezone.now()
     rows: list[Notification] = []
-    addresses: list[str] = []
-    for user in users:
-        if user.pk is None or user.pk in seen or not user.is_active:
+    emails: list[tuple[bool, str]] = []
+    for user in wanted:
+        pref = prefs.get(user.pk)
+        in_app, by_email = (pref.in_app, pref.email) if pref is not None else (True, True)
+        if not (in_app or by_email):
             continue
-        seen.add(user.pk)
-        addresses.append(getattr(user, "email", "") or "")
+        emails.append((by_email, getattr(user, "email", "") or ""))
         rows.append(
             Notification(
                 user_id=user.pk,
@@ -82,6 +90,7 @@ def notify(
                 subject=subject[:200],
                 body=body,
                 link=link[:500],
+                read_at=None if in_app else now,
             )
         )
     if not rows:
@@ -92,10 +101,30 @@ def notify(
     deliveries_enqueue(
         deliveries=[
             delivery_new(kind=Delivery.Kind.EMAIL, recipient=address, user_id=row.user_id, notification=row)
-            for row, address in zip(created, addresses, strict=True)
+            for row, (by_email, address) in zip(created, emails, strict=True)
+            if by_email
         ]
     )
     return created
+
+
+@transaction.atomic(durable=True)
+def notification_preference_set(*, user: AnyUser, in_app: bool, email: bool) -> NotificationPreference:
+    """Record how the user wants to be told from now on (audit-logged); return the preference."""
+    if user.pk is None:
+        raise PermissionError("log in to choose how you are notified")
+    pref, _ = NotificationPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+    before = {"in_app": pref.in_app, "email": pref.email}
+    pref.in_app, pref.email = in_app, email
+    pref.save()
+    audit_record(
+        actor=user,
+        action="notification.preference_set",
+        obj=pref,
+        before=before,
+        after={"in_app": in_app, "email": email},
+    )
+    return pref
 
 
 def notifications_deliver(*, notification_ids: Sequence[int]) -> int:

@@ -31,6 +31,22 @@ def notification_mark_read(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    """Each user chooses for themself: in the app (the bell), by email, both or neither."""
+    pref = selectors.notification_preference(user=request.user)
+    if request.method == "POST":
+        services.notification_preference_set(
+            user=request.user,
+            in_app=request.POST.get("in_app") == "on",
+            email=request.POST.get("email") == "on",
+        )
+        messages.success(request, "Saved: new notifications follow your choice.")
+        return redirect("notification-preferences")
+    address = getattr(request.user, "email", "") or ""
+    return render(request, "alerts/notification_preferences.html", {"pref": pref, "address": address})
+
+
+@login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "active")
     alerts = selectors.alert_list(user=request.user)

@@ -3,9 +3,10 @@
 Steps:
 1. Refuse early, in one line, if the web port is taken.
 2. Start the embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set.
-3. Migrate, seed the demo project and collect static files (all idempotent).
-4. Run web, worker and beat together under honcho (see ``Procfile``).
-5. On Ctrl-C or SIGTERM: honcho stops its processes, then the embedded
+3. Without EMAIL_HOST, send email to files under var/outbox/ (said on start).
+4. Migrate, seed the demo project and collect static files (all idempotent).
+5. Run web, worker and beat together under honcho (see ``Procfile``).
+6. On Ctrl-C or SIGTERM: honcho stops its processes, then the embedded
    services we started are shut down cleanly, keeping their data in var/.
 """
 
@@ -77,6 +78,7 @@ def run() -> None:
         # honcho runs the Procfile through a shell: find gunicorn and celery here.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    env.update(_demo_mail(env))
     honcho: subprocess.Popen[bytes] | None = None
     try:
         _manage("migrate", "--noinput", env=env)
@@ -107,6 +109,21 @@ def run() -> None:
             honcho.wait(timeout=30)
         embedded.stop_services(started)
         _say("stopped")
+
+
+def _demo_mail(env: dict[str, str]) -> dict[str, str]:
+    """Without a mail server configured, write emails to a folder one can read instead of
+    failing against localhost:25 at every retry of the outbox."""
+    if env.get("DJANGO_EMAIL_BACKEND") or env.get("EMAIL_HOST"):
+        _say(f"email: sent through {env.get('EMAIL_HOST', 'localhost')} (EMAIL_HOST)")
+        return {}
+    outbox = Path(env.get("EMAIL_FILE_PATH") or BASE_DIR / "var" / "outbox")
+    outbox.mkdir(parents=True, exist_ok=True)
+    _say(f"email: no mail server configured (EMAIL_HOST), so emails are written to {outbox}/, one file each")
+    return {
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(outbox),
+    }
 
 
 def _wait_until_up(bind: str, port: int, honcho: subprocess.Popen[bytes]) -> bool:

@@ -139,6 +139,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "reelvault.header.header",
             ],
         },
     },
@@ -238,6 +239,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON for API clients; the app's 403/404 page for a browser (reelvault/errors.py).
+    "EXCEPTION_HANDLER": "reelvault.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reelvault API",
@@ -285,6 +288,14 @@ CELERY_BEAT_SCHEDULE["offload-cards-watch"] = {
 # --- Restore and alerts -------------------------------------------------
 # A restore larger than this (bytes, default 2 TB) needs two different approvers.
 REELVAULT_RESTORE_SECOND_APPROVAL_BYTES = env_int("REELVAULT_RESTORE_SECOND_APPROVAL_BYTES", 2 * 10**12)
+# A restore request nobody decided on within this many hours expires (0: never); beat checks
+# every REELVAULT_RESTORE_EXPIRY_CHECK_SECONDS and tells the requester. README "Restore".
+REELVAULT_RESTORE_REQUEST_TTL_HOURS = env_int("REELVAULT_RESTORE_REQUEST_TTL_HOURS", 72)
+REELVAULT_RESTORE_EXPIRY_CHECK_SECONDS = env_int("REELVAULT_RESTORE_EXPIRY_CHECK_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["restore-requests-expire"] = {
+    "task": "restore.restore_requests_expire",
+    "schedule": float(REELVAULT_RESTORE_EXPIRY_CHECK_SECONDS),
+}
 # Caps a restore's copy speed in bytes/s (0: no cap). For tests and rehearsals only.
 REELVAULT_RESTORE_THROTTLE_BPS = env_int("REELVAULT_RESTORE_THROTTLE_BPS", 0)
 # Clips sampled by a restore drill when the project's schedule does not say.
@@ -296,6 +307,9 @@ REELVAULT_BASE_URL = env_str("REELVAULT_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+# With DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend, one file per email
+# lands here (`make run` does that when no mail server is configured). README "Configuration".
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "outbox"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "reelvault@localhost")
 
 # --- Producer view: dashboard, daily reports, alerts, metrics ------------
@@ -372,4 +386,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("REELVAULT_LOG_LEVEL", "INFO")},
+    # A refused or not-found request is one warning line, not a traceback (core/log.py).
+    "filters": {"one_line_refusals": {"()": "core.log.OneLineRefusals"}},
+    "loggers": {
+        "django.request": {"handlers": ["console"], "filters": ["one_line_refusals"], "propagate": False}
+    },
 }

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
@@ -16,6 +18,8 @@ handler500 = "reelvault.middleware.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Pages of other libraries (admin) do not link the icon: browsers then ask for this.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -26,7 +30,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        login_required(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api-schema", template_name="reelvault/api_docs.html", title="API · Reelvault"
+            )
+        ),
         name="api-docs",
     ),
     path("api/", include(router.urls)),

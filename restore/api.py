@@ -190,6 +190,10 @@ class BulkApproveSerializer(serializers.Serializer[RestoreRequest]):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class WithdrawSerializer(serializers.Serializer[RestoreRequest]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class BulkOutcomeSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     ok = serializers.BooleanField()
@@ -200,7 +204,8 @@ class BulkOutcomeSerializer(serializers.Serializer[Any]):
 
 class BulkApproveResultSerializer(serializers.Serializer[Any]):
     results = BulkOutcomeSerializer(many=True)
-    approved = serializers.IntegerField()
+    approved = serializers.IntegerField(required=False, help_text="bulk-approve: how many were approved")
+    rejected = serializers.IntegerField(required=False, help_text="bulk-reject: how many were rejected")
 
 
 def _project_for(user: AnyUser, data: dict[str, Any]) -> Project:
@@ -301,10 +306,34 @@ class RestoreRequestViewSet(viewsets.GenericViewSet[RestoreRequest]):
     def reject(self, request: Request, pk: str | None = None) -> Response:
         return self._decide(request, pk, approve=False)
 
+    @extend_schema(request=WithdrawSerializer, responses=RestoreRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        """The requester takes back a request still waiting for approval (409 once decided)."""
+        incoming = WithdrawSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        restore = access_restore(request.user, int(pk or 0), need=Cap.VIEW)
+        try:
+            restore = services.restore_request_withdraw(
+                actor=request.user, restore=restore, reason=str(incoming.validated_data.get("reason", ""))
+            )
+        except services.RestoreConflict as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(RestoreRequestSerializer(restore).data)
+
     @extend_schema(request=BulkApproveSerializer, responses=BulkApproveResultSerializer)
     @action(detail=False, methods=["post"], url_path="bulk-approve")
     def bulk_approve(self, request: Request) -> Response:
         """Approve several requests in one call; each answers on its own (200, 403, 404 or 409)."""
+        return self._bulk(request, approve=True)
+
+    @extend_schema(request=BulkApproveSerializer, responses=BulkApproveResultSerializer)
+    @action(detail=False, methods=["post"], url_path="bulk-reject")
+    def bulk_reject(self, request: Request) -> Response:
+        """Reject several requests with one comment (required); each answers on its own."""
+        return self._bulk(request, approve=False)
+
+    def _bulk(self, request: Request, *, approve: bool) -> Response:
         incoming = BulkApproveSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         ids: list[int] = list(dict.fromkeys(incoming.validated_data["ids"]))
@@ -324,7 +353,8 @@ class RestoreRequestViewSet(viewsets.GenericViewSet[RestoreRequest]):
                         "detail": "No such restore request.",
                     }
                 )
-        for outcome in services.restore_requests_approve(actor=request.user, restores=found, comment=comment):
+        decide = services.restore_requests_approve if approve else services.restore_requests_reject
+        for outcome in decide(actor=request.user, restores=found, comment=comment):
             results.append(
                 {
                     "id": outcome.id,
@@ -335,7 +365,8 @@ class RestoreRequestViewSet(viewsets.GenericViewSet[RestoreRequest]):
                 }
             )
         results.sort(key=lambda r: ids.index(r["id"]))
-        return Response({"results": results, "approved": sum(1 for r in results if r["ok"])})
+        done = sum(1 for r in results if r["ok"])
+        return Response({"results": results, "approved" if approve else "rejected": done})
 
 
 class RestoreTargetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[RestoreTarget]):

@@ -55,8 +55,10 @@ class RestoreRequest(models.Model):
         RUNNING = "running", "Running"
         VERIFIED = "verified", "Verified"  # every file restored and read back correct
         FAILED = "failed", "Failed"  # stopped, or some files could not be restored
+        WITHDRAWN = "withdrawn", "Withdrawn by the requester"  # before any decision
+        EXPIRED = "expired", "Expired without a decision"  # REELVAULT_RESTORE_REQUEST_TTL_HOURS
 
-    FINISHED = (State.REJECTED, State.VERIFIED, State.FAILED)
+    FINISHED = (State.REJECTED, State.VERIFIED, State.FAILED, State.WITHDRAWN, State.EXPIRED)
     ACTIVE = (State.QUEUED, State.RUNNING)
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="restores")

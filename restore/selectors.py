@@ -45,6 +45,25 @@ def restore_list(*, user: AnyUser) -> QuerySet[RestoreRequest]:
     )
 
 
+def awaiting_approval(*, user: AnyUser) -> QuerySet[RestoreRequest]:
+    """Requests the user may decide on now: waiting, in a project where they approve restores,
+    not their own and not already decided by them. Oldest first (the first to expire)."""
+    if not user.is_authenticated:
+        return RestoreRequest.objects.none()
+    return (
+        RestoreRequest.objects.filter(
+            project__in=projects_for(user, Cap.APPROVE_RESTORE),
+            state=RestoreRequest.State.REQUESTED,
+            is_drill=False,
+        )
+        .exclude(requester_id=user.pk)
+        .exclude(approvals__approver_id=user.pk)
+        .select_related("project", "target", "requester")
+        .prefetch_related("approvals__approver")
+        .order_by("created_at", "id")
+    )
+
+
 def target_list(*, user: AnyUser) -> QuerySet[RestoreTarget]:
     return RestoreTarget.objects.filter(project__in=projects_for(user, Cap.VIEW)).select_related("project")
 

@@ -40,3 +40,8 @@ def restore_requests_recover_task() -> None:
 @shared_task(name="restore.restore_drills_due", acks_late=True, ignore_result=True)
 def restore_drills_due_task() -> None:
     services.restore_drills_due()
+
+
+@shared_task(name="restore.restore_requests_expire", acks_late=True, ignore_result=True)
+def restore_requests_expire_task() -> None:
+    services.restore_requests_expire()

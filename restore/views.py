@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.audit import audit_record
-from catalog.permissions import Cap, access_project, user_can
+from catalog.permissions import Cap, access_project, projects_for, user_can
 from restore import manifests, selectors, services
 from restore.forms import DecisionForm, RestoreRequestForm
 from restore.models import DrillSchedule, RestoreDrill
@@ -77,6 +78,7 @@ def restore_detail(request: HttpRequest, restore_id: int) -> HttpResponse:
         "items": selectors.restore_items(restore=restore),
         "approvals": restore.approvals.select_related("approver"),
         "can_decide": can_decide,
+        "can_withdraw": restore.requester_id == request.user.pk and restore.state == restore.State.REQUESTED,
         "form": DecisionForm(),
         "waiting_days": selectors.restore_waiting_days(restore=restore),
     }
@@ -101,6 +103,69 @@ def restore_decide(request: HttpRequest, restore_id: int, decision: str) -> Http
             messages.info(request, f"Restore {restore.pk} rejected.")
     except services.RestoreError as exc:
         messages.error(request, str(exc))
+    return redirect("restore-detail", restore_id=restore.pk)
+
+
+@login_required
+def restore_inbox(request: HttpRequest) -> HttpResponse:
+    """Requests awaiting the user's approval, across their projects; approve or reject several at once."""
+    if not projects_for(request.user, Cap.APPROVE_RESTORE).exists():
+        raise PermissionDenied("Your role does not approve restores on any project.")
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+        comment = request.POST.get("comment", "").strip()
+        if action not in ("approve", "reject"):
+            messages.error(request, "Choose Approve or Reject.")
+        elif not ids:
+            messages.error(request, "Tick at least one request first.")
+        elif action == "reject" and not comment:
+            messages.error(request, "Say why the requests are rejected (comment): the requesters read it.")
+        else:
+            _inbox_decide(request, ids=ids, approve=action == "approve", comment=comment)
+        return redirect("restore-inbox")
+    context = {
+        "restores": selectors.awaiting_approval(user=request.user)[:500],
+        "ttl_hours": settings.REELVAULT_RESTORE_REQUEST_TTL_HOURS,
+    }
+    return render(request, "restore/inbox.html", context)
+
+
+def _inbox_decide(request: HttpRequest, *, ids: list[int], approve: bool, comment: str) -> None:
+    found = []
+    for restore_id in dict.fromkeys(ids):
+        try:
+            found.append(access_restore(request.user, restore_id, need=Cap.VIEW))
+        except Http404:
+            messages.error(request, f"Restore {restore_id}: no such restore request.")
+    decide = services.restore_requests_approve if approve else services.restore_requests_reject
+    outcomes = decide(actor=request.user, restores=found, comment=comment)
+    done = [o for o in outcomes if o.ok]
+    if done:
+        verb = "Approved" if approve else "Rejected"
+        numbers = ", ".join(str(o.id) for o in done)
+        waiting = sum(1 for o in done if o.state == "requested")
+        extra = f" ({waiting} still need a second admin)" if waiting else ""
+        messages.success(
+            request, f"{verb} {len(done)} request{'s' if len(done) != 1 else ''}: {numbers}{extra}."
+        )
+    for outcome in outcomes:
+        if not outcome.ok:
+            messages.error(request, f"Restore {outcome.id}: {outcome.detail}")
+
+
+@login_required
+@require_POST
+def restore_withdraw(request: HttpRequest, restore_id: int) -> HttpResponse:
+    restore = access_restore(request.user, restore_id, need=Cap.VIEW)
+    try:
+        restore = services.restore_request_withdraw(
+            actor=request.user, restore=restore, reason=request.POST.get("reason", "")
+        )
+    except services.RestoreConflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Restore {restore.pk} withdrawn; the admins were told.")
     return redirect("restore-detail", restore_id=restore.pk)
 
 

@@ -4,9 +4,11 @@ The life of a request::
 
     requested ──approve(s)──▶ approved ──▶ queued ──▶ running ──▶ verified
         │                        │    ▲         │              └────▶ failed (per-file results kept)
-        └──reject──▶ rejected    ▼    │ sign-off│ reopen
-                               waiting ◀────────┘   (editorial restores of a day not signed off,
-                                                     where the project holds them)
+        ├──reject──▶ rejected    ▼    │ sign-off│ reopen
+        │                      waiting ◀────────┘   (editorial restores of a day not signed off,
+        │                                            where the project holds them)
+        ├──withdraw (the requester)──▶ withdrawn
+        └──nobody decides within REELVAULT_RESTORE_REQUEST_TTL_HOURS──▶ expired
 
 Split by concern (callers may import from here or from the module):
 - ``requests``: targets, requesting, approving or rejecting, queueing. Rules:
@@ -53,8 +55,11 @@ from restore.services.requests import (
     restore_request_hold_if_waiting,
     restore_request_queue,
     restore_request_reject,
+    restore_request_withdraw,
     restore_requests_approve,
+    restore_requests_expire,
     restore_requests_hold,
+    restore_requests_reject,
     restore_requests_resume,
     restore_target_create,
     restore_target_path_check,
@@ -84,9 +89,12 @@ __all__ = [
     "restore_request_queue",
     "restore_request_reject",
     "restore_request_run",
+    "restore_request_withdraw",
     "restore_requests_approve",
+    "restore_requests_expire",
     "restore_requests_hold",
     "restore_requests_recover",
+    "restore_requests_reject",
     "restore_requests_resume",
     "restore_target_create",
     "restore_target_path_check",

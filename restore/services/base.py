@@ -71,7 +71,8 @@ def announce(
     if restore.requester is not None:
         users.append(restore.requester)
     users.extend(a.approver for a in restore.approvals.select_related("approver"))
-    if restore.state in (RestoreRequest.State.REQUESTED, RestoreRequest.State.FAILED):
+    waited_on = (RestoreRequest.State.WITHDRAWN, RestoreRequest.State.EXPIRED)  # leaves the admins' inbox
+    if restore.state in (RestoreRequest.State.REQUESTED, RestoreRequest.State.FAILED, *waited_on):
         users.extend(on_duty(project=restore.project))  # the recovery desk first
         users.extend(
             u for u in members_with(restore.project, need=Cap.APPROVE_RESTORE) if u.pk != restore.requester_id

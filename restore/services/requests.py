@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.models import Notification
 from catalog.audit import audit_record
 from catalog.models import Clip, MediaFile, Project, Volume
 from catalog.permissions import (
@@ -325,7 +327,8 @@ def restore_request_record(
         announce(
             restore,
             "requested, waiting for approval",
-            f"{who} asks to restore {len(files)} files ({format_bytes(restore.size_bytes)}) to "
+            f"{who} asks to restore {len(files)} file{'s' if len(files) != 1 else ''} "
+            f"({format_bytes(restore.size_bytes)}) to "
             f"{target.name}.\n"
             f"Reason: {reason}\nIt needs approval by {approvals} other than the requester.",
         )
@@ -396,8 +399,12 @@ def restore_request_approve(*, actor: AnyUser, restore: RestoreRequest, comment:
             )
             who = actor.get_username() if isinstance(actor, AbstractBaseUser) else "?"
             if locked.state == RestoreRequest.State.APPROVED:
+                # One notification for this change: queueing follows at once and says nothing more.
                 announce(
-                    locked, "approved", f"Approved by {who}." + (f"\nComment: {comment}" if comment else "")
+                    locked,
+                    "approved, going to the worker",
+                    f"Approved by {who}; it is queued for a worker now and you hear again when it is "
+                    "verified or failed." + (f"\nComment: {comment}" if comment else ""),
                 )
                 request_id = locked.pk
                 transaction.on_commit(lambda: restore_request_queue(request_id=request_id))
@@ -478,17 +485,136 @@ def restore_requests_approve(
     *, actor: AnyUser, restores: Iterable[RestoreRequest], comment: str = ""
 ) -> list[BulkOutcome]:
     """Approve several requests, each in its own transaction; one refusal does not stop the others."""
+    return _decide_each(actor=actor, restores=restores, comment=comment, approve=True)
+
+
+def restore_requests_reject(
+    *, actor: AnyUser, restores: Iterable[RestoreRequest], comment: str
+) -> list[BulkOutcome]:
+    """Reject several requests with one comment, each in its own transaction (as approving)."""
+    return _decide_each(actor=actor, restores=restores, comment=comment, approve=False)
+
+
+def _decide_each(
+    *, actor: AnyUser, restores: Iterable[RestoreRequest], comment: str, approve: bool
+) -> list[BulkOutcome]:
     outcomes = []
     for restore in restores:
         try:
-            done = restore_request_approve(actor=actor, restore=restore, comment=comment)
+            if approve:
+                done = restore_request_approve(actor=actor, restore=restore, comment=comment)
+            else:
+                done = restore_request_reject(actor=actor, restore=restore, comment=comment)
         except RestoreRefused as exc:
             outcomes.append(BulkOutcome(restore.pk, False, restore.state, 403, str(exc)))
         except RestoreConflict as exc:
             outcomes.append(BulkOutcome(restore.pk, False, restore.state, 409, str(exc)))
+        except RestoreError as exc:
+            outcomes.append(BulkOutcome(restore.pk, False, restore.state, 400, str(exc)))
         else:
             outcomes.append(BulkOutcome(done.pk, True, done.state, 200, ""))
     return outcomes
+
+
+# --- Withdrawing and expiring ------------------------------------------------------------
+
+
+def restore_request_withdraw(*, actor: AnyUser, restore: RestoreRequest, reason: str = "") -> RestoreRequest:
+    """The requester takes back a request nobody has finished deciding on; returns it ``withdrawn``.
+
+    Raises RestoreRefused (audit-logged as restore.withdraw_refused) for anyone
+    but the requester, RestoreConflict once it is approved, rejected or ended.
+    """
+    refusal: str | None = None
+    with transaction.atomic(durable=True):
+        locked = (
+            RestoreRequest.objects.select_for_update(of=("self",))
+            .select_related("project", "target", "requester")
+            .get(pk=restore.pk)
+        )
+        if locked.requester_id is None or locked.requester_id != actor.pk:
+            refusal = "only the person who asked for a restore can withdraw it"
+        else:
+            if locked.state != RestoreRequest.State.REQUESTED:
+                raise RestoreConflict(
+                    f"restore {locked.pk} is {locked.get_state_display().lower()}; "
+                    "only a request still waiting for approval can be withdrawn"
+                )
+            locked.state = RestoreRequest.State.WITHDRAWN
+            locked.decided_at = locked.finished_at = timezone.now()
+            locked.save(update_fields=["state", "decided_at", "finished_at"])
+            audit_record(
+                actor=actor,
+                action="restore.withdraw",
+                obj=locked,
+                project=locked.project,
+                before={"state": RestoreRequest.State.REQUESTED},
+                after={"state": locked.state, "reason": reason.strip()},
+            )
+            who = actor.get_username() if isinstance(actor, AbstractBaseUser) else "?"
+            announce(
+                locked,
+                "withdrawn",
+                f"Withdrawn by {who}; nothing to decide any more."
+                + (f"\nReason: {reason.strip()}" if reason.strip() else ""),
+            )
+    if refusal is not None:
+        refuse(
+            actor=actor,
+            action="restore.withdraw_refused",
+            project=restore.project,
+            reason=refusal,
+            obj=restore,
+        )
+    restore.refresh_from_db()
+    return restore
+
+
+def restore_requests_expire(*, now: datetime | None = None) -> list[int]:
+    """Expire requests still undecided ``REELVAULT_RESTORE_REQUEST_TTL_HOURS`` after they were made.
+
+    Returns the ids expired by this call (none when the setting is 0). Each is
+    expired in its own transaction with an audit entry and a notification to
+    the requester and the admins; a request decided meanwhile is left alone.
+    """
+    hours = settings.REELVAULT_RESTORE_REQUEST_TTL_HOURS
+    if hours <= 0:
+        return []
+    cutoff = (now or timezone.now()) - timedelta(hours=hours)
+    due = RestoreRequest.objects.filter(
+        state=RestoreRequest.State.REQUESTED, is_drill=False, created_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    expired = []
+    for request_id in list(due):
+        with transaction.atomic(durable=True):
+            locked = (
+                RestoreRequest.objects.select_for_update(of=("self",))
+                .select_related("project", "target", "requester")
+                .filter(pk=request_id, state=RestoreRequest.State.REQUESTED)
+                .first()
+            )
+            if locked is None:
+                continue
+            locked.state = RestoreRequest.State.EXPIRED
+            locked.decided_at = locked.finished_at = timezone.now()
+            locked.save(update_fields=["state", "decided_at", "finished_at"])
+            audit_record(
+                actor=None,
+                action="restore.expire",
+                obj=locked,
+                project=locked.project,
+                before={"state": RestoreRequest.State.REQUESTED},
+                after={"state": locked.state, "ttl_hours": hours},
+            )
+            announce(
+                locked,
+                "expired without a decision",
+                f"Nobody approved or rejected it within {hours} hours, so it expired and nothing was "
+                "restored. Ask again if the footage is still needed.",
+                level=Notification.Level.WARNING,
+            )
+            expired.append(request_id)
+    return expired
 
 
 # --- Queueing and running ----------------------------------------------------------------
@@ -536,7 +662,8 @@ def restore_request_queue(*, request_id: int) -> RestoreRequest | None:
             before={"state": RestoreRequest.State.APPROVED},
             after={"state": restore.state, "host": restore.host},
         )
-        announce(restore, "queued", f"Queued on the worker of {restore.host}.")
+        # Not announced: the approval that led here already told everyone (one notification per
+        # decision), and the next news worth a notification is verified or failed.
         queue = host_queue(restore.host)
 
         def enqueue() -> None:

@@ -328,8 +328,6 @@ def restore_request_run(*, request_id: int) -> RestoreRequest | None:
                 "attempt": restore.attempts + 1,
             },
         )
-        if first_start:
-            announce(restore, "running", f"The worker on {settings.REELVAULT_HOSTNAME} started restoring.")
     target = restore.target
     object_storage = target.kind == RestoreTarget.Kind.S3
     where = f"{target.path.rstrip('/')}/{restore.folder}"
@@ -442,8 +440,12 @@ def _finish(
             announce(
                 restore,
                 "verified",
-                f"All {verified} files ({format_bytes(restore.size_bytes)}) are at "
-                f"{restore.target.path}/{restore.folder}, "
+                (
+                    f"All {verified} files ({format_bytes(restore.size_bytes)}) are at "
+                    if verified != 1
+                    else f"The file ({format_bytes(restore.size_bytes)}) is at "
+                )
+                + f"{restore.target.path}/{restore.folder}, "
                 "read back and verified. The ASC MHL history is in its ascmhl/ folder.",
             )
         else:

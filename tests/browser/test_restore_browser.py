@@ -119,7 +119,9 @@ def restore_session(media: Media, base_url: str, browser: Browser) -> int:
         f"{base_url}/restores/{restore_id}/approve/", form={"csrfmiddlewaretoken": token, "comment": "mine"}
     )
     # Refused by the app itself, not by the CSRF check (the audit log below has the refusal).
-    assert forged.status == 403 and "CSRF" not in forged.text()
+    # The app's page says why (the header's htmx CSRF token is on every page, so look for the reason).
+    assert forged.status == 403 and "CSRF verification failed" not in forged.text()
+    assert "Your role (editor) cannot approve or reject restores" in forged.text()
     editor.reload()
     expect(editor.locator("#restore-state")).to_have_text("Requested")
 

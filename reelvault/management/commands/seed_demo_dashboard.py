@@ -20,6 +20,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from alerts.hooks import copy_problem
+from alerts.models import Alert
 from catalog.audit import audit_record
 from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
@@ -93,7 +94,8 @@ class Command(ReelvaultCommand):
                 "volume", "media_file"
             )
         )
-        if corrupt:
+        # Raised once: a second `make run` must not count another occurrence (or reopen it once resolved).
+        if corrupt and not Alert.objects.filter(project=project, kind=f"copy.{Copy.State.CORRUPT}").exists():
             volume = corrupt[0].volume
             copy_problem(
                 project=project,
