@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -554,3 +554,90 @@ def clip_export_list(*, user: AnyUser, search: ClipSearch, limit: int | None = N
     if total > limit:
         return None
     return list(clip_search_order_for(queryset=queryset, count=total))
+
+
+# --------------------------------------------------------------------------- #
+# Saying what a search is, and what excluded its results
+# --------------------------------------------------------------------------- #
+
+#: Each filter of a search: (field, how its value reads in a sentence, what "without the … filter" names).
+_FILTER_WORDS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("q", "“{}”", "search words"),
+    ("project", "in project {}", "project"),
+    ("day", "on day {}", "shoot day"),
+    ("scene", "in scene {}", "scene"),
+    ("take", "take {}", "take"),
+    ("camera", "with camera {}", "camera"),
+    ("reel", "on roll {}", "roll"),
+    ("cast", "with actor {}", "actor"),
+    ("location", "at location {}", "location"),
+    ("lens", "with lens {}", "lens"),
+    ("codec", "in codec {}", "codec"),
+    ("circled", "{}", "circled"),
+    ("copies_lt", "with fewer than {} verified copies", "copy state"),
+    ("has_issues", "{}", "review issues"),
+    ("modified_since", "modified since {}", "modified since"),
+)
+
+
+def _filter_phrase(search: ClipSearch, name: str, template: str) -> str | None:
+    value = getattr(search, name)
+    if value in (None, ""):
+        return None
+    if name == "circled":
+        return "circled" if value else "not circled"
+    if name == "has_issues":
+        return "with review issues" if value else "without review issues"
+    if name == "modified_since":
+        value = value.date().isoformat() if isinstance(value, datetime) else value
+    return template.format(str(value).strip())
+
+
+def search_filters_active(search: ClipSearch) -> list[tuple[str, str, str]]:
+    """The search's active filters as (field, phrase, filter name), in a fixed order."""
+    active = []
+    for name, template, label in _FILTER_WORDS:
+        if name == "has_issues" and _review_issue_filter is None:
+            continue
+        phrase = _filter_phrase(search, name, template)
+        if phrase is not None:
+            active.append((name, phrase, label))
+    return active
+
+
+def search_description(search: ClipSearch) -> str:
+    """The search in words: ``“rain” with camera B on day 3``; "" for a search without filters."""
+    return " ".join(phrase for _, phrase, _ in search_filters_active(search))
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """How many clips a search would find with one of its filters dropped."""
+
+    field: str  # the URL parameter dropped
+    label: str  # "camera", "shoot day", …
+    count: int  # capped at ``cap``
+    capped: bool  # more than ``count``
+
+
+_NO_FILTERS: Final = ClipSearch()
+#: A relaxed count stops here: the hint says "more than 1,000", never counts further.
+RELAX_CAP: Final = 1_000
+
+
+def clip_search_relaxations(*, user: AnyUser, search: ClipSearch, cap: int = RELAX_CAP) -> list[Relaxation]:
+    """For a search that found nothing: per active filter, the matches without that filter.
+
+    One bounded count per active filter (each stops after ``cap + 1`` rows, through
+    the same indexes as the search itself), plus one query for the project ids;
+    filters whose removal still finds nothing are left out. The sort order is not
+    a filter and is never dropped.
+    """
+    scope = clip_search_scope(user=user)
+    found = []
+    for name, _, label in search_filters_active(search):
+        relaxed = replace(search, **{name: getattr(_NO_FILTERS, name)})
+        count = clip_count_capped(queryset=clip_search_apply(queryset=scope, search=relaxed), cap=cap)
+        if count:
+            found.append(Relaxation(field=name, label=label, count=min(count, cap), capped=count > cap))
+    return found
