@@ -10,6 +10,7 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import clip_export, saved_searches, search, selection, selectors
@@ -108,8 +109,13 @@ def clip_search(request: HttpRequest) -> HttpResponse:
         "facet_limit": search.FACET_LIMIT,
     }
     if _is_htmx_partial(request):
-        return render(request, "catalog/_search_results.html", {**context, "oob": True})
-    return render(request, "catalog/search.html", context)
+        response = render(request, "catalog/_search_results.html", {**context, "oob": True})
+    else:
+        response = render(request, "catalog/search.html", context)
+    # One URL, two bodies: without Vary the browser's back button can show the bare partial
+    # from its cache (no header, no scripts) after the user left the page.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required

@@ -31,6 +31,12 @@ class CardChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return str(obj.label)
 
 
+class TargetChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        target: RestoreTarget = obj
+        return f"{target.name} — {target.description}" if target.description else target.name
+
+
 class RestoreRequestForm(forms.Form):
     BY = [
         ("selection", "The selected clips"),
@@ -46,7 +52,7 @@ class RestoreRequestForm(forms.Form):
     scene = forms.ChoiceField(required=False, choices=())
     day = DayChoiceField(queryset=ShootDay.objects.none(), required=False, label="Shoot day")
     card = CardChoiceField(queryset=Volume.objects.none(), required=False, to_field_name="label")
-    target = forms.ModelChoiceField(queryset=RestoreTarget.objects.none(), to_field_name="name")
+    target = TargetChoiceField(queryset=RestoreTarget.objects.none(), to_field_name="name")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
     def __init__(self, *args: Any, project: Project, has_selection: bool, **kwargs: Any) -> None:
