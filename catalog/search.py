@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from django.contrib.postgres.search import SearchVectorField
@@ -124,6 +125,15 @@ class ClipSearch:
     copies_lt: int | None = None
     has_issues: bool | None = None
     modified_since: datetime | None = None
+    # Camera settings (columns of the clip; see CAMERA_TEXT_FILTERS).
+    iso: int | None = None
+    white_balance: int | None = None
+    shutter: str = ""
+    iris: str = ""
+    focal_length: Decimal | None = None
+    sensor_fps: Decimal | None = None
+    look: str = ""
+    has_cdl: bool | None = None
     ordering: str = DEFAULT_ORDERING
 
 
@@ -224,6 +234,21 @@ def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QueryS
         if value:
             queryset = queryset.alias(**{f"{name}_ci": Upper(name)})
             conditions &= Q(**{f"{name}_ci": value.upper()})
+    for name in ("shutter", "iris", "look"):
+        value = getattr(search, name).strip()
+        if value:
+            queryset = queryset.alias(**{f"{name}_ci": Upper(name)})
+            conditions &= Q(**{f"{name}_ci": value.upper()})
+    if search.iso is not None:
+        conditions &= Q(iso=search.iso)
+    if search.white_balance is not None:
+        conditions &= Q(white_balance_k=search.white_balance)
+    if search.focal_length is not None:
+        conditions &= Q(focal_length_mm=search.focal_length)
+    if search.sensor_fps is not None:
+        conditions &= Q(sensor_fps=search.sensor_fps)
+    if search.has_cdl is not None:
+        conditions &= Q(extra__has_key="cdl") if search.has_cdl else ~Q(extra__has_key="cdl")
     if search.circled is not None:
         conditions &= Q(circled=search.circled)
     if search.copies_lt is not None:
@@ -577,6 +602,14 @@ _FILTER_WORDS: Final[tuple[tuple[str, str, str], ...]] = (
     ("copies_lt", "with fewer than {} verified copies", "copy state"),
     ("has_issues", "{}", "review issues"),
     ("modified_since", "modified since {}", "modified since"),
+    ("iso", "at ISO {}", "ISO"),
+    ("white_balance", "at {} K", "white balance"),
+    ("shutter", "with shutter {}", "shutter"),
+    ("iris", "at iris {}", "iris"),
+    ("focal_length", "at {} mm", "focal length"),
+    ("sensor_fps", "shot at {} fps", "sensor FPS"),
+    ("look", "with look {}", "look"),
+    ("has_cdl", "{}", "CDL"),
 )
 
 
@@ -588,6 +621,10 @@ def _filter_phrase(search: ClipSearch, name: str, template: str) -> str | None:
         return "circled" if value else "not circled"
     if name == "has_issues":
         return "with review issues" if value else "without review issues"
+    if name == "has_cdl":
+        return "with a CDL" if value else "without a CDL"
+    if isinstance(value, Decimal):
+        value = f"{value.normalize():f}"
     if name == "modified_since":
         value = value.date().isoformat() if isinstance(value, datetime) else value
     return template.format(str(value).strip())

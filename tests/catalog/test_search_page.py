@@ -348,7 +348,11 @@ def test_clip_page_history_source_only_for_audit_readers(sw: SearchWorld) -> Non
     sw.world.client("editor").patch(f"/api/clips/{clip.pk}/", {"take": "9"}, format="json")
     admin = sw.world.client("admin").get(f"/clips/{clip.pk}/").content.decode()
     editor = sw.world.client("editor").get(f"/clips/{clip.pk}/").content.decode()
-    assert "clip.update" in admin and "clip.update" in editor
+    assert re.search(r"editor \(ip:[^)]*\): edited", admin) and "editor: edited" in editor
+    for html in (admin, editor):
+        # The history reads as words: what happened and "field: before → after", not the stored dicts.
+        assert "<li>Take: 1 → 9</li>" in html
+        assert "clip.update" not in html and "{&#x27;" not in html
     assert "(ip:" in admin and "(ip:" not in editor
 
 
