@@ -45,10 +45,11 @@ def media(transactional_db: None, world: World, tmp_path: Path, host: str) -> Me
     built = build_media(
         world, tmp_path / "media", host=host, sizes=[[3_000_000, 70_000], [1_500_000], [900_000]]
     )
-    first = built.clips[0]
-    first.cast = ["Ava Stone", "Ben Okafor", "Chloé Martin", "Dev Patel"]
-    first.take, first.circled = "3", True
-    first.save()
+    # update(), not save(): a save of this stale instance would also write back its old
+    # trigger-maintained verified-copy count.
+    Clip.objects.filter(pk=built.clips[0].pk).update(
+        cast=["Ava Stone", "Ben Okafor", "Chloé Martin", "Dev Patel"], take="3", circled=True
+    )
     # Clips the search below does not match: "select all" must not take them.
     ClipFactory(project=world.project, scene="7", name="B002C001_X")
     Clip.objects.filter(pk=world.clip.pk).update(name="Z009C999_X")
@@ -91,6 +92,8 @@ def journey(media: Media, base_url: str, browser: Browser, width: int) -> None:
     row = page.locator("#search-results tbody tr").first
     expect(row).to_contain_text("Ava Stone, Ben Okafor +2 more")
     expect(row.locator("td.cast")).to_have_css("white-space", "nowrap")
+    expect(row.locator("td.copies-cell")).to_have_text("2 of 2 required")
+    expect(row.locator("td.copies-cell")).to_be_in_viewport()
     expect(page.locator("#results-legend")).to_contain_text("circled take")
     expect(page.locator("#results-legend")).to_be_visible()
 
@@ -152,3 +155,39 @@ def journey(media: Media, base_url: str, browser: Browser, width: int) -> None:
     restores = RestoreRequest.objects.order_by("pk")
     assert [r.selection for r in restores] == [{"clips": [second.pk]}, {"search": "q=A001C00"}]
     assert restores.last() is not None and restores.last().file_count == 4
+
+
+@pytest.mark.parametrize("width", [1280, 820])
+def test_editor_reads_camera_settings_and_why_nothing_matched(
+    media: Media, live_server: Any, browser: Browser, width: int
+) -> None:
+    first = media.clips[0]
+    Clip.objects.filter(pk=first.pk).update(
+        iso=800, white_balance_k=5600, shutter="172.8°", iris="T2.3", look="Show_709.cube"
+    )
+    try:
+        page = log_in(browser, live_server.url, "editor")
+        page.set_viewport_size({"width": width, "height": 1000})
+        # A search that finds nothing says which filter excluded the clips, with a way to drop it.
+        page.goto(f"{live_server.url}/search/?q=A001C00&iso=1600")
+        hint = page.locator("#no-results")
+        expect(hint).to_contain_text("No clips match “A001C00” at ISO 1600.")
+        expect(hint).to_contain_text("Without the ISO filter there are 3 clips")
+        shot(page, width, "5-no-results")
+        hint.get_by_role("link", name="show them").first.click()
+        expect(page.locator("#search-results a.clip-link")).to_have_count(3)
+        # The clip page labels its camera settings and shows no metadata blob.
+        page.get_by_role("link", name=first.name, exact=True).click()
+        settings = page.locator("#camera-settings")
+        for label, value in [
+            ("ISO", "800"),
+            ("White balance", "5600 K"),
+            ("Shutter", "172.8°"),
+            ("Iris", "T2.3"),
+        ]:
+            expect(settings.locator(f"dt:text-is('{label}') + dd")).to_have_text(value)
+        expect(settings.locator("dt:text-is('Look / LUT') + dd")).to_have_text("Show_709.cube")
+        no_internals(page)
+        shot(page, width, "6-clip-camera-settings")
+    finally:
+        connections.close_all()

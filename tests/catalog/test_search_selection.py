@@ -170,3 +170,15 @@ def test_marks_have_words_and_cast_stays_on_one_line(sw: SearchWorld) -> None:
         assert words in html
     cast = '<span class="cast-line" title="Ava Stone, Ben Okafor">Ava Stone, Ben Okafor</span>'
     assert f'<td class="cast">{cast}</td>' in html
+
+
+def test_no_results_hint_costs_one_bounded_count_per_active_filter(sw: SearchWorld) -> None:
+    client = sw.world.client("editor")
+    client.get("/search/")  # warm the session
+    with CaptureQueriesContext(connection) as two:
+        client.get("/search/", {"q": "harbour", "camera": "B"})
+    with CaptureQueriesContext(connection) as three:
+        client.get("/search/", {"q": "harbour", "camera": "B", "day": "1"})
+    assert len(three) == len(two) + 1
+    counts = [q["sql"] for q in three.captured_queries if "LIMIT 1001" in q["sql"]]
+    assert len(counts) == 3  # each relaxed count stops after RELAX_CAP + 1 rows
