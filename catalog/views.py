@@ -94,6 +94,9 @@ def clip_search(request: HttpRequest) -> HttpResponse:
     context = {
         "relaxations": [(r, search_query_string(_without(request.GET, r.field))) for r in relaxations],
         "described": search.search_description(parsed) if parsed is not None else "",
+        # The selection bar offers "Request restore…" only to those who may request one somewhere.
+        "can_restore": bool(result and result.total)
+        and projects_for(request.user, Cap.REQUEST_RESTORE).exists(),
         "filterset": filterset,
         "form": filterset.form,
         "search": parsed,

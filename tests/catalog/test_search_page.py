@@ -128,8 +128,9 @@ def test_page_query_count_does_not_grow_with_rows(sw: SearchWorld, django_assert
 
     def run() -> str:
         # session, user, project ids, capped count, the page's ids, those clips, facets,
-        # the project list, saved searches, the sign-off state of the page's days.
-        with django_assert_num_queries(10):
+        # the project list, saved searches, the sign-off state of the page's days, whether the
+        # user may request a restore anywhere (the selection bar's restore button).
+        with django_assert_num_queries(11):
             return client.get("/search/", {"scene": "77"}).content.decode()
 
     for index in range(3):

@@ -47,6 +47,16 @@ def test_results_have_row_checkboxes_and_select_all_matches(sw: SearchWorld) -> 
         assert action in html
 
 
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_search_offers_restore_of_a_selection_only_to_roles_that_may_request_one(
+    sw: SearchWorld, persona: str
+) -> None:
+    html = sw.world.client(persona).get("/search/", {"q": "A001C001"}).content.decode()
+    assert "Open as list" in html  # everyone finds at least their own project's look-alike
+    # The outsider is an admin of OTHER: restores there are theirs to request.
+    assert ("Request restore…" in html) == (persona in RESTORERS | {"outsider"})
+
+
 def test_ticked_clips_open_as_a_list_by_name_with_sizes(sw: SearchWorld) -> None:
     ids = [sw.clip(C001).pk, sw.clip(B003).pk, sw.world.other_clip.pk]  # another project's id drops out
     response = sw.world.client("viewer").get("/search/selection/", {"clip": ids, "query": "q=a"})
