@@ -212,6 +212,17 @@ def clip_search_scope(*, user: AnyUser) -> QuerySet[Clip]:
     return Clip.objects.filter(project_id__in=project_ids)
 
 
+#: Text filters that match a column exactly, in any case (UPPER() indexes where selective).
+_CASE_INSENSITIVE: Final = ("scene", "take", "camera", "reel", "lens", "codec", "shutter", "iris", "look")
+#: Number filters -> the column they equal (camera settings).
+_EXACT: Final = {
+    "iso": "iso",
+    "white_balance": "white_balance_k",
+    "focal_length": "focal_length_mm",
+    "sensor_fps": "sensor_fps",
+}
+
+
 def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QuerySet[Clip]:
     """Narrow and order ``queryset`` (already scoped to the user) by ``search``. Adds no query."""
     conditions = Q()
@@ -229,24 +240,14 @@ def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QueryS
         conditions &= Q(project__code=search.project.upper())
     if search.day is not None:
         conditions &= Q(day__number=search.day)
-    for name in ("scene", "take", "camera", "reel", "lens", "codec"):
+    for name in _CASE_INSENSITIVE:
         value = getattr(search, name).strip()
         if value:
             queryset = queryset.alias(**{f"{name}_ci": Upper(name)})
             conditions &= Q(**{f"{name}_ci": value.upper()})
-    for name in ("shutter", "iris", "look"):
-        value = getattr(search, name).strip()
-        if value:
-            queryset = queryset.alias(**{f"{name}_ci": Upper(name)})
-            conditions &= Q(**{f"{name}_ci": value.upper()})
-    if search.iso is not None:
-        conditions &= Q(iso=search.iso)
-    if search.white_balance is not None:
-        conditions &= Q(white_balance_k=search.white_balance)
-    if search.focal_length is not None:
-        conditions &= Q(focal_length_mm=search.focal_length)
-    if search.sensor_fps is not None:
-        conditions &= Q(sensor_fps=search.sensor_fps)
+    for name, column in _EXACT.items():
+        if (number := getattr(search, name)) is not None:
+            conditions &= Q(**{column: number})
     if search.has_cdl is not None:
         conditions &= Q(extra__has_key="cdl") if search.has_cdl else ~Q(extra__has_key="cdl")
     if search.circled is not None:
