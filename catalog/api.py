@@ -115,6 +115,13 @@ class ClipSerializer(serializers.ModelSerializer[Clip]):
             "codec",
             "resolution",
             "notes",
+            "iso",
+            "white_balance_k",
+            "shutter",
+            "iris",
+            "focal_length_mm",
+            "sensor_fps",
+            "look",
             "extra",
             "modified_at",
             "min_verified_copies",
@@ -162,13 +169,26 @@ class ClipListSerializer(ClipSerializer):
             "codec": instance.codec,
             "resolution": instance.resolution,
             "notes": instance.notes,
+            "iso": instance.iso,
+            "white_balance_k": instance.white_balance_k,
+            "shutter": instance.shutter,
+            "iris": instance.iris,
+            "focal_length_mm": _decimal(instance.focal_length_mm, _FOCAL_PLACES),
+            "sensor_fps": _decimal(instance.sensor_fps, _FPS_PLACES),
+            "look": instance.look,
             "extra": instance.extra,
             "modified_at": modified,
             "min_verified_copies": instance.min_verified_copies,
         }
 
 
-_FPS_PLACES = Decimal("0.001")  # Clip.fps has three decimal places
+_FPS_PLACES = Decimal("0.001")  # Clip.fps and sensor_fps have three decimal places
+_FOCAL_PLACES = Decimal("0.1")
+
+
+def _decimal(value: Decimal | float | None, places: Decimal) -> str | None:
+    """A DecimalField as DRF writes it (a string with the field's places)."""
+    return None if value is None else f"{Decimal(value).quantize(places):f}"
 
 
 class ClipDetailSerializer(ClipSerializer):

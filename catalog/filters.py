@@ -37,6 +37,14 @@ SEARCH_PARAMETERS = (
     "copies_lt",
     "has_issues",
     "modified_since",
+    "iso",
+    "white_balance",
+    "shutter",
+    "iris",
+    "focal_length",
+    "sensor_fps",
+    "look",
+    "has_cdl",
     "ordering",
 )
 
@@ -97,6 +105,35 @@ class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ship
         help_text="ISO 8601 date or date-time, e.g. 2026-11-20 or 2026-11-20T08:00:00Z.",
         method="_parsed_only",
     )
+    iso = filters.NumberFilter(
+        label="ISO", help_text="ISO or exposure index, e.g. 800.", method="_parsed_only", min_value=1
+    )
+    white_balance = filters.NumberFilter(
+        label="White balance (K)",
+        help_text="Colour temperature in kelvin, e.g. 5600.",
+        method="_parsed_only",
+        min_value=1,
+    )
+    shutter = _text(
+        "Shutter", "Shutter angle or speed as recorded, e.g. 180° or 1/48 (any case).", max_length=20
+    )
+    iris = _text("Iris", "Aperture as recorded, e.g. T2.3 or F5.6 (any case).", max_length=20)
+    focal_length = filters.NumberFilter(
+        label="Focal length (mm)",
+        help_text="Focal length in millimetres, e.g. 40.",
+        method="_parsed_only",
+        min_value=0,
+    )
+    sensor_fps = filters.NumberFilter(
+        label="Sensor FPS",
+        help_text="Capture frame rate, e.g. 48 for off-speed.",
+        method="_parsed_only",
+        min_value=0,
+    )
+    look = _text("Look / LUT", "Look or LUT name as recorded (any case).", max_length=200)
+    has_cdl = filters.BooleanFilter(
+        label="Has a CDL", help_text="true: clips with an ASC CDL; false: the others.", method="_parsed_only"
+    )
     ordering = filters.ChoiceFilter(
         label="Sort by",
         help_text="name, timecode, day or modified; prefix - to reverse. Default: name.",
@@ -136,6 +173,14 @@ class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ship
             copies_lt=int(copies_lt) if copies_lt is not None else None,
             has_issues=data.get("has_issues"),
             modified_since=data.get("modified_since"),
+            iso=int(iso) if (iso := data.get("iso")) is not None else None,
+            white_balance=int(wb) if (wb := data.get("white_balance")) is not None else None,
+            shutter=(data.get("shutter") or "").strip(),
+            iris=(data.get("iris") or "").strip(),
+            focal_length=data.get("focal_length"),
+            sensor_fps=data.get("sensor_fps"),
+            look=(data.get("look") or "").strip(),
+            has_cdl=data.get("has_cdl"),
             ordering=data.get("ordering") or DEFAULT_ORDERING,
         )
 

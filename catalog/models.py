@@ -6,6 +6,9 @@ Models hold data and constraints only; behaviour lives in services.py
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -213,6 +216,17 @@ def clip_cast_folded() -> models.Func:
     )
 
 
+@dataclass(frozen=True)
+class ClipCdl:
+    """An ASC CDL: slope, offset and power (three values each, as written) and saturation."""
+
+    slope: str
+    offset: str
+    power: str
+    saturation: str
+    sop: str  # as written, when it is not three groups
+
+
 class Clip(models.Model):
     """One camera clip: a take as the camera recorded it, made of one or more files."""
 
@@ -243,6 +257,28 @@ class Clip(models.Model):
     codec = models.CharField(max_length=60, blank=True)
     resolution = models.CharField(max_length=30, blank=True)
     notes = models.TextField(blank=True)
+    # Camera settings (issue 16): columns, not keys of ``extra``, so search filters on them
+    # like any other field. Filled from camera sidecars at extraction; editable like the rest.
+    iso = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name="ISO", help_text="ISO, or the exposure index the camera rated."
+    )
+    white_balance_k = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name="white balance", help_text="Colour temperature in kelvin."
+    )
+    shutter = models.CharField(max_length=20, blank=True, help_text="Shutter angle (172.8°) or speed (1/48).")
+    iris = models.CharField(max_length=20, blank=True, help_text="Aperture as recorded: T2.3, F5.6.")
+    focal_length_mm = models.DecimalField(
+        max_digits=6, decimal_places=1, null=True, blank=True, verbose_name="focal length"
+    )
+    sensor_fps = models.DecimalField(
+        max_digits=7,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        verbose_name="sensor FPS",
+        help_text="Capture rate; differs from the timecode rate when off-speed.",
+    )
+    look = models.CharField(max_length=200, blank=True, verbose_name="look / LUT")
     extra = models.JSONField(default=dict, blank=True, help_text="Any other metadata, as found.")
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
@@ -274,12 +310,30 @@ class Clip(models.Model):
             models.Index(Upper("location"), models.F("project"), name="clip_location_ci"),
             models.Index(fields=["project", "modified_at"], name="clip_modified"),
             models.Index(fields=["project", "min_verified_copies"], name="clip_min_verified"),
+            models.Index(fields=["iso", "project"], name="clip_iso"),
+            models.Index(fields=["white_balance_k", "project"], name="clip_white_balance"),
+            models.Index(Upper("look"), models.F("project"), name="clip_look_ci"),
             models.Index(fields=["project", "start_tc", "name", "id"], name="clip_timecode"),
             GinIndex(clip_cast_folded(), name="clip_cast_folded_gin"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def cdl(self) -> ClipCdl | None:
+        """The ASC CDL kept with the clip (``extra["cdl"]``, written by ALE import), typed; None if none."""
+        raw = self.extra.get("cdl") if isinstance(self.extra, dict) else None
+        if not isinstance(raw, dict):
+            return None
+        sop, sat = str(raw.get("asc_sop") or "").strip(), str(raw.get("asc_sat") or "").strip()
+        if not sop and not sat:
+            return None
+        groups = re.findall(r"\(([^()]*)\)", sop)
+        slope, offset, power = groups if len(groups) == 3 else ("", "", "")
+        return ClipCdl(
+            slope=slope.strip(), offset=offset.strip(), power=power.strip(), saturation=sat, sop=sop
+        )
 
     @property
     def thumbnail_url(self) -> str:

@@ -46,8 +46,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from django.contrib.postgres.search import SearchVectorField
@@ -124,6 +125,15 @@ class ClipSearch:
     copies_lt: int | None = None
     has_issues: bool | None = None
     modified_since: datetime | None = None
+    # Camera settings (columns of the clip; see CAMERA_TEXT_FILTERS).
+    iso: int | None = None
+    white_balance: int | None = None
+    shutter: str = ""
+    iris: str = ""
+    focal_length: Decimal | None = None
+    sensor_fps: Decimal | None = None
+    look: str = ""
+    has_cdl: bool | None = None
     ordering: str = DEFAULT_ORDERING
 
 
@@ -202,6 +212,17 @@ def clip_search_scope(*, user: AnyUser) -> QuerySet[Clip]:
     return Clip.objects.filter(project_id__in=project_ids)
 
 
+#: Text filters that match a column exactly, in any case (UPPER() indexes where selective).
+_CASE_INSENSITIVE: Final = ("scene", "take", "camera", "reel", "lens", "codec", "shutter", "iris", "look")
+#: Number filters -> the column they equal (camera settings).
+_EXACT: Final = {
+    "iso": "iso",
+    "white_balance": "white_balance_k",
+    "focal_length": "focal_length_mm",
+    "sensor_fps": "sensor_fps",
+}
+
+
 def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QuerySet[Clip]:
     """Narrow and order ``queryset`` (already scoped to the user) by ``search``. Adds no query."""
     conditions = Q()
@@ -219,11 +240,16 @@ def clip_search_apply(*, queryset: QuerySet[Clip], search: ClipSearch) -> QueryS
         conditions &= Q(project__code=search.project.upper())
     if search.day is not None:
         conditions &= Q(day__number=search.day)
-    for name in ("scene", "take", "camera", "reel", "lens", "codec"):
+    for name in _CASE_INSENSITIVE:
         value = getattr(search, name).strip()
         if value:
             queryset = queryset.alias(**{f"{name}_ci": Upper(name)})
             conditions &= Q(**{f"{name}_ci": value.upper()})
+    for name, column in _EXACT.items():
+        if (number := getattr(search, name)) is not None:
+            conditions &= Q(**{column: number})
+    if search.has_cdl is not None:
+        conditions &= Q(extra__has_key="cdl") if search.has_cdl else ~Q(extra__has_key="cdl")
     if search.circled is not None:
         conditions &= Q(circled=search.circled)
     if search.copies_lt is not None:
@@ -554,3 +580,102 @@ def clip_export_list(*, user: AnyUser, search: ClipSearch, limit: int | None = N
     if total > limit:
         return None
     return list(clip_search_order_for(queryset=queryset, count=total))
+
+
+# --------------------------------------------------------------------------- #
+# Saying what a search is, and what excluded its results
+# --------------------------------------------------------------------------- #
+
+#: Each filter of a search: (field, how its value reads in a sentence, what "without the … filter" names).
+_FILTER_WORDS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("q", "“{}”", "search words"),
+    ("project", "in project {}", "project"),
+    ("day", "on day {}", "shoot day"),
+    ("scene", "in scene {}", "scene"),
+    ("take", "take {}", "take"),
+    ("camera", "with camera {}", "camera"),
+    ("reel", "on roll {}", "roll"),
+    ("cast", "with actor {}", "actor"),
+    ("location", "at location {}", "location"),
+    ("lens", "with lens {}", "lens"),
+    ("codec", "in codec {}", "codec"),
+    ("circled", "{}", "circled"),
+    ("copies_lt", "with fewer than {} verified copies", "copy state"),
+    ("has_issues", "{}", "review issues"),
+    ("modified_since", "modified since {}", "modified since"),
+    ("iso", "at ISO {}", "ISO"),
+    ("white_balance", "at {} K", "white balance"),
+    ("shutter", "with shutter {}", "shutter"),
+    ("iris", "at iris {}", "iris"),
+    ("focal_length", "at {} mm", "focal length"),
+    ("sensor_fps", "shot at {} fps", "sensor FPS"),
+    ("look", "with look {}", "look"),
+    ("has_cdl", "{}", "CDL"),
+)
+
+
+def _filter_phrase(search: ClipSearch, name: str, template: str) -> str | None:
+    value = getattr(search, name)
+    if value in (None, ""):
+        return None
+    if name == "circled":
+        return "circled" if value else "not circled"
+    if name == "has_issues":
+        return "with review issues" if value else "without review issues"
+    if name == "has_cdl":
+        return "with a CDL" if value else "without a CDL"
+    if isinstance(value, Decimal):
+        value = f"{value.normalize():f}"
+    if name == "modified_since":
+        value = value.date().isoformat() if isinstance(value, datetime) else value
+    return template.format(str(value).strip())
+
+
+def search_filters_active(search: ClipSearch) -> list[tuple[str, str, str]]:
+    """The search's active filters as (field, phrase, filter name), in a fixed order."""
+    active = []
+    for name, template, label in _FILTER_WORDS:
+        if name == "has_issues" and _review_issue_filter is None:
+            continue
+        phrase = _filter_phrase(search, name, template)
+        if phrase is not None:
+            active.append((name, phrase, label))
+    return active
+
+
+def search_description(search: ClipSearch) -> str:
+    """The search in words: ``“rain” with camera B on day 3``; "" for a search without filters."""
+    return " ".join(phrase for _, phrase, _ in search_filters_active(search))
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """How many clips a search would find with one of its filters dropped."""
+
+    field: str  # the URL parameter dropped
+    label: str  # "camera", "shoot day", …
+    count: int  # capped at ``cap``
+    capped: bool  # more than ``count``
+
+
+_NO_FILTERS: Final = ClipSearch()
+#: A relaxed count stops here: the hint says "more than 1,000", never counts further.
+RELAX_CAP: Final = 1_000
+
+
+def clip_search_relaxations(*, user: AnyUser, search: ClipSearch, cap: int = RELAX_CAP) -> list[Relaxation]:
+    """For a search that found nothing: per active filter, the matches without that filter.
+
+    One bounded count per active filter (each stops after ``cap + 1`` rows, through
+    the same indexes as the search itself), plus one query for the project ids;
+    filters whose removal still finds nothing are left out. The sort order is not
+    a filter and is never dropped.
+    """
+    scope = clip_search_scope(user=user)
+    found = []
+    for name, _, label in search_filters_active(search):
+        relaxed = replace(search, **{name: getattr(_NO_FILTERS, name)})
+        count = clip_count_capped(queryset=clip_search_apply(queryset=scope, search=relaxed), cap=cap)
+        if count:
+            found.append(Relaxation(field=name, label=label, count=min(count, cap), capped=count > cap))
+    return found

@@ -11,6 +11,7 @@ urlpatterns = [
     path("clips/<int:clip_id>/", views.clip_detail, name="clip-detail"),
     path("search/", views.clip_search, name="clip-search"),
     re_path(r"^search/export\.(?P<fmt>csv|ale)$", views.clip_search_export, name="clip-search-export"),
+    path("search/selection/", views.clip_selection, name="clip-selection"),
     path("search/saved/", views.saved_search_create, name="saved-search-create"),
     path("search/saved/<int:saved_id>/", views.saved_search_open, name="saved-search-open"),
     path("search/saved/<int:saved_id>/delete/", views.saved_search_delete, name="saved-search-delete"),

@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog import clip_export, saved_searches, search, selectors
+from catalog import clip_export, saved_searches, search, selection, selectors
 from catalog.filters import ORDERING_CHOICES, clip_filter_parse, facet_links, search_query_string
 from catalog.permissions import (
     Cap,
@@ -94,7 +96,17 @@ def clip_search(request: HttpRequest) -> HttpResponse:
         if parsed is not None
         else None
     )
+    relaxations = (
+        search.clip_search_relaxations(user=request.user, search=parsed)
+        if parsed is not None and result is not None and result.total == 0
+        else []
+    )
     context = {
+        "relaxations": [(r, search_query_string(_without(request.GET, r.field))) for r in relaxations],
+        "described": search.search_description(parsed) if parsed is not None else "",
+        # The selection bar offers "Request restore…" only to those who may request one somewhere.
+        "can_restore": bool(result and result.total)
+        and projects_for(request.user, Cap.REQUEST_RESTORE).exists(),
         "filterset": filterset,
         "form": filterset.form,
         "search": parsed,
@@ -110,8 +122,13 @@ def clip_search(request: HttpRequest) -> HttpResponse:
         "facet_limit": search.FACET_LIMIT,
     }
     if _is_htmx_partial(request):
-        return render(request, "catalog/_search_results.html", {**context, "oob": True})
-    return render(request, "catalog/search.html", context)
+        response = render(request, "catalog/_search_results.html", {**context, "oob": True})
+    else:
+        response = render(request, "catalog/search.html", context)
+    # One URL, two bodies: without Vary the browser's back button can show the bare partial
+    # from its cache (no header, no scripts) after the user left the page.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
@@ -137,6 +154,71 @@ def clip_search_export(request: HttpRequest, fmt: str) -> HttpResponse:
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="reelvault-clips.{fmt}"'
     return response
+
+
+def _without(data: QueryDict, name: str) -> QueryDict:
+    changed = data.copy()
+    changed.pop(name, None)
+    return changed
+
+
+#: Clips a page of the selection list shows.
+SELECTION_PAGE = 100
+
+
+@login_required
+@require_GET
+def clip_selection(request: HttpRequest) -> HttpResponse:
+    """What was selected on the search page: listed, exported, or sent to a restore request.
+
+    ``action``: ``list`` (default), ``csv``, ``ale`` or ``restore``. Only clips the
+    user may see are ever counted, listed or exported (selection.clip_selection_clips).
+    """
+    action = request.GET.get("action", "list")
+    back = _search_url(search_query_string(QueryDict(request.GET.get("query", ""))))
+    try:
+        chosen = selection.clip_selection_parse(request.GET)
+        if chosen.is_empty:
+            raise selection.SelectionError("tick the clips you want first, or select all matches")
+        clips = selection.clip_selection_clips(user=request.user, selection=chosen)
+        total = search.clip_count_capped(queryset=clips, cap=selection.SELECTION_LIMIT)
+        if total > selection.SELECTION_LIMIT:
+            raise selection.SelectionError(
+                f"more than {selection.SELECTION_LIMIT:,} clips are selected: narrow the search"
+            )
+    except selection.SelectionError as exc:
+        messages.error(request, f"Nothing to do: {exc}.")
+        return redirect(back)
+    if action in ("csv", "ale"):
+        rows = list(clips)
+        body = clip_export.clips_ale(rows) if action == "ale" else clip_export.clips_csv(rows)
+        kind = "text/plain" if action == "ale" else "text/csv"
+        response = HttpResponse(body, content_type=f"{kind}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="reelvault-selection.{action}"'
+        return response
+    codes = sorted(set(clips.values_list("project__code", flat=True).distinct()))
+    restorable = sorted(
+        projects_for(request.user, Cap.REQUEST_RESTORE).filter(code__in=codes).values_list("code", flat=True)
+    )
+    if action == "restore":
+        if len(codes) == 1 and restorable:
+            return redirect(reverse("restore-new", args=[codes[0]]) + "?" + chosen.as_query())
+        if not restorable:
+            messages.error(request, "Your role does not allow requesting restores of these clips.")
+        else:
+            messages.info(request, "A restore request is for one project: pick the project's clips below.")
+    page = Paginator(clips.annotate(size=Sum("files__size")), SELECTION_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "total": total,
+        "described": chosen.describe(total),
+        "selection_query": chosen.as_query(),
+        "restore_projects": restorable,
+        "back": back,
+    }
+    return render(request, "catalog/selection.html", context)
 
 
 def _search_url(query: str) -> str:

@@ -82,6 +82,12 @@ class SidecarError(ValueError):
         return (self.__class__, (self.source, self.problem))
 
 
+#: Raw keys naming the look or LUT, most specific first (see SidecarMetadata.look).
+_LOOK_KEYS = ("Look Name", "Custom LUT File Name", "Camera 3D LUT", "3D LUT", "post_3dlut_embedded_name")
+_NO_LOOK = frozenset({"--", "0", "OFF", "none", "None"})
+_SONY_LOOK_KEYS = (".MonitoringDescriptions", ".PreCDLTransform")
+
+
 @dataclass
 class SidecarMetadata:
     """Normalised camera metadata from one sidecar; None where the file says nothing.
@@ -158,6 +164,23 @@ class SidecarMetadata:
         if self.width is None or self.height is None:
             return None
         return f"{self.width}x{self.height}"
+
+    @property
+    def look(self) -> str | None:
+        """The look or monitoring LUT the camera recorded with, by name, when the file says.
+
+        ARRI and RED write ``Look Name`` (ARRI ``--`` for none), RED also ``Camera 3D LUT``,
+        ARRI ``Custom LUT File Name``; Blackmagic ``post_3dlut_embedded_name``; Sony its
+        ``MonitoringDescriptions`` / ``PreCDLTransform`` as ``LUT:<file>``.
+        """
+        for key in _LOOK_KEYS:
+            value = self.extra.get(key, "").strip()
+            if value and value not in _NO_LOOK:
+                return value
+        for key, value in self.extra.items():
+            if key.endswith(_SONY_LOOK_KEYS) and value.startswith("LUT:") and value[4:].strip():
+                return value[4:].strip()
+        return None
 
     def normalized(self) -> dict[str, object]:
         """Return the normalised fields that have a value (no ``extra``/``warnings``).

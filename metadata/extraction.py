@@ -289,6 +289,31 @@ def _fit(clip: Clip, name: str, value: Any) -> Any:
     return value
 
 
+def camera_settings(sidecars: Sequence[SidecarMetadata]) -> dict[str, Any]:
+    """The camera settings the sidecars state (first sidecar that says wins), for the clip's columns."""
+
+    def first(attr: str) -> Any:
+        return _first(*(getattr(s, attr) for s in sidecars))
+
+    angle, speed = first("shutter_angle"), first("shutter_speed")
+    focal = first("focal_length_mm")
+    try:
+        focal_mm = Decimal(str(focal)).quantize(Decimal("0.1")) if focal and 0 < focal < 100_000 else None
+    except InvalidOperation:
+        focal_mm = None
+    iso = first("iso") or first("exposure_index")
+    white_balance = first("white_balance_k")
+    return {
+        "iso": iso if isinstance(iso, int) and iso > 0 else None,
+        "white_balance_k": white_balance if isinstance(white_balance, int) and white_balance > 0 else None,
+        "shutter": f"{angle:g}°" if angle else speed,
+        "iris": first("iris"),
+        "focal_length_mm": focal_mm,
+        "sensor_fps": _fps_decimal(first("capture_fps")),
+        "look": _first(*(s.look for s in sidecars)),
+    }
+
+
 def proposed_values(clip: Clip, facts: Facts) -> dict[str, Any]:
     """Values for the clip's empty fields, from (in order) the media, the sidecars, the name.
 
@@ -328,6 +353,7 @@ def proposed_values(clip: Clip, facts: Facts) -> dict[str, Any]:
         "lens": from_sidecars("lens"),
         "scene": _first(from_sidecars("scene"), tokens.get("scene")),
         "take": _first(from_sidecars("take"), tokens.get("take")),
+        **camera_settings(side),
     }
     values: dict[str, Any] = {}
     for key, value in candidates.items():

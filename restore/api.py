@@ -147,12 +147,18 @@ class RestoreCreateSerializer(serializers.Serializer[RestoreRequest]):
     )
     clips = serializers.JSONField(
         required=False,
-        help_text='A list of clip ids, or one selector: {"scene": "12"}, {"day": 2}, {"card": "A001"}.',
+        help_text='A list of clip ids, or one selector: {"scene": "12"}, {"day": 2}, {"card": "A001"}, '
+        '{"search": "q=rain&camera=B"}.',
     )
     scene = serializers.CharField(required=False)
     day = serializers.IntegerField(required=False)
     unit = serializers.CharField(required=False, default="main")
     card = serializers.CharField(required=False)
+    search = serializers.CharField(
+        required=False,
+        help_text="Every clip of the project matching a search: the search page's query string, "
+        "e.g. q=rain&camera=B (its project parameter is replaced by the request's project).",
+    )
     target = serializers.CharField(help_text="Restore target name (editorial, vfx…) or id.")
     reason = serializers.CharField(allow_blank=True)
 
@@ -167,9 +173,13 @@ class RestoreCreateSerializer(serializers.Serializer[RestoreRequest]):
             return services.Selection(clips=tuple(int(c) for c in clips))
         elif clips is not None:
             raise ValidationError({"clips": "give a list of clip ids or a scene/day/card selector"})
-        given = [name for name in ("scene", "day", "card") if data.get(name) not in (None, "")]
+        given = [name for name in ("scene", "day", "card", "search") if data.get(name) not in (None, "")]
         if len(given) != 1:
-            raise ValidationError({"clips": "give a list of clip ids, or exactly one of scene, day or card"})
+            raise ValidationError(
+                {"clips": "give a list of clip ids, or exactly one of scene, day, card or search"}
+            )
+        if given[0] == "search":
+            return services.Selection(search=str(data["search"]))
         if given[0] == "day":
             try:
                 day = int(data["day"])

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.http import QueryDict
 from django.utils import timezone
 
-from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
+from catalog.filters import clip_filter_parse
+from catalog.models import Clip, Copy, MediaFile, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, projects_for, restore_waits_for_signoff
 from catalog.runbook import RunbookSectionText, runbook_sections
+from catalog.search import clip_search_apply, search_description
 from restore.models import DrillSchedule, RestoreDrill, RestoreItem, RestoreRequest, RestoreTarget
 
 TIER_ORDER: tuple[str, ...] = (Volume.Tier.HOT, Volume.Tier.WARM, Volume.Tier.COLD)
@@ -480,3 +484,226 @@ def days_text(days: Sequence[ShootDay]) -> str:
     if len(names) == 1:
         return f"day {names[0]}"
     return f"days {', '.join(names[:-1])} and {names[-1]}"
+
+
+# --- What a request holds, for people ---------------------------------------------------
+
+
+def search_clips(*, project: Project, query: str) -> QuerySet[Clip]:
+    """Clips of ``project`` matching the search page's ``query`` (its project parameter replaced).
+
+    Raises ValueError, naming the problem, for a query the search page would refuse.
+    """
+    parsed, filterset = clip_filter_parse(QueryDict(query))
+    if parsed is None:
+        raise ValueError(f"the search is not valid ({filterset.errors.as_text()})")
+    return clip_search_apply(queryset=project.clips.all(), search=replace(parsed, project=project.code))
+
+
+def selection_text(*, selection: Mapping[str, Any]) -> str:
+    """A request's selection in words: "scene 12", "shoot day 3", "card A001", "3 chosen clips",
+    "every clip matching “rain” with camera B" (never the stored dict)."""
+    if "search" in selection:
+        parsed, _ = clip_filter_parse(QueryDict(str(selection["search"])))
+        words = search_description(replace(parsed, project="")) if parsed is not None else ""
+        return f"every clip matching {words}" if words else "every clip of the project"
+    if "scene" in selection:
+        return f"scene {selection['scene']}"
+    if "card" in selection:
+        return f"card {selection['card']}"
+    if "day" in selection:
+        unit = selection.get("unit") or "main"
+        return f"shoot day {selection['day']}" + ("" if unit == "main" else f" ({unit} unit)")
+    clips = selection.get("clips") or []
+    return f"{len(clips)} chosen clip{'' if len(clips) == 1 else 's'}"
+
+
+#: Restore speed assumed per tier when no drill of the project has measured one (MB/s, decimal):
+#: a local RAID or NAS (hot) reads at least 200 MB/s, a nearline shuttle or USB drive (warm) about
+#: 100 MB/s, an LTO-8 tape (cold) about 150 MB/s once loaded, plus ASSUMED_COLD_LOAD_SECONDS to
+#: load and position it. Restores are also read back, so every figure is for copy + verify.
+ASSUMED_MB_PER_SECOND: dict[str, float] = {
+    Volume.Tier.HOT: 200.0,
+    Volume.Tier.WARM: 100.0,
+    Volume.Tier.COLD: 75.0,
+}
+ASSUMED_COLD_LOAD_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """Where a clip's files come from: one volume, with its tier."""
+
+    volume: str
+    tier: str
+    tier_label: str
+
+
+@dataclass(frozen=True)
+class PlannedClip:
+    name: str
+    clip_id: int | None
+    scene: str
+    take: str
+    circled: bool
+    files: int
+    size: int
+    sources: list[ClipSource]  # distinct, best first; empty when no verified copy is usable
+    no_copy: int  # files with no usable verified copy
+
+
+@dataclass(frozen=True)
+class TierEstimate:
+    tier: str
+    label: str
+    size: int
+    mb_per_second: float
+    measured: bool  # from the project's passed drills, else ASSUMED_MB_PER_SECOND
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    clips: list[PlannedClip]
+    tiers: list[TierEstimate]
+    seconds: float  # the estimate for what is left, one tier after another
+    files_without_copy: int
+
+
+def _planned_copies(*, media_file_ids: Sequence[int], excluded_volume_ids: Sequence[int]) -> dict[int, Copy]:
+    """The copy a restore would most likely read for each file, on any host (one query).
+
+    The same order as ``usable_copies`` (the runner's choice) but without the worker's
+    host, which is only known once the request is queued.
+    """
+    copies = (
+        Copy.objects.filter(
+            media_file_id__in=list(media_file_ids), state=Copy.State.VERIFIED, volume__online=True
+        )
+        .exclude(volume_id__in=list(excluded_volume_ids))
+        .select_related("volume")
+        .annotate(
+            health_rank=_HEALTH_RANK,
+            tier_rank=_TIER_RANK,
+            card_rank=Case(
+                When(volume__kind=Volume.Kind.CARD, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("media_file_id", "card_rank", "health_rank", "tier_rank", "-verified_at", "pk")
+        .distinct("media_file_id")
+    )
+    return {copy.media_file_id: copy for copy in copies}
+
+
+def restore_plan(*, restore: RestoreRequest) -> RestorePlan:
+    """The request's clips by name with their size and source, and how long the rest should take.
+
+    Sources: a file already restored names the copy it was read from; the others the
+    best verified copy now (what the runner would pick, host aside). The estimate
+    adds, per tier, the bytes still to restore divided by the project's median drill
+    speed for that tier (``drill_trends``), or by ASSUMED_MB_PER_SECOND when no drill
+    has measured it. Three queries plus the drill trends.
+    """
+    items = list(
+        restore.items.select_related("media_file__clip", "source_copy__volume").order_by(
+            "media_file__clip__name", "path"
+        )
+    )
+    pending = [i.media_file_id for i in items if i.source_copy_id is None and i.media_file_id is not None]
+    planned = _planned_copies(media_file_ids=pending, excluded_volume_ids=restore.excluded_volume_ids)
+    by_clip: dict[int | None, list[RestoreItem]] = defaultdict(list)
+    for item in items:
+        by_clip[item.media_file.clip_id if item.media_file else None].append(item)
+    tier_labels = dict(Volume.Tier.choices)
+    left_by_tier: dict[str, int] = defaultdict(int)
+    clips: list[PlannedClip] = []
+    without = 0
+    for clip_items in by_clip.values():
+        clip = clip_items[0].media_file.clip if clip_items[0].media_file else None
+        sources: dict[str, ClipSource] = {}
+        no_copy = 0
+        for item in clip_items:
+            copy = item.source_copy or (planned.get(item.media_file_id) if item.media_file_id else None)
+            if copy is None:
+                no_copy += 1
+                continue
+            sources.setdefault(
+                copy.volume.label,
+                ClipSource(
+                    copy.volume.label, copy.volume.tier, tier_labels.get(copy.volume.tier, copy.volume.tier)
+                ),
+            )
+            if item.state != RestoreItem.State.VERIFIED:
+                left_by_tier[copy.volume.tier] += item.size
+        without += no_copy
+        clips.append(
+            PlannedClip(
+                name=clip.name if clip else "Card files (no clip)",
+                clip_id=clip.pk if clip else None,
+                scene=clip.scene if clip else "",
+                take=clip.take if clip else "",
+                circled=clip.circled if clip else False,
+                files=len(clip_items),
+                size=sum(i.size for i in clip_items),
+                sources=list(sources.values()),
+                no_copy=no_copy,
+            )
+        )
+    measured = {t.tier: t.median_mb_per_second for t in drill_trends(project=restore.project)}
+    tiers = []
+    for tier in TIER_ORDER:
+        size = left_by_tier.get(tier, 0)
+        if not size:
+            continue
+        speed = measured.get(tier)
+        rate = speed or ASSUMED_MB_PER_SECOND[tier]
+        seconds = size / (rate * 1_000_000)
+        if tier == Volume.Tier.COLD and not speed:
+            seconds += ASSUMED_COLD_LOAD_SECONDS
+        tiers.append(TierEstimate(tier, tier_labels[tier], size, rate, speed is not None, seconds))
+    clips.sort(key=lambda c: (c.clip_id is None, c.name))
+    return RestorePlan(
+        clips=clips, tiers=tiers, seconds=sum(t.seconds for t in tiers), files_without_copy=without
+    )
+
+
+@dataclass(frozen=True)
+class SelectionPreview:
+    """The selection a restore form carries, as a person sees it before asking."""
+
+    count: int
+    size: int
+    clips: list[Clip]  # the first PREVIEW_CLIPS, by name
+    described: str
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.clips)
+
+
+PREVIEW_CLIPS = 12
+
+
+def selection_preview(*, project: Project, clip_ids: Sequence[int], search: str) -> SelectionPreview:
+    """The project's clips of a selection (ticked ids, or every match of ``search``): count, size,
+    the first names. Raises ValueError for a search that is not valid. Three queries."""
+    if search:
+        clips = search_clips(project=project, query=search)
+        described = selection_text(selection={"search": search})
+    else:
+        clips = project.clips.filter(pk__in=list(clip_ids))
+        described = ""
+    clips = clips.order_by("name", "id")
+    count = clips.count()
+    size = MediaFile.objects.filter(clip__in=clips.order_by().values("pk")).aggregate(total=Sum("size"))[
+        "total"
+    ]
+    described = described or f"{count} chosen clip{'' if count == 1 else 's'}"
+    return SelectionPreview(
+        count=count,
+        size=int(size or 0),
+        clips=list(clips.select_related("day")[:PREVIEW_CLIPS]),
+        described=described,
+    )

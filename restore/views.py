@@ -12,7 +12,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.audit import audit_record
+from catalog.models import Project
 from catalog.permissions import Cap, access_project, projects_for, user_can
+from catalog.selection import SelectionError, clip_selection_parse
 from restore import manifests, selectors, services
 from restore.forms import DecisionForm, RestoreRequestForm
 from restore.models import DrillSchedule, RestoreDrill
@@ -30,17 +32,46 @@ def restore_list(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "restore/restore_list.html", context)
 
 
+def _selection_initial(request: HttpRequest, project: Project) -> dict[str, str]:
+    """The search page's selection (catalog/selection.py) as the form's hidden fields, for ``project``.
+
+    Ticked clips of other projects are left out here (the list page offers one
+    request per project); the clip page's link sends ``clips``.
+    """
+    data = request.GET.copy()
+    if data.get("clips") and not data.get("clip"):
+        data.setlist("clip", str(data.get("clips", "")).split(","))
+    try:
+        chosen = clip_selection_parse(data)
+    except SelectionError:
+        return {}
+    if chosen.every_match:
+        return {"by": "selection", "search": chosen.query or "q="}
+    ids = project.clips.filter(pk__in=chosen.clip_ids).order_by("name").values_list("pk", flat=True)
+    return {"by": "selection", "clips": ",".join(map(str, ids))} if ids else {}
+
+
 @login_required
 def restore_new(request: HttpRequest, code: str) -> HttpResponse:
     project = access_project(request.user, code)
     if request.method != "POST" and not user_can(request.user, project, Cap.REQUEST_RESTORE):
         raise PermissionDenied("Your role does not allow requesting restores.")
-    initial = {}
-    if request.GET.get("clips"):
-        initial = {"by": "clips", "clips": request.GET["clips"]}
-    elif request.GET.get("scene"):
-        initial = {"by": "scene", "scene": request.GET["scene"]}
-    form = RestoreRequestForm(request.POST or None, project=project, initial=initial)
+    initial = _selection_initial(request, project) if request.method != "POST" else {}
+    carried = request.POST if request.method == "POST" else initial
+    clip_ids = [int(p) for p in str(carried.get("clips", "")).split(",") if p.strip().isdigit()]
+    search = str(carried.get("search", ""))
+    preview, preview_error = None, ""
+    if clip_ids or search:
+        try:
+            preview = selectors.selection_preview(project=project, clip_ids=clip_ids, search=search)
+        except ValueError as exc:
+            preview_error = str(exc)  # said beside the choice; a POST gets the service's error
+    form = RestoreRequestForm(
+        request.POST or None,
+        project=project,
+        initial=initial,
+        has_selection=bool(preview_error) or (preview is not None and preview.count > 0),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             selection = form.selection()
@@ -60,7 +91,8 @@ def restore_new(request: HttpRequest, code: str) -> HttpResponse:
                 request, f"Restore {restore.pk} requested; the project's admins were asked to approve it."
             )
             return redirect("restore-detail", restore_id=restore.pk)
-    return render(request, "restore/restore_new.html", {"project": project, "form": form})
+    context = {"project": project, "form": form, "preview": preview, "preview_error": preview_error}
+    return render(request, "restore/restore_new.html", context)
 
 
 @login_required
@@ -83,6 +115,9 @@ def restore_detail(request: HttpRequest, restore_id: int) -> HttpResponse:
         "waiting_days": selectors.restore_waiting_days(restore=restore),
     }
     partial = request.headers.get("HX-Request") == "true"
+    if not partial:  # the progress section polls; the clip list and estimate come with the page
+        context["selection_text"] = selectors.selection_text(selection=restore.selection)
+        context["plan"] = selectors.restore_plan(restore=restore)
     return render(request, "restore/_progress.html" if partial else "restore/restore_detail.html", context)
 
 

@@ -26,6 +26,8 @@ from catalog.permissions import (
     role_of,
     user_can,
 )
+from catalog.search import clip_count_capped
+from catalog.selection import SELECTION_LIMIT
 from core import names
 from core.queues import host_queue, job_enqueue
 from formats.units import format_bytes
@@ -116,17 +118,19 @@ def restore_target_create(
 
 @dataclass(frozen=True)
 class Selection:
-    """What a requester asked for: explicit clip ids, or one scene, shoot day or card."""
+    """What a requester asked for: explicit clip ids, every match of a search (its query string,
+    within the project), or one scene, shoot day or card."""
 
     clips: tuple[int, ...] = ()
     scene: str = ""
     day: int | None = None
     unit: str = "main"
     card: str = ""
+    search: str = ""
 
     @property
     def kind(self) -> str:
-        for name in ("scene", "card"):
+        for name in ("search", "scene", "card"):
             if getattr(self, name):
                 return name
         return "day" if self.day is not None else "clips"
@@ -159,6 +163,14 @@ def _resolve_files(*, actor: AnyUser | None, project: Project, selection: Select
                 clips=foreign[:100],
             )
         return list(files.filter(clip_id__in=found))
+    if kind == "search":
+        try:
+            clips = selectors.search_clips(project=project, query=selection.search)
+        except ValueError as exc:
+            raise RestoreError(str(exc)) from exc
+        if clip_count_capped(queryset=clips, cap=SELECTION_LIMIT) > SELECTION_LIMIT:
+            raise RestoreError(f"the search matches more than {SELECTION_LIMIT:,} clips: narrow it")
+        return list(files.filter(clip__in=clips.order_by().values("pk")))
     if kind == "scene":
         return list(files.filter(clip__project=project, clip__scene__iexact=selection.scene))
     if kind == "day":

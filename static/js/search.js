@@ -48,4 +48,38 @@
       if (params[name] === "" || params[name] === null) delete params[name];
     });
   });
+
+  // Selection: "Tick this page" ticks every row; "Select all N matches" means the whole search
+  // (the server resolves it), so the rows show ticked and are not sent one by one.
+  function picks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#search-results input.pick"));
+  }
+
+  function showSelection() {
+    var all = document.getElementById("select-all");
+    var count = document.getElementById("selection-count");
+    var boxes = picks();
+    boxes.forEach(function (box) { box.disabled = !!(all && all.checked); if (all && all.checked) box.checked = true; });
+    var page = document.getElementById("select-page");
+    if (page) page.checked = boxes.length > 0 && boxes.every(function (box) { return box.checked; });
+    if (!count) return;
+    if (all && all.checked) { count.textContent = "Every match is selected"; return; }
+    var ticked = boxes.filter(function (box) { return box.checked; }).length;
+    count.textContent = ticked ? ticked + " ticked" : "Tick clips, or select all matches";
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target || !target.closest || !target.closest("#search-results")) return;
+    if (target.id === "select-page") {
+      picks().forEach(function (box) { box.checked = target.checked; });
+    } else if (target.id === "select-all" && !target.checked) {
+      picks().forEach(function (box) { box.checked = false; });
+    }
+    if (target.id === "select-page" || target.id === "select-all" || target.classList.contains("pick")) {
+      showSelection();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", showSelection);
+  document.addEventListener("htmx:afterSettle", showSelection);
 })();

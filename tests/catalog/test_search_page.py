@@ -128,7 +128,8 @@ def test_page_query_count_does_not_grow_with_rows(sw: SearchWorld, django_assert
 
     def run() -> str:
         # session, user, project ids, capped count, the page's ids, those clips, facets,
-        # the project list, saved searches, the sign-off state of the page's days, the header's counts.
+        # the project list, saved searches, the sign-off state of the page's days, the header's counts,
+        # whether the user may request a restore anywhere (the selection bar's restore button).
         with django_assert_num_queries(11):
             return client.get("/search/", {"scene": "77"}).content.decode()
 
@@ -348,7 +349,11 @@ def test_clip_page_history_source_only_for_audit_readers(sw: SearchWorld) -> Non
     sw.world.client("editor").patch(f"/api/clips/{clip.pk}/", {"take": "9"}, format="json")
     admin = sw.world.client("admin").get(f"/clips/{clip.pk}/").content.decode()
     editor = sw.world.client("editor").get(f"/clips/{clip.pk}/").content.decode()
-    assert "clip.update" in admin and "clip.update" in editor
+    assert re.search(r"editor \(ip:[^)]*\): edited", admin) and "editor: edited" in editor
+    for html in (admin, editor):
+        # The history reads as words: what happened and "field: before → after", not the stored dicts.
+        assert "<li>Take: 1 → 9</li>" in html
+        assert "clip.update" not in html and "{&#x27;" not in html
     assert "(ip:" in admin and "(ip:" not in editor
 
 

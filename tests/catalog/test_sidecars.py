@@ -378,3 +378,17 @@ def test_resolution_property() -> None:
     assert meta.resolution is None
     meta.height = 2160
     assert meta.resolution == "4096x2160"
+
+
+@pytest.mark.parametrize(
+    ("relative", "look"),
+    [
+        ("sony_venice/D001C005_210716AGM01.xml", "SL3SG3Ctos709.cube"),  # MonitoringDescriptions LUT:…
+        ("red_redline/A001_C066_0303LZ_001.static.csv", "A001_C066_0303LZ-RED_FilmBias.cube"),
+        ("blackmagic_braw/metadata.txt", "Ursa_Mini_Pro_Gen5_Natural_Rec709_V1.cube"),
+        ("arri_ame/B001C001_180327_R1ZA.mov.csv", None),  # "Look Name" is "--": none
+        ("sony_fx3/ILME-FX3_clipM01_reconstructed.XML", None),
+    ],
+)
+def test_look_or_lut_name_from_each_format(relative: str, look: str | None) -> None:
+    assert parse_sidecar(sample(relative)).look == look

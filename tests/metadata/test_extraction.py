@@ -206,6 +206,16 @@ def test_a_red_clip_takes_its_technical_metadata_from_a_redline_sidecar(
     assert clip.codec and clip.resolution and clip.fps is not None and clip.start_tc
     assert clip.extra["sidecar"]["format"] == "red_static"
     assert not open_items(clip, ReviewItem.Kind.PROBE)
+    # The camera settings land in their own columns, from REDline's static values.
+    assert (clip.iso, clip.white_balance_k, clip.shutter, clip.iris) == (250, 5600, "180°", "F5.6")
+    assert (clip.focal_length_mm, clip.sensor_fps) == (Decimal("40.0"), Decimal("24.000"))
+    assert clip.look == "A001_C066_0303LZ-RED_FilmBias.cube"
+    # … and the search finds the clip by them.
+    found = world.client("editor").get(
+        "/api/clips/", {"iso": "250", "look": "a001_c066_0303lz-red_filmbias.cube"}
+    )
+    assert [c["name"] for c in found.json()["results"]] == ["A001_C066_0303LZ"]
+    assert world.client("editor").get("/api/clips/", {"iso": "800"}).json()["count"] == 0
 
 
 def test_a_missing_ffprobe_is_reported_clearly_and_closed_once_it_is_installed(
