@@ -42,7 +42,7 @@ from alerts.models import (
     Severity,
 )
 from alerts.outbox import deliveries_enqueue, deliveries_send, deliveries_send_pending, delivery_new
-from catalog.audit import audit_record
+from catalog.audit import audit_lock, audit_record
 from catalog.models import Project
 from catalog.permissions import AnyUser, Cap, members_with
 
@@ -173,8 +173,10 @@ def alert_link(alert: Alert) -> str:
 
 
 def _unresolved(key: str) -> Alert | None:
+    """Lock and return the key's unresolved alert (inside a transaction), the audit chain's lock first."""
+    audit_lock()  # lock order: catalog/audit.py
     return (
-        Alert.objects.select_for_update()
+        Alert.objects.select_for_update(of=("self",))
         .select_related("project")
         .filter(key=key)
         .exclude(state=Alert.State.RESOLVED)
@@ -338,7 +340,8 @@ def alert_resolve_key(*, key: str, resolution: str) -> Alert | None:
 @transaction.atomic(durable=True)
 def alert_resolve(*, actor: AnyUser, alert: Alert, resolution: str) -> Alert:
     """A person closes the alert with what was done. Raises AlertError when it is already resolved."""
-    locked = Alert.objects.select_for_update().select_related("project").get(pk=alert.pk)
+    audit_lock()  # before the alert row: lock order in catalog/audit.py
+    locked = Alert.objects.select_for_update(of=("self",)).select_related("project").get(pk=alert.pk)
     if locked.state == Alert.State.RESOLVED:
         raise AlertError(f"alert {locked.pk} is already resolved")
     if not resolution.strip():
@@ -353,7 +356,8 @@ def alert_acknowledge(*, actor: AnyUser, alert: Alert, note: str = "") -> Alert:
 
     The actor's own notifications about it are marked read.
     """
-    locked = Alert.objects.select_for_update().select_related("project").get(pk=alert.pk)
+    audit_lock()  # before the alert row: lock order in catalog/audit.py
+    locked = Alert.objects.select_for_update(of=("self",)).select_related("project").get(pk=alert.pk)
     if locked.state != Alert.State.OPEN:
         raise AlertError(f"alert {locked.pk} is {locked.state}; only an open alert can be acknowledged")
     now = timezone.now()
@@ -408,6 +412,7 @@ def alerts_escalate(*, now: datetime | None = None) -> list[int]:
 @transaction.atomic(durable=True)
 def _escalate(alert_id: int, *, now: datetime, level: int = 0, seconds: int | None = None) -> bool:
     """Climb the alert from ``level`` to the next step; False when another run did, or it was acknowledged."""
+    audit_lock()  # before the alert row: lock order in catalog/audit.py
     # The claim: of two beat runs (or a redelivered task), one climbs.
     claimed = Alert.objects.filter(pk=alert_id, state=Alert.State.OPEN, escalation_level=level).update(
         escalated_at=now, escalation_level=level + 1

@@ -49,7 +49,8 @@ def alert_deliveries_send_pending_task() -> None:
     outbox.deliveries_send_pending()
 
 
-@shared_task(name="alerts.alerts_escalate", acks_late=True, ignore_result=True, soft_time_limit=300)
+# Retried on OperationalError (a deadlock, a lost connection): each climb is claimed, so re-running is safe.
+@shared_task(name="alerts.alerts_escalate", **JOB_OPTIONS, soft_time_limit=300)
 def alerts_escalate_task() -> None:
     services.alerts_escalate()
 

@@ -7,6 +7,11 @@ inserting or removing any entry breaks every link after it.
 Appends are serialized with a transaction-scoped advisory lock: without it two
 workers would read the same "last hash" and fork the chain. The lock is held
 until the caller's transaction commits, so chain order equals id order.
+
+Lock order: the chain's lock comes before any alert row. Most services lock
+their own rows, append an entry, then raise or resolve an alert; code that
+locks an alert row first (escalation, acknowledge, resolve) calls
+``audit_lock()`` before it, so no two transactions wait on each other.
 """
 
 from __future__ import annotations
@@ -82,6 +87,16 @@ def audit_listen(listener: AuditListener, *, wants: Callable[[str], bool]) -> No
     _listeners.append((wants, listener))
 
 
+def audit_lock() -> None:
+    """Take the chain's lock now (held until the transaction ends; taking it again is free).
+
+    Call it inside a transaction, before locking a row that other code locks
+    after appending an entry (alerts): see "Lock order" above.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
+
+
 def audit_record(
     *,
     actor: AbstractBaseUser | AnonymousUser | None,
@@ -103,8 +118,7 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
+        audit_lock()
         last = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
         event = AuditEvent(
             # Truncated to microseconds, which is what PostgreSQL stores, so the

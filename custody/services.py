@@ -243,7 +243,7 @@ def volume_record_attach(
 
     Returns the existing record unchanged when the volume already has one.
     """
-    volume = Volume.objects.select_for_update().select_related("project").get(pk=volume.pk)
+    volume = Volume.objects.select_for_update(of=("self",)).select_related("project").get(pk=volume.pk)
     existing = VolumeRecord.objects.filter(volume=volume).first()
     if existing is not None:
         return existing
@@ -287,7 +287,11 @@ def _volume_record_update(
     unknown = set(changes) - set(VOLUME_FIELDS) - set(RECORD_FIELDS) - {"seal_problem"}
     if unknown:
         raise CustodyError(f"these fields cannot be changed here: {', '.join(sorted(unknown))}")
-    record = VolumeRecord.objects.select_for_update().select_related("volume", "project").get(pk=record.pk)
+    record = (
+        VolumeRecord.objects.select_for_update(of=("self",))
+        .select_related("volume", "project")
+        .get(pk=record.pk)
+    )
     volume = record.volume
     if "identifier" in changes:
         changes = {**changes, "identifier": str(changes["identifier"]).strip().upper()}
@@ -359,7 +363,7 @@ def handoff_create(
     Raises:
         CustodyError: a non-member named, nobody named, or the volume is already in transit.
     """
-    volume = Volume.objects.select_for_update().select_related("project").get(pk=volume.pk)
+    volume = Volume.objects.select_for_update(of=("self",)).select_related("project").get(pk=volume.pk)
     project = volume.project
     if Handoff.objects.filter(volume=volume, state=Handoff.State.IN_TRANSIT).exists():
         raise CustodyError(f"{volume.label} is already in transit; it must be received before it moves again")
@@ -418,7 +422,9 @@ def handoff_receive(
     Raises:
         CustodyError: the handoff was already received.
     """
-    handoff = Handoff.objects.select_for_update().select_related("volume", "project").get(pk=handoff.pk)
+    handoff = (
+        Handoff.objects.select_for_update(of=("self",)).select_related("volume", "project").get(pk=handoff.pk)
+    )
     if handoff.state != Handoff.State.IN_TRANSIT:
         raise CustodyError("this handoff was already received")
     found = _seals(seals_found)
@@ -545,7 +551,7 @@ def volume_health_store(*, volume_id: int, host: str, results: Sequence[DriveRes
     drive that hangs smartctl stays failing. Turning warning or failing raises
     an alert and writes an audit entry.
     """
-    volume = Volume.objects.select_for_update().select_related("project").get(pk=volume_id)
+    volume = Volume.objects.select_for_update(of=("self",)).select_related("project").get(pk=volume_id)
     now = timezone.now()
     readings = SmartReading.objects.bulk_create([_reading(volume, host, r, now) for r in results])
     verdict = max(
@@ -723,7 +729,9 @@ def volume_capacity_store(*, host: str, measure: Measure) -> CapacityReading:
     identity is offline with the reason; when that other volume is online on
     another host, two hosts claim one drive and an alert says so.
     """
-    volume = Volume.objects.select_for_update().select_related("project").get(pk=measure.volume_id)
+    volume = (
+        Volume.objects.select_for_update(of=("self",)).select_related("project").get(pk=measure.volume_id)
+    )
     reading = CapacityReading.objects.create(
         volume=volume,
         taken_at=timezone.now(),
@@ -786,7 +794,7 @@ def volume_capacity_report(*, host: str) -> list[CapacityReading]:
 
 @transaction.atomic(durable=True)
 def _offline_mark(*, volume_id: int, reason: str) -> None:
-    volume = Volume.objects.select_for_update().select_related("project").get(pk=volume_id)
+    volume = Volume.objects.select_for_update(of=("self",)).select_related("project").get(pk=volume_id)
     _online_set(volume, online=False, reason=reason)
 
 
@@ -896,7 +904,7 @@ def card_format_confirm(
         CustodyError: not a camera card, not safe to format (the storage policy
             says why), or already confirmed with nothing offloaded since.
     """
-    card = Volume.objects.select_for_update().select_related("project").get(pk=card.pk)
+    card = Volume.objects.select_for_update(of=("self",)).select_related("project").get(pk=card.pk)
     if card.kind != Volume.Kind.CARD:
         raise CustodyError(f"{card.label} is a {card.get_kind_display().lower()}, not a camera card")
     policy = card_safe_to_format(card_id=card.pk, limit=5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-import core.jobs  # noqa: F401  (loads the project's Celery app before a task is defined)
+from core.jobs import JOB_OPTIONS
 from custody import services
 
 
@@ -28,11 +28,13 @@ def drive_health_check_task(host: str) -> None:
     services.drive_health_check(host=host)
 
 
-@shared_task(name="custody.capacity_dispatch", acks_late=True, ignore_result=True)
+# JOB_OPTIONS: a deadlock or lost connection (OperationalError) is retried
+# with backoff and logged as one "retry" line; re-running is safe.
+@shared_task(name="custody.capacity_dispatch", **JOB_OPTIONS)
 def capacity_dispatch_task() -> None:
     services.capacity_dispatch()
 
 
-@shared_task(name="custody.volume_capacity_report", acks_late=True, ignore_result=True, soft_time_limit=120)
+@shared_task(name="custody.volume_capacity_report", **JOB_OPTIONS, soft_time_limit=120)
 def volume_capacity_report_task(host: str) -> None:
     services.volume_capacity_report(host=host)

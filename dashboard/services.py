@@ -121,7 +121,7 @@ def day_sign_off(*, actor: AnyUser, day: ShootDay, comment: str = "") -> DaySign
 def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | list[str]:
     # The day's row lock serializes sign-offs and reopenings of one day; the
     # figures are computed after taking it, in this transaction.
-    day = ShootDay.objects.select_for_update().select_related("project").get(pk=day.pk)
+    day = ShootDay.objects.select_for_update(of=("self",)).select_related("project").get(pk=day.pk)
     figures = day_figures(day=day)
     reasons = list(figures.blockers) + checklist_blockers(day=day)  # a required wrap checklist
     if figures.signed_off and figures.signoff is not None:
@@ -208,7 +208,7 @@ def day_reopen(*, actor: AnyUser, day: ShootDay, reason: str) -> DaySignOff:
 
 @transaction.atomic(durable=True)
 def _reopen(*, actor: AnyUser, day: ShootDay, reason: str) -> DaySignOff:
-    day = ShootDay.objects.select_for_update().select_related("project").get(pk=day.pk)
+    day = ShootDay.objects.select_for_update(of=("self",)).select_related("project").get(pk=day.pk)
     latest = DaySignOff.objects.filter(day=day).order_by("-at", "-id").first()
     if latest is None or latest.action != DaySignOff.Action.SIGN_OFF:
         raise SignOffConflict([f"{day} is not signed off"])
