@@ -1028,7 +1028,11 @@ def _finish(job: OffloadJob, actor: AnyUser | None, result: OffloadResult) -> Of
 
 
 def volume_for_path(*, actor: AnyUser | None, project: Project, path: Path) -> Volume:
-    """The project's volume mounted at ``path`` on this host, registered on first use (command line)."""
+    """The project's volume mounted at ``path`` on this host, registered on first use (command line).
+
+    Registered as the folder's name in capitals, or ``NAME-<host>`` when that
+    label is taken; raises OffloadError naming both when both are taken.
+    """
     path = path.resolve()
     host = settings.REELVAULT_HOSTNAME
     volume = project.volumes.filter(location=str(path), host=host).first()
@@ -1037,6 +1041,15 @@ def volume_for_path(*, actor: AnyUser | None, project: Project, path: Path) -> V
     label = path.name.upper() or "ROOT"
     if project.volumes.filter(label__iexact=label).exists():
         label = f"{label}-{host}".upper()
+        taken = project.volumes.filter(label__iexact=label).first()
+        if taken is not None:
+            where = f"{taken.host}:{taken.location}" if taken.host else taken.location
+            raise OffloadError(
+                f"{path} is not a volume of {project.code}, and the labels {path.name.upper() or 'ROOT'} and "
+                f"{label} it would be registered under are both taken ({label} is {where}): pass a taken "
+                "label as --dest to write to that volume, or register this folder under a label of its own "
+                "(Volumes page or admin) and pass that label"
+            )
     path.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
         volume = Volume(project=project, label=label, kind=Volume.Kind.RAID, host=host, location=str(path))

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.conf import settings
+from django.core.management import CommandError, call_command
 
 from alerts.models import Alert
 from catalog.models import AuditEvent, Clip, Copy, MediaFile
 from ingest.models import OffloadJob
-from tests.fixtures import World
+from tests.fixtures import VolumeFactory, World
 from tests.ingest.conftest import partial_files, write_card, xxh128_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,3 +226,17 @@ def test_unknown_project_is_a_one_line_error(world: World, card: Path) -> None:
 
     with pytest.raises(CommandError, match="no project NOPE"):
         call_command("offload", "--project", "NOPE", "--source", str(card), "--dest", "/tmp/x")
+
+
+def test_a_folder_whose_label_and_host_label_are_both_taken_is_one_clear_error(
+    world: World, card: Path, tmp_path: Path
+) -> None:
+    host = settings.REELVAULT_HOSTNAME
+    VolumeFactory(project=world.project, label="RAID", location="/srv/elsewhere")
+    VolumeFactory(project=world.project, label=f"RAID-{host}", host=host, location="/srv/other-raid")
+    with pytest.raises(CommandError) as error:
+        call_command("offload", "--project", "FILM", "--source", str(card), "--dest", str(tmp_path / "raid"))
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"RAID-{host.upper()} is {host}:/srv/other-raid" in message and "--dest" in message
+    assert not (tmp_path / "raid").exists() and not OffloadJob.objects.exists()

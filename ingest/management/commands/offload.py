@@ -126,7 +126,10 @@ class Command(ReelvaultCommand):
         path = Path(value)
         if not path.is_absolute() and "/" not in value and not path.exists():
             raise CommandError(f"{value} is neither a volume of {project.code} nor a folder")
-        return services.volume_for_path(actor=None, project=project, path=path.absolute())
+        try:
+            return services.volume_for_path(actor=None, project=project, path=path.absolute())
+        except services.OffloadError as exc:
+            raise CommandError(str(exc)) from exc
 
     def _report(self, job: OffloadJob, *, as_json: bool) -> None:
         summary = selectors.offload_summary(job=job)
