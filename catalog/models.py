@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -319,6 +320,24 @@ class Clip(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    #: Columns the database keeps (triggers, migration 0004): the ORM never writes them.
+    DB_MAINTAINED_FIELDS = frozenset({"min_verified_copies"})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, never writing the trigger-kept columns of an existing clip.
+
+        A clip loaded before its copies changed holds an old count; a plain
+        ``save()`` would write it back over the one the triggers keep. An
+        update writes every other column instead (or the named
+        ``update_fields`` without the kept ones).
+        """
+        if not self._state.adding and not kwargs.get("force_insert"):
+            fields = kwargs.get("update_fields")
+            if fields is None:
+                fields = [f.name for f in self._meta.concrete_fields if not f.primary_key]
+            kwargs["update_fields"] = [name for name in fields if name not in self.DB_MAINTAINED_FIELDS]
+        super().save(*args, **kwargs)
 
     @property
     def cdl(self) -> ClipCdl | None:

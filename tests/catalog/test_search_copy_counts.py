@@ -13,7 +13,9 @@ import time
 import pytest
 from django.db import connection, transaction
 
+from catalog.copies import CopyCheck, Found, copies_record
 from catalog.models import Clip, Copy, MediaFile, Volume
+from metadata.review import clip_metadata_bulk_edit
 from tests.catalog.search_world import add_file
 from tests.fixtures import ClipFactory, ProjectFactory, VolumeFactory
 
@@ -152,3 +154,30 @@ def test_two_transactions_verifying_copies_of_one_clip_at_once_both_count() -> N
         thread.join(30)
     assert not errors, errors
     assert count(clip) == 2
+
+
+def test_saving_a_stale_clip_or_editing_it_keeps_the_count_the_triggers_keep(
+    volumes: dict[str, Volume],
+) -> None:
+    v = volumes
+    clip = ClipFactory(project=v["raid"].project)
+    media_file = add_file(clip, "A/1.mxf", [(v["raid"], VERIFIED)])
+    stale = Clip.objects.get(pk=clip.pk)
+    assert stale.min_verified_copies == 1
+    for volume in (v["shuttle"], v["lto"]):
+        copies_record(
+            actor=None,
+            volume=volume,
+            checks=[CopyCheck(media_file, "A/1.mxf", Found.PROVEN, hash_found=media_file.xxh128)],
+            source="a test check",
+        )
+    assert count(clip) == 3
+    stale.notes = "stale object saved"
+    stale.save()
+    assert count(clip) == 3
+    # The edit page and API edit through this service, handed the stale clip's id.
+    clip_metadata_bulk_edit(
+        actor=None, project=stale.project, clip_ids=[stale.pk], changes={"scene": "12", "notes": "edited"}
+    )
+    assert count(clip) == 3
+    assert Clip.objects.get(pk=clip.pk).scene == "12"
