@@ -23,6 +23,11 @@ urlpatterns = [
         name="report-html",
     ),
     re_path(
+        r"^p/(?P<code>[^/]+)/reports/(?P<report_date>\d{4}-\d{2}-\d{2})/document/$",
+        views.report_document,
+        name="report-document",
+    ),
+    re_path(
         r"^p/(?P<code>[^/]+)/reports/(?P<report_date>\d{4}-\d{2}-\d{2})\.pdf$",
         views.report_pdf,
         name="report-pdf",

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from catalog.models import Project, ShootDay
@@ -344,6 +345,15 @@ def _report(request: HttpRequest, code: str, report_date: str) -> DailyReport:
 
 @login_required
 def report_html(request: HttpRequest, code: str, report_date: str) -> HttpResponse:
+    """The report in the app: the navigation, a way back, and the stored document as it was emailed."""
+    report = _report(request, code, report_date)
+    return render(request, "dashboard/report_view.html", {"project": report.project, "report": report})
+
+
+@login_required
+@xframe_options_sameorigin
+def report_document(request: HttpRequest, code: str, report_date: str) -> HttpResponse:
+    """The stored, standalone report document (what the email carried), framed by the report page."""
     return HttpResponse(_report(request, code, report_date).html)
 
 

@@ -196,3 +196,30 @@ def test_the_pdf_is_a_document_a_studio_files(site: Site, settings: Any) -> None
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} CET", report.html)
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", report.html)
     assert "400.0 GB" in report.html and " TB</td>" not in report.html
+
+
+@pytest.mark.parametrize(("persona", "expected"), [("producer", 200), ("viewer", 200), ("outsider", 404)])
+def test_the_report_page_has_the_app_header_and_the_emailed_document_stays_standalone(
+    site: Site, persona: str, expected: int
+) -> None:
+    subscribe(site, "producer")
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        report = services.daily_report_generate(project=site.project, report_date=DAY_ONE, email=True)
+        assert deliveries_send(delivery_ids=[report_deliveries(report=report).get().pk]) == 1
+    client = site.world.client(persona)
+    page = client.get("/p/FILM/reports/2026-11-02/")
+    document = client.get("/p/FILM/reports/2026-11-02/document/")
+    assert (page.status_code, document.status_code) == (expected, expected)
+    if expected != 200:
+        return
+    html = page.content.decode()
+    assert '<header class="top">' in html and 'aria-label="Main"' in html
+    assert 'href="/p/FILM/reports/">' in html  # the way back
+    assert '<iframe class="report-document" src="/p/FILM/reports/2026-11-02/document/"' in html
+    emailed = mail.outbox[-1].alternatives[0][0]
+    stored = document.content.decode()
+    assert stored == DailyReport.objects.get().html
+    for standalone in (stored, emailed):
+        assert standalone.startswith("<!doctype html>") and "FILM daily report" in standalone
+        assert '<header class="top">' not in standalone
+    assert document["X-Frame-Options"] == "SAMEORIGIN"
