@@ -14,8 +14,10 @@ through ``metadata.review.clip_metadata_bulk_edit``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -40,7 +42,28 @@ EDITABLE_CLIP_FIELDS = (
     "reel",
     "notes",
     "start_tc",
+    # Camera settings (catalog migration 0013), read from sidecars and corrected by hand.
+    "iso",
+    "white_balance_k",
+    "shutter",
+    "iris",
+    "focal_length_mm",
+    "sensor_fps",
+    "look",
 )
+
+#: Whole numbers and decimals of the camera settings: (smallest, largest) accepted.
+_CAMERA_INTEGERS = {"iso": (1, 1_000_000), "white_balance_k": (1000, 20000)}
+_CAMERA_DECIMALS = {
+    "focal_length_mm": (Decimal("0.1"), Decimal("9999.9")),
+    "sensor_fps": (Decimal("0.001"), Decimal("9999")),
+}
+_CAMERA_PLACES = {"focal_length_mm": 1, "sensor_fps": 3}
+_CAMERA_UNITS = {"iso": "", "white_balance_k": "K", "focal_length_mm": "mm", "sensor_fps": "fps"}
+#: "180°", "172.8", "1/48", "1/50s".
+_SHUTTER = re.compile(r"^(?:(?P<angle>\d{1,3}(?:\.\d+)?)\s*°?|1/(?P<speed>\d+(?:\.\d+)?)\s*s?)$")
+#: "T2.3", "F5.6", "f/2.8".
+_IRIS = re.compile(r"^(?:[TtFf]\s*/?\s*)?\d{1,2}(?:\.\d{1,2})?$")
 
 #: A bulk edit larger than this is refused: an editor selects a few dozen clips,
 #: not a whole project, and one transaction holds a row lock on each.
@@ -66,11 +89,68 @@ def _clean_value(name: str, value: Any) -> Any:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ValidationError({name: "must be a list of names"})
         return [v.strip() for v in value if v.strip()]
+    if name in _CAMERA_INTEGERS or name in _CAMERA_DECIMALS:
+        return _clean_number(name, value)
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValidationError({name: "must be text"})
     return value.strip()
+
+
+def _check_camera_setting(name: str, value: Any) -> None:
+    """Refuse a changed camera setting a camera cannot have (checked only when it changes).
+
+    Values read from sidecars are kept as the camera wrote them, whatever their form.
+    """
+    if value is None or value == "":
+        return
+    if name == "shutter":
+        match = _SHUTTER.match(value)
+        if match is None or (match["angle"] is not None and not 0 < float(match["angle"]) <= 360):
+            raise ValidationError(
+                {name: f"{value!r} is not a shutter: write an angle (172.8°) or a speed (1/48)"}
+            )
+    elif name == "iris" and not _IRIS.match(value):
+        raise ValidationError({name: f"{value!r} is not an aperture: write T2.3 or F5.6"})
+    elif name in _CAMERA_INTEGERS:
+        low, high = _CAMERA_INTEGERS[name]
+        unit = _CAMERA_UNITS[name]
+        if not low <= value <= high:
+            raise ValidationError(
+                {name: f"must be a whole number from {low} to {high}{' ' + unit if unit else ''}"}
+            )
+    elif name in _CAMERA_DECIMALS:
+        low_d, high_d = _CAMERA_DECIMALS[name]
+        if not low_d <= value <= high_d:
+            raise ValidationError({name: f"must be a number from {low_d} to {high_d} {_CAMERA_UNITS[name]}"})
+
+
+def _clean_number(name: str, value: Any) -> int | Decimal | None:
+    """A camera setting's number from JSON or a form: None or "" clears it; a unit after it is allowed."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValidationError({name: "must be a number"})
+    text = str(value).strip()
+    unit = _CAMERA_UNITS[name]
+    if unit and text.lower().endswith(unit.lower()):
+        text = text[: -len(unit)].strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError({name: f"{value!r} is not a number"}) from None
+    if not number.is_finite():
+        raise ValidationError({name: f"{value!r} is not a number"})
+    if name in _CAMERA_INTEGERS:
+        if number != number.to_integral_value():
+            raise ValidationError({name: "must be a whole number"})
+        return int(number)
+    places = _CAMERA_PLACES[name]
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent <= places:
+        number = number.quantize(Decimal(1).scaleb(-places))  # as stored: 35 -> 35.0
+    return number
 
 
 def _check_start_tc(clip: Clip) -> None:
@@ -109,6 +189,8 @@ def clip_changes_apply(
     locked = Clip.objects.select_for_update(of=("self",)).select_related("project").get(pk=clip.pk)
     cleaned = {name: _clean_value(name, value) for name, value in changes.items()}
     changed = [name for name, value in cleaned.items() if getattr(locked, name) != value]
+    for name in changed:
+        _check_camera_setting(name, cleaned[name])
     extra_changed = [key for key, value in (extra or {}).items() if locked.extra.get(key) != value]
     if not changed and not extra_changed:
         return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -15,6 +16,8 @@ NAMING_HELP = (
     "{date:%y%m%d}, {card}, {card:4}, {reel}, {reel:3}, {scene}; other text is literal. "
     "ARRI: {camera}{roll:03}C{clip:03}_{date:%y%m%d}_{card}"
 )
+#: The camera settings (catalog migration 0013), editable like the rest.
+CAMERA_FIELDS = ("iso", "white_balance_k", "shutter", "iris", "focal_length_mm", "sensor_fps", "look")
 CAMERA_RULES_HELP = (
     'JSON, per camera letter: {"A": {"naming_pattern": "…", "fps": "25", '
     '"required_fields": ["scene", "take"], "require_sidecar": true}}'
@@ -92,6 +95,23 @@ class ClipEditForm(forms.Form):
     lens = forms.CharField(required=False, max_length=120)
     start_tc = forms.CharField(required=False, max_length=11, label="Start TC", help_text="HH:MM:SS:FF")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    iso = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, label="ISO")
+    white_balance_k = forms.IntegerField(
+        required=False,
+        min_value=1000,
+        max_value=20000,
+        label="White balance (K)",
+        help_text="Kelvin, e.g. 5600.",
+    )
+    shutter = forms.CharField(required=False, max_length=20, help_text="An angle (172.8°) or a speed (1/48).")
+    iris = forms.CharField(required=False, max_length=20, help_text="T2.3 or F5.6.")
+    focal_length_mm = forms.DecimalField(
+        required=False, min_value=Decimal("0.1"), max_digits=6, decimal_places=1, label="Focal length (mm)"
+    )
+    sensor_fps = forms.DecimalField(
+        required=False, min_value=Decimal("0.001"), max_digits=7, decimal_places=3, label="Sensor FPS"
+    )
+    look = forms.CharField(required=False, max_length=200, label="Look / LUT")
 
     @staticmethod
     def initial_from(clip: Clip) -> dict[str, Any]:
@@ -106,6 +126,7 @@ class ClipEditForm(forms.Form):
             "lens": clip.lens,
             "start_tc": clip.start_tc,
             "notes": clip.notes,
+            **{name: getattr(clip, name) for name in CAMERA_FIELDS},
         }
 
     def changes(self) -> dict[str, Any]:
@@ -128,6 +149,23 @@ class BulkEditForm(forms.Form):
     location = forms.CharField(required=False, max_length=200)
     lens = forms.CharField(required=False, max_length=120)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    iso = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, label="ISO")
+    white_balance_k = forms.IntegerField(
+        required=False,
+        min_value=1000,
+        max_value=20000,
+        label="White balance (K)",
+        help_text="Kelvin, e.g. 5600.",
+    )
+    shutter = forms.CharField(required=False, max_length=20, help_text="An angle (172.8°) or a speed (1/48).")
+    iris = forms.CharField(required=False, max_length=20, help_text="T2.3 or F5.6.")
+    focal_length_mm = forms.DecimalField(
+        required=False, min_value=Decimal("0.1"), max_digits=6, decimal_places=1, label="Focal length (mm)"
+    )
+    sensor_fps = forms.DecimalField(
+        required=False, min_value=Decimal("0.001"), max_digits=7, decimal_places=3, label="Sensor FPS"
+    )
+    look = forms.CharField(required=False, max_length=200, label="Look / LUT")
     clips = forms.ModelMultipleChoiceField(queryset=Clip.objects.none(), widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -138,9 +176,27 @@ class BulkEditForm(forms.Form):
         data = self.cleaned_data
         changes: dict[str, Any] = {
             name: data[name]
-            for name in ("scene", "take", "camera", "reel", "location", "lens", "notes")
+            for name in (
+                "scene",
+                "take",
+                "camera",
+                "reel",
+                "location",
+                "lens",
+                "notes",
+                "shutter",
+                "iris",
+                "look",
+            )
             if data[name].strip()
         }
+        changes.update(
+            {
+                name: data[name]
+                for name in ("iso", "white_balance_k", "focal_length_mm", "sensor_fps")
+                if data[name] is not None
+            }
+        )
         if data["cast"].strip():
             changes["cast"] = [c.strip() for c in data["cast"].split(",") if c.strip()]
         if data["circled"]:

@@ -132,3 +132,39 @@ def test_patching_a_clip_is_the_same_edit_as_the_clip_edits_api(world: World) ->
     assert (stored.cast, stored.start_tc) == (["Ana", "Bo"], "01:00:00:00")
     event = AuditEvent.objects.get(action="clip.update")
     assert event.after == {"cast": ["Ana", "Bo"], "start_tc": "01:00:00:00"}
+
+
+def test_camera_settings_are_edited_through_the_api_with_validation(world: World) -> None:
+    client = world.client("editor")
+    response = client.patch(
+        f"/api/clips/{world.clip.pk}/",
+        {"iso": 800, "iris": "F5.6", "shutter": "1/50", "sensor_fps": "50", "look": "Rec709"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["iso"], body["iris"], body["shutter"], body["sensor_fps"], body["look"]) == (
+        800,
+        "F5.6",
+        "1/50",
+        "50.000",
+        "Rec709",
+    )
+    event = AuditEvent.objects.get(action="clip.update")
+    assert event.before == {"iso": None, "iris": "", "shutter": "", "sensor_fps": None, "look": ""}
+    bad = client.patch(f"/api/clips/{world.clip.pk}/", {"iris": "open", "iso": 1600}, format="json")
+    assert bad.status_code == 400 and "iris" in bad.json()
+    assert Clip.objects.get(pk=world.clip.pk).iso == 800
+    edits = client.post(
+        "/api/clip-edits/",
+        {"project": "FILM", "clips": [world.clip.pk], "changes": {"white_balance_k": "4300K"}},
+        format="json",
+    )
+    assert edits.status_code == 200 and edits.json()["changed"] == [world.clip.pk]
+    assert Clip.objects.get(pk=world.clip.pk).white_balance_k == 4300
+    refused = client.post(
+        "/api/clip-edits/",
+        {"project": "FILM", "clips": [world.clip.pk], "changes": {"white_balance_k": 50}},
+        format="json",
+    )
+    assert refused.status_code == 400 and "white_balance_k" in refused.json()

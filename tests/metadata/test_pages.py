@@ -296,3 +296,67 @@ def test_thumbnail_is_served_or_a_placeholder(
     assert response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content) == b"\xff\xd8\xff\xe0fakejpeg"  # type: ignore[attr-defined]
     assert world.client("outsider").get(f"/clips/{clip.pk}/thumbnail/").status_code == 404
+
+
+def test_camera_settings_are_edited_on_the_clip_page_and_the_history_reads_before_and_after(
+    world: World, day_clips: list[Clip]
+) -> None:
+    clip = day_clips[0]
+    Clip.objects.filter(pk=clip.pk).update(white_balance_k=5600, shutter="180°", iris="T2.8")
+    client = world.client("dit")
+    page = client.get(f"/clips/{clip.pk}/edit/").content.decode()
+    assert 'name="white_balance_k" value="5600"' in page and "Look / LUT" in page
+    fields = {"camera": "D", "reel": "D001", "start_tc": "12:01:00:00", "iris": "T2.8"}
+    camera = {
+        "iso": "1280",
+        "white_balance_k": "3200",
+        "shutter": "172.8°",
+        "focal_length_mm": "35",
+        "sensor_fps": "48",
+        "look": "ARRI LogC4 to Rec709",
+    }
+    assert client.post(f"/clips/{clip.pk}/edit/", {**fields, **camera}).status_code == 302
+    clip.refresh_from_db()
+    assert (clip.iso, clip.white_balance_k, clip.shutter, clip.iris) == (1280, 3200, "172.8°", "T2.8")
+    assert (clip.focal_length_mm, clip.sensor_fps, clip.look) == (
+        Decimal("35.0"),
+        Decimal("48.000"),
+        "ARRI LogC4 to Rec709",
+    )
+    event = AuditEvent.objects.get(action="clip.update")
+    assert event.before["white_balance_k"] == 5600 and event.after["white_balance_k"] == 3200
+    assert event.before["shutter"] == "180°" and "iris" not in event.after  # unchanged: not recorded
+    history = world.client("dit").get(f"/clips/{clip.pk}/").content.decode()
+    assert "<li>White balance: 5600 → 3200</li>" in history
+    assert "<li>Shutter: 180° → 172.8°</li>" in history and "<li>Focal length: — → 35.0</li>" in history
+    for field, value, error in [
+        ("shutter", "fast", "is not a shutter"),
+        ("iris", "wide open", "is not an aperture"),
+        ("white_balance_k", "90000", "less than or equal to 20000"),
+    ]:
+        bad = client.post(f"/clips/{clip.pk}/edit/", {**fields, **camera, field: value})
+        assert bad.status_code == 200 and error in bad.content.decode()
+    clip.refresh_from_db()
+    assert (clip.shutter, clip.white_balance_k) == ("172.8°", 3200)
+    assert AuditEvent.objects.filter(action="clip.update").count() == 1
+
+
+def test_bulk_edit_sets_camera_settings_and_leaves_empty_ones_alone(
+    world: World, day_clips: list[Clip]
+) -> None:
+    Clip.objects.filter(pk__in=[c.pk for c in day_clips]).update(look="Show LUT v1", iris="T4")
+    client = world.client("editor")
+    response = client.post(
+        f"/p/{world.project.code}/clips/edit/?day=3",
+        {"iso": "800", "look": "Show LUT v2", "clips": [c.pk for c in day_clips[:3]]},
+    )
+    assert response.status_code == 302
+    stored = Clip.objects.filter(pk__in=[c.pk for c in day_clips[:3]])
+    assert {(c.iso, c.look, c.iris) for c in stored} == {(800, "Show LUT v2", "T4")}
+    events = AuditEvent.objects.filter(action="clip.update")
+    assert events.count() == 3
+    assert all(e.before == {"iso": None, "look": "Show LUT v1"} for e in events)
+    bad = client.post(
+        f"/p/{world.project.code}/clips/edit/?day=3", {"shutter": "1/0x", "clips": [day_clips[0].pk]}
+    )
+    assert bad.status_code == 200 and "is not a shutter" in bad.content.decode()
