@@ -145,6 +145,62 @@ def audit_record(
 
 
 @dataclass(frozen=True)
+class AuditEntry:
+    """One entry for ``audit_record_many``: the arguments of ``audit_record`` but the actor."""
+
+    action: str
+    obj: models.Model | None = None
+    project: Project | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+
+def audit_record_many(
+    *, actor: AbstractBaseUser | AnonymousUser | None, entries: Sequence[AuditEntry]
+) -> list[AuditEvent]:
+    """Append several entries to the chain at once, in order; the same chain as one ``audit_record`` each.
+
+    One lock, one read of the head and one INSERT for the lot (a batch of an
+    offload writes one entry per clip): the number of queries does not grow
+    with the number of entries. Call it inside the transaction of the change.
+    """
+    if not entries:
+        return []
+    user = actor if actor is not None and actor.is_authenticated else None
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
+        prev = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first() or GENESIS_HASH
+        at, source = timezone.now(), current_source()[:255]
+        events: list[AuditEvent] = []
+        for entry in entries:
+            obj = entry.obj
+            event = AuditEvent(
+                at=at,
+                actor=user,  # type: ignore[misc]  # a concrete User when authenticated
+                actor_name=user.get_username() if user is not None else "system",
+                source=source,
+                project=entry.project,
+                action=entry.action,
+                object_type=obj._meta.label_lower if obj is not None else "",
+                object_id=str(obj.pk) if obj is not None else "",
+                object_repr=(str(obj) if obj is not None else "")[:255],
+                before=_to_json(entry.before) if entry.before is not None else None,
+                after=_to_json(entry.after) if entry.after is not None else None,
+                prev_hash=prev,
+            )
+            event.entry_hash = prev = compute_entry_hash(event)
+            events.append(event)
+        # PostgreSQL returns the ids in the order given, so chain order is id order.
+        AuditEvent.objects.bulk_create(events)
+    for event in events:
+        for wants, listener in _listeners:
+            if wants(event.action):
+                transaction.on_commit(partial(listener, event.pk), robust=True)
+    return events
+
+
+@dataclass(frozen=True)
 class ChainBreak:
     event_id: int | None  # None: a break found by an anchor, with no entry left to name
     reason: str

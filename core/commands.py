@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import Any
 
@@ -35,14 +35,15 @@ class ReelvaultCommand(BaseCommand):
             return super().execute(*args, **options)
 
 
-def modules_preload(names: Sequence[str]) -> threading.Thread:
-    """Import ``names`` in a background thread; returns the (daemon) thread.
+def modules_preload(names: Sequence[str], then: Callable[[], None] | None = None) -> threading.Thread:
+    """Import ``names`` in a background thread, then call ``then``; returns the (daemon) thread.
 
     For a command that spends its first seconds waiting on a device: what it
     needs only at the end (the Celery app and broker client that enqueue the
     follow-up jobs: a second or more to import from a cold disk cache) loads
     while the device works instead of after. A module that fails to import
-    here is simply imported again, with its error, where it is used.
+    here is simply imported again, with its error, where it is used; a
+    failing ``then`` (say, a warm-up of a connection) is ignored the same way.
     """
 
     def load() -> None:
@@ -51,6 +52,11 @@ def modules_preload(names: Sequence[str]) -> threading.Thread:
                 import_module(name)
             except Exception:  # noqa: S112 - the real import will raise it where it matters
                 continue
+        if then is not None:
+            try:
+                then()
+            except Exception:  # noqa: S110 - a warm-up only: the real use raises where it matters
+                pass
 
     thread = threading.Thread(target=load, name="modules-preload", daemon=True)
     thread.start()

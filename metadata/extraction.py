@@ -492,19 +492,37 @@ def clip_metadata_enqueue(*, clip_ids: Iterable[int]) -> dict[str, int]:
 
     ids = sorted(set(clip_ids))
     sent: dict[str, int] = {}
+    if not ids:
+        return sent
     now = timezone.now()
+    # The files of every clip in one query (with their copies), not three queries a clip.
+    copies = Copy.objects.select_related("volume")
+    files: dict[int, list[MediaFile]] = {clip_id: [] for clip_id in ids}
+    for media_file in (
+        MediaFile.objects.filter(clip_id__in=ids)
+        .select_related("card")
+        .prefetch_related(Prefetch("copies", queryset=copies))
+        .order_by("relative_path")
+    ):
+        files[media_file.clip_id].append(media_file)  # type: ignore[index]
+    queues = {clip_id: extraction_queue(files[clip_id]) for clip_id in ids}
     with transaction.atomic():
-        for clip_id in ids:
-            queue = extraction_queue(_clip_files(clip_id))
-            MetadataExtraction.objects.update_or_create(
-                clip_id=clip_id,
-                defaults={
-                    "state": MetadataExtraction.State.QUEUED,
-                    "queue": queue,
-                    "queued_at": now,
-                    "error": "",
-                },
-            )
+        MetadataExtraction.objects.bulk_create(
+            [
+                MetadataExtraction(
+                    clip_id=clip_id,
+                    state=MetadataExtraction.State.QUEUED,
+                    queue=queue,
+                    queued_at=now,
+                    error="",
+                )
+                for clip_id, queue in queues.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["clip"],
+            update_fields=["state", "queue", "queued_at", "error"],
+        )
+        for clip_id, queue in queues.items():
             sent[queue] = sent.get(queue, 0) + 1
             transaction.on_commit(
                 lambda clip_id=clip_id, queue=queue: clip_metadata_extract_task.apply_async(  # type: ignore[misc]

@@ -72,3 +72,20 @@ def test_a_task_defined_after_a_lean_start_up_is_sent_through_the_projects_celer
     main, broker = result.stdout.split()
     assert main == "reelvault"
     assert broker.startswith("redis://")
+
+
+def test_the_preload_thread_imports_then_warms_up_and_swallows_a_failing_warm_up() -> None:
+    from core.commands import modules_preload
+
+    seen: list[bool] = []
+
+    def warm_up() -> None:
+        seen.append("colorsys" in sys.modules)  # the modules were imported first
+        raise ConnectionError("broker down: the real send reports it")
+
+    sys.modules.pop("colorsys", None)
+    thread = modules_preload(["colorsys", "no_such_module_here"], then=warm_up)
+    thread.join(timeout=30)
+
+    assert not thread.is_alive()
+    assert seen == [True]
