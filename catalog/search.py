@@ -517,12 +517,20 @@ def clip_search_slice(*, queryset: QuerySet[Clip], count: int, start: int, stop:
                 page = list(walk[start:stop])
                 if len(page) == stop - start or bound is None:
                     return page
-    if ids is None:
-        ordered = clip_search_order_for(queryset=queryset, count=0)
-        ids = list(ordered.values_list("id", flat=True)[start:stop])
-    # The ids come from the scoped, filtered query: fetch them by key alone.
-    rows = Clip.objects.select_related("project", "day").in_bulk(ids)
-    return [rows[pk] for pk in ids if pk in rows]
+    if ids is not None:
+        # The ids come from the scoped, filtered query: fetch them by key alone.
+        rows = Clip.objects.select_related("project", "day").in_bulk(ids)
+        return [rows[pk] for pk in ids if pk in rows]
+    # One query: the page's ids sorted from narrow rows (no join but what the order
+    # needs), then those clips by key with their project and day, in the same order
+    # (its keys end with the unique id).
+    ordered = clip_search_order_for(queryset=queryset, count=0)
+    page_ids = ordered.values("id")[start:stop]
+    return list(
+        Clip.objects.select_related("project", "day")
+        .filter(id__in=page_ids)
+        .order_by(*ordered.query.order_by)
+    )
 
 
 class ClipSearchPaginator(Paginator):  # type: ignore[type-arg]  # Paginator's generics vary across stubs
