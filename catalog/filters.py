@@ -8,6 +8,7 @@ URL. It only parses: :meth:`ClipFilter.to_search` turns the parameters into a
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +50,41 @@ SEARCH_PARAMETERS = (
 )
 
 
+class _CopiedShallow:
+    """A filter that FilterSet copies shallowly: FilterSet.__init__ deep-copies every
+    filter of the class for each request (about 650 ``deepcopy`` calls for this one),
+    but these filters only parse and are never changed, so a copy of the object
+    with its own ``extra`` and its own method binding does the same."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        clone = copy.copy(self)
+        clone.extra = dict(self.extra)  # type: ignore[attr-defined]
+        clone.method = self.method  # type: ignore[attr-defined]  # binds the method to the clone
+        return clone
+
+
+class _CharFilter(_CopiedShallow, filters.CharFilter):  # type: ignore[misc]
+    pass
+
+
+class _NumberFilter(_CopiedShallow, filters.NumberFilter):  # type: ignore[misc]
+    pass
+
+
+class _BooleanFilter(_CopiedShallow, filters.BooleanFilter):  # type: ignore[misc]
+    pass
+
+
+class _IsoDateTimeFilter(_CopiedShallow, filters.IsoDateTimeFilter):  # type: ignore[misc]
+    pass
+
+
+class _ChoiceFilter(_CopiedShallow, filters.ChoiceFilter):  # type: ignore[misc]
+    pass
+
+
 def _text(label: str, help_text: str, **kwargs: Any) -> filters.CharFilter:
-    return filters.CharFilter(label=label, help_text=help_text, method="_parsed_only", **kwargs)
+    return _CharFilter(label=label, help_text=help_text, method="_parsed_only", **kwargs)
 
 
 class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ships no types
@@ -63,9 +97,7 @@ class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ship
         max_length=200,
     )
     project = _text("Project", "Project code, e.g. DEMO.", max_length=16)
-    day = filters.NumberFilter(
-        label="Shoot day", help_text="Shoot day number.", method="_parsed_only", min_value=0
-    )
+    day = _NumberFilter(label="Shoot day", help_text="Shoot day number.", method="_parsed_only", min_value=0)
     scene = _text("Scene", "Scene, e.g. 42A.", max_length=32)
     take = _text("Take", "Take, e.g. 3.", max_length=16)
     camera = _text("Camera", "Camera letter or unit, e.g. A.", max_length=20)
@@ -83,10 +115,10 @@ class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ship
     )
     lens = _text("Lens", "Lens, as cataloged (any case).", max_length=120)
     codec = _text("Codec", "Recording codec, as cataloged (any case).", max_length=60)
-    circled = filters.BooleanFilter(
+    circled = _BooleanFilter(
         label="Circled", help_text="true: circled takes only; false: the others.", method="_parsed_only"
     )
-    copies_lt = filters.NumberFilter(
+    copies_lt = _NumberFilter(
         label="Fewer than N verified copies",
         help_text="Clips of which some file has fewer than N verified copies on distinct volumes "
         "(camera cards excluded), or that have no files.",
@@ -94,21 +126,21 @@ class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ship
         min_value=1,
         max_value=100,
     )
-    has_issues = filters.BooleanFilter(
+    has_issues = _BooleanFilter(
         label="Has review issues",
         help_text="true: clips with open review items; false: the others. Ignored when no review "
         "queue is installed.",
         method="_parsed_only",
     )
-    modified_since = filters.IsoDateTimeFilter(
+    modified_since = _IsoDateTimeFilter(
         label="Modified since",
         help_text="ISO 8601 date or date-time, e.g. 2026-11-20 or 2026-11-20T08:00:00Z.",
         method="_parsed_only",
     )
-    iso = filters.NumberFilter(
+    iso = _NumberFilter(
         label="ISO", help_text="ISO or exposure index, e.g. 800.", method="_parsed_only", min_value=1
     )
-    white_balance = filters.NumberFilter(
+    white_balance = _NumberFilter(
         label="White balance (K)",
         help_text="Colour temperature in kelvin, e.g. 5600.",
         method="_parsed_only",
@@ -118,23 +150,23 @@ class ClipFilter(filters.FilterSet):  # type: ignore[misc]  # django-filter ship
         "Shutter", "Shutter angle or speed as recorded, e.g. 180° or 1/48 (any case).", max_length=20
     )
     iris = _text("Iris", "Aperture as recorded, e.g. T2.3 or F5.6 (any case).", max_length=20)
-    focal_length = filters.NumberFilter(
+    focal_length = _NumberFilter(
         label="Focal length (mm)",
         help_text="Focal length in millimetres, e.g. 40.",
         method="_parsed_only",
         min_value=0,
     )
-    sensor_fps = filters.NumberFilter(
+    sensor_fps = _NumberFilter(
         label="Sensor FPS",
         help_text="Capture frame rate, e.g. 48 for off-speed.",
         method="_parsed_only",
         min_value=0,
     )
     look = _text("Look / LUT", "Look or LUT name as recorded (any case).", max_length=200)
-    has_cdl = filters.BooleanFilter(
+    has_cdl = _BooleanFilter(
         label="Has a CDL", help_text="true: clips with an ASC CDL; false: the others.", method="_parsed_only"
     )
-    ordering = filters.ChoiceFilter(
+    ordering = _ChoiceFilter(
         label="Sort by",
         help_text="name, timecode, day or modified; prefix - to reverse. Default: name.",
         choices=ORDERING_CHOICES,

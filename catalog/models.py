@@ -316,6 +316,13 @@ class Clip(models.Model):
             models.Index(Upper("look"), models.F("project"), name="clip_look_ci"),
             models.Index(fields=["project", "start_tc", "name", "id"], name="clip_timecode"),
             GinIndex(clip_cast_folded(), name="clip_cast_folded_gin"),
+            # Clips short of copies (copies_lt=1 or 2): a small index, read in name order
+            # or index-only when collecting, instead of visiting every such clip's row.
+            models.Index(
+                fields=["project", "name", "id"],
+                condition=models.Q(min_verified_copies__lt=2),
+                name="clip_short_of_copies",
+            ),
         ]
 
     def __str__(self) -> str:

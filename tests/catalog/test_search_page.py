@@ -127,7 +127,7 @@ def test_page_query_count_does_not_grow_with_rows(sw: SearchWorld, django_assert
     client = sw.world.client("editor")
 
     def run() -> str:
-        # session, user, project ids, capped count, the page's ids, those clips, facets,
+        # session, user, project ids, capped count, the page's clips (ids sorted in a subquery), facets,
         # the project list, saved searches, the sign-off state of the page's days, the header's counts,
         # whether the user may request a restore anywhere (the selection bar's restore button).
         with django_assert_num_queries(11):
