@@ -25,7 +25,7 @@ from custody.services import handoff_receive
 from recovery.models import PracticeScenario
 from reelvault.management.commands.seed_demo import demo_content
 from tests.browser.conftest import ARTIFACTS, log_in, requires_chromium
-from tests.fixtures import PASSWORD
+from tests.fixtures import PASSWORD, ensure_roles
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -42,6 +42,7 @@ def test_a_trainer_resets_a_fixed_scenario_and_a_trainee_reads_the_page_on_a_tab
 ) -> None:
     settings.VAR_DIR = tmp_path
     settings.REELVAULT_DEMO_PASSWORD = PASSWORD
+    ensure_roles()  # an earlier transactional test may have flushed the roles the migrations made
     call_command("seed_practice", "--clips", "4", stdout=StringIO())
     corrupt = PracticeScenario.objects.select_related("volume", "media_file").get(kind="corrupt_copy")
     assert corrupt.media_file is not None
