@@ -190,11 +190,10 @@ def test_a_scheduled_scenario_drill_runs_where_its_copies_are_and_an_over_time_o
 
 
 def test_a_scenario_drill_job_goes_to_the_host_of_the_copies_that_remain(
-    media: Media, django_capture_on_commit_callbacks: object, settings: object
+    media: Media, django_capture_on_commit_callbacks: object
 ) -> None:
     Volume.objects.filter(pk=media.shuttle.pk).update(host="zz-cart-2")
     RestoreTarget.objects.filter(project=media.world.project).update(host="")
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # type: ignore[attr-defined]
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         response = media.world.client("dit").post(
             "/api/drills/", {"project": "FILM", "scenario": "tier_loss", "tier": "hot"}, format="json"
