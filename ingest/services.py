@@ -71,11 +71,11 @@ def _stale_after() -> timedelta:
 
 # How many finished files to record in one catalog transaction.
 RECORD_BATCH = 200
-# How often a running offload writes its progress row (phase, bytes, heartbeat).
-# The engine reports 4 times a second from the thread that reads the card; a
-# database round trip there stalls the copy, so the row is written at most
-# once a second (and at every change of phase). Pages poll it every second.
-PROGRESS_WRITE_SECONDS = 1.0
+# How often a running offload writes its progress row (phase, bytes, heartbeat):
+# settings.REELVAULT_OFFLOAD_PROGRESS_MS. The engine reports 4 times a second from
+# the thread that reads the card; a database round trip there stalls the copy, so
+# the row is written at most once a second by default (and at every change of
+# phase). Pages poll it every second.
 
 
 class OffloadError(Exception):
@@ -923,13 +923,14 @@ def _offload_job_run(
         recorder = _Recorder(job=job, actor=actor, destinations=volumes, clip_of=clip_of)
         last_check: list[float] = [0.0, -1]
         last_write: list[tuple[float, str]] = [(0.0, "")]
+        progress_every = settings.REELVAULT_OFFLOAD_PROGRESS_MS / 1000
 
         def progress(snapshot: ProgressSnapshot) -> None:
             now = time.monotonic()
             if on_progress is not None:
                 on_progress(snapshot)
             written_at, written_phase = last_write[0]
-            if now - written_at >= PROGRESS_WRITE_SECONDS or snapshot.phase != written_phase:
+            if now - written_at >= progress_every or snapshot.phase != written_phase:
                 last_write[0] = (now, snapshot.phase)
                 _progress_write(job, snapshot)
             # Read the DIT's cancel and pause at most once a second (the engine calls

@@ -273,6 +273,8 @@ REELVAULT_QUEUE_ALERT_SECONDS = env_int("REELVAULT_QUEUE_ALERT_SECONDS", 600)
 # batches of work. Small enough for that overlap, large enough that the sync per
 # batch costs little.
 REELVAULT_OFFLOAD_BATCH_MB = env_int("REELVAULT_OFFLOAD_BATCH_MB", 256)
+# How often a running offload writes its progress row (milliseconds; the pages poll every second).
+REELVAULT_OFFLOAD_PROGRESS_MS = env_int("REELVAULT_OFFLOAD_PROGRESS_MS", 1000)
 # README "Offload": card MB/s assumed for the time estimate until this host has offloaded
 # 100 MB cards (then the median of its last five is used).
 REELVAULT_OFFLOAD_ASSUMED_MBPS = env_int("REELVAULT_OFFLOAD_ASSUMED_MBPS", 150)

@@ -88,6 +88,9 @@ def journey(media: Media, base_url: str, browser: Browser, width: int) -> None:
     page.get_by_label("Search", exact=True).press("Enter")
     results = page.locator("#search-results a.clip-link")
     expect(results).to_have_text([first.name, second.name, third.name])
+    # Typing also searches 400 ms after the last key: let that second swap land before ticking,
+    # or it replaces the rows (and their ticks) under the cursor.
+    page.wait_for_load_state("networkidle")
     # Marks read as words; the cast stays on one line with the rest counted.
     row = page.locator("#search-results tbody tr").first
     expect(row).to_contain_text("Ava Stone, Ben Okafor +2 more")

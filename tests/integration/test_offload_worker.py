@@ -93,7 +93,12 @@ def test_a_worker_killed_mid_offload_is_resumed_without_recopying_finished_batch
 ) -> None:
     # Small batches so some are final before the kill; a short stale time so
     # the dead runner is noticed quickly.
-    env = {"REELVAULT_OFFLOAD_BATCH_MB": "16", "REELVAULT_JOB_STALE_SECONDS": "2"}
+    # Progress written at every engine report, so the test sees files done while the job runs.
+    env = {
+        "REELVAULT_OFFLOAD_BATCH_MB": "16",
+        "REELVAULT_JOB_STALE_SECONDS": "2",
+        "REELVAULT_OFFLOAD_PROGRESS_MS": "0",
+    }
     os.environ.update(env)
     log = str(tmp_path_factory.mktemp("worker") / "worker.log")
     try:
@@ -111,8 +116,10 @@ def test_a_worker_killed_mid_offload_is_resumed_without_recopying_finished_batch
             destinations=destinations,
             within_ingest_roots=False,
         )
-        wait_for(job.pk, "copying")
-        first.kill()
+        try:
+            wait_for(job.pk, "copying")
+        finally:
+            first.kill()  # also when the wait failed: a live worker would take later tests' jobs
         second = start_worker(settings.REELVAULT_HOSTNAME, log)
         try:
             time.sleep(2.5)
