@@ -82,19 +82,13 @@ class RulesForm(forms.Form):
         }
 
 
-class ClipEditForm(forms.Form):
-    """Every hand-editable field of one clip (metadata.edits.EDITABLE_CLIP_FIELDS)."""
+class _CameraSettingsFields(forms.Form):
+    """The camera settings (CAMERA_FIELDS) as the single and the bulk edit forms take them.
 
-    scene = forms.CharField(required=False, max_length=32)
-    take = forms.CharField(required=False, max_length=16)
-    circled = forms.BooleanField(required=False)
-    camera = forms.CharField(required=False, max_length=20)
-    reel = forms.CharField(required=False, max_length=64)
-    cast = forms.CharField(required=False, help_text="Names separated by commas.")
-    location = forms.CharField(required=False, max_length=200)
-    lens = forms.CharField(required=False, max_length=120)
-    start_tc = forms.CharField(required=False, max_length=11, label="Start TC", help_text="HH:MM:SS:FF")
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    Django puts a base form's fields first; the subclasses' ``field_order`` lists
+    their own fields so the camera settings follow them, under their heading.
+    """
+
     iso = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, label="ISO")
     white_balance_k = forms.IntegerField(
         required=False,
@@ -112,6 +106,24 @@ class ClipEditForm(forms.Form):
         required=False, min_value=Decimal("0.001"), max_digits=7, decimal_places=3, label="Sensor FPS"
     )
     look = forms.CharField(required=False, max_length=200, label="Look / LUT")
+
+
+class ClipEditForm(_CameraSettingsFields):
+    """Every hand-editable field of one clip (metadata.edits.EDITABLE_CLIP_FIELDS)."""
+
+    field_order = [
+        *("scene", "take", "circled", "camera", "reel", "cast", "location", "lens", "start_tc", "notes")
+    ]
+    scene = forms.CharField(required=False, max_length=32)
+    take = forms.CharField(required=False, max_length=16)
+    circled = forms.BooleanField(required=False)
+    camera = forms.CharField(required=False, max_length=20)
+    reel = forms.CharField(required=False, max_length=64)
+    cast = forms.CharField(required=False, help_text="Names separated by commas.")
+    location = forms.CharField(required=False, max_length=200)
+    lens = forms.CharField(required=False, max_length=120)
+    start_tc = forms.CharField(required=False, max_length=11, label="Start TC", help_text="HH:MM:SS:FF")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     @staticmethod
     def initial_from(clip: Clip) -> dict[str, Any]:
@@ -135,9 +147,10 @@ class ClipEditForm(forms.Form):
         return data
 
 
-class BulkEditForm(forms.Form):
+class BulkEditForm(_CameraSettingsFields):
     """Values to set on every selected clip; empty fields are left as they are."""
 
+    field_order = ["scene", "take", "circled", "camera", "reel", "cast", "location", "lens", "notes"]
     scene = forms.CharField(required=False, max_length=32)
     take = forms.CharField(required=False, max_length=16)
     circled = forms.ChoiceField(
@@ -149,23 +162,6 @@ class BulkEditForm(forms.Form):
     location = forms.CharField(required=False, max_length=200)
     lens = forms.CharField(required=False, max_length=120)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    iso = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, label="ISO")
-    white_balance_k = forms.IntegerField(
-        required=False,
-        min_value=1000,
-        max_value=20000,
-        label="White balance (K)",
-        help_text="Kelvin, e.g. 5600.",
-    )
-    shutter = forms.CharField(required=False, max_length=20, help_text="An angle (172.8°) or a speed (1/48).")
-    iris = forms.CharField(required=False, max_length=20, help_text="T2.3 or F5.6.")
-    focal_length_mm = forms.DecimalField(
-        required=False, min_value=Decimal("0.1"), max_digits=6, decimal_places=1, label="Focal length (mm)"
-    )
-    sensor_fps = forms.DecimalField(
-        required=False, min_value=Decimal("0.001"), max_digits=7, decimal_places=3, label="Sensor FPS"
-    )
-    look = forms.CharField(required=False, max_length=200, label="Look / LUT")
     clips = forms.ModelMultipleChoiceField(queryset=Clip.objects.none(), widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
