@@ -9,6 +9,10 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reelvault.settings")
+    # A command's first step that needs no database runs while Django sets up (core/prelude.py).
+    from reelvault.preludes import start_for
+
+    start_for(sys.argv)
     from reelvault.cli import run_django_command
 
     run_django_command(sys.argv)

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from copyengine import mhl
+from core import prelude
 from core.commands import ReelvaultCommand
 from ingest import services
 
@@ -21,7 +22,10 @@ class Command(ReelvaultCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         root: Path = options["path"].absolute()
         try:
-            report = mhl.verify_folder(root, drop_cache=True, workers=2)
+            # Begun by manage.py while Django set up (core/prelude.py), else verified here.
+            report = prelude.take(
+                "mhl_verify", root, lambda: mhl.verify_folder(root, drop_cache=True, workers=2)
+            )
         except mhl.MHLError as exc:
             raise CommandError(str(exc)) from exc
         for check in report.files:
