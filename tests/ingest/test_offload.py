@@ -293,12 +293,13 @@ def test_read_back_of_a_batch_overlaps_the_copy_of_the_next(tmp_path: Path) -> N
 
 def test_cancel_while_a_failing_destination_is_read_back_reports_its_failure(tmp_path: Path) -> None:
     # Batch 1 is read back (and its drive found gone) while batch 2 is copied;
-    # the offload is cancelled during batch 2. Batch 1's copy must say why it
-    # failed, not merely "cancelled".
+    # the offload is cancelled during batch 2, once the read-back has failed.
+    # Batch 1's copy must say why it failed, not merely "cancelled".
     rng = random.Random(12)
     card = write_card(tmp_path / "card", {"A.mov": rng.randbytes(200_000), "B.mov": rng.randbytes(200_000)})
     (tmp_path / "d").mkdir()
     cancel = threading.Event()
+    read_back_failed = threading.Event()
 
     class GoneOnReadBack(LocalDestination):
         def open_writer(self, label: str) -> LocalCardWriter:
@@ -307,10 +308,12 @@ def test_cancel_while_a_failing_destination_is_read_back_reports_its_failure(tmp
 
             def hooked_begin(relpath: str, *, size: int, mtime_ns: int) -> LocalPendingCopy:
                 if relpath == "B.mov":
+                    assert read_back_failed.wait(timeout=30), "batch 1 was never read back"
                     cancel.set()
                 return begin(relpath, size=size, mtime_ns=mtime_ns)
 
             def gone(pending: PendingCopy, **kwargs: Any) -> str:
+                read_back_failed.set()
                 raise DestinationError("destination d vanished: reconnect it and re-run", reason="vanished")
 
             writer.begin = hooked_begin  # type: ignore[method-assign]
