@@ -416,6 +416,7 @@ def offload_card(
     batch_files: int = DEFAULT_BATCH_FILES,
     chunk_size: int = hashing.CHUNK_SIZE,
     pause: threading.Event | None = None,
+    scan: CardScan | None = None,
 ) -> OffloadResult:
     """Copy the card at ``source`` to ``<destination>/<label>/`` on every destination.
 
@@ -436,6 +437,11 @@ def offload_card(
     is verified at the destinations is hashed, not copied again. With a
     ``pause`` event given, ``on_progress`` is also called at each batch end
     (besides the usual at most 4 calls a second), so the caller can decide there.
+
+    ``scan`` is the caller's own ``scan_card(source)`` made just before, used
+    instead of walking the card again (a card of image sequences holds
+    100,000 files: a second walk is seconds on a card reader). Files that
+    changed since are caught when they are read (size, type).
     """
     # Step 1: arguments, overlaps.
     source = Path(source).absolute()
@@ -458,7 +464,9 @@ def offload_card(
     _refuse_overlaps(source, destinations, label)
 
     # Step 2: scan.
-    full_scan = scan_card(source)
+    if scan is not None and scan.root.absolute() != source:
+        raise OffloadRefusedError(f"the scan given is of {scan.root}, not of the card {source}")
+    full_scan = scan if scan is not None else scan_card(source)
     scan, excluded = _apply_exclude(full_scan, exclude)
     run = _Run(
         scan=scan,

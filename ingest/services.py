@@ -958,6 +958,7 @@ def _offload_job_run(
             cancel=cancel,
             pause=pause,
             batch_bytes=settings.REELVAULT_OFFLOAD_BATCH_MB * 1024 * 1024,
+            scan=scan,  # walked once here for the clip groups; not again in the engine
         )
         recorder.flush()
     except (OffloadRefusedError, mhl.MHLError, OSError) as exc:

@@ -1204,3 +1204,23 @@ def test_four_gigabyte_file_with_bounded_memory(tmp_path: Path) -> None:
     assert copy.stat().st_size == size
     assert copy.stat().st_mtime_ns == big.stat().st_mtime_ns
     assert xxh128_file(copy) == xxh128_file(big)
+
+
+def test_the_engine_copies_the_scan_it_is_given_and_refuses_another_cards(tmp_path: Path) -> None:
+    card = write_card(tmp_path / "card", {"A.mov": b"a" * 5000, "B.mov": b"b" * 7000})
+    scan = scan_card(card)
+    (card / "C.mov").write_bytes(b"c" * 100)  # arrived after the scan: not part of this offload
+    (tmp_path / "d").mkdir()
+
+    result = offload_card(
+        source=card, destinations=[LocalDestination(tmp_path / "d")], label=LABEL, scan=scan
+    )
+
+    assert result.safe_to_format, result.not_safe_reasons()
+    assert sorted(f.relpath for f in result.files) == ["A.mov", "B.mov"]
+    assert sorted(card_files(tmp_path / "d" / LABEL)) == ["A.mov", "B.mov"]
+    other = write_card(tmp_path / "other", {"X.mov": b"x"})
+    with pytest.raises(OffloadRefusedError, match="not of the card"):
+        offload_card(
+            source=card, destinations=[LocalDestination(tmp_path / "d")], label="A002", scan=scan_card(other)
+        )

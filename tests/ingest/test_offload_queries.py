@@ -100,3 +100,27 @@ def test_queuing_the_metadata_of_a_card_takes_the_same_queries_for_any_number_of
     assert MetadataExtraction.objects.filter(state=MetadataExtraction.State.QUEUED).count() == clips
     # Clip ids, their files, copies and volumes, the upsert of the jobs: not per clip.
     assert len(captured.captured_queries) <= 6, [q["sql"] for q in captured.captured_queries]
+
+
+def test_the_command_walks_the_card_once_to_create_the_job_and_once_to_run_it(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A card of image sequences holds 100,000 files: each walk of it is seconds on a card reader.
+    from copyengine import offload as engine
+    from ingest import services
+
+    walked: list[Path] = []
+    real_scan = engine.scan_card
+
+    def counting_scan(source: Path) -> engine.CardScan:
+        walked.append(Path(source))
+        return real_scan(source)
+
+    monkeypatch.setattr(engine, "scan_card", counting_scan)
+    monkeypatch.setattr(services, "scan_card", counting_scan)
+    card = card_of(tmp_path / "cards", "A004", clips=3)
+
+    offload_queries(card, tmp_path)
+
+    assert walked == [card, card]  # job creation (camera, day), then the run (clip groups and the copy)
+    assert Copy.objects.filter(media_file__card__label="A004", state=Copy.State.VERIFIED).count() == 12
