@@ -43,6 +43,7 @@ from alerts.models import (
 )
 from alerts.outbox import deliveries_enqueue, deliveries_send, deliveries_send_pending, delivery_new
 from catalog.audit import audit_lock, audit_record
+from catalog.display import when_text
 from catalog.models import Project
 from catalog.permissions import AnyUser, Cap, members_with
 
@@ -448,7 +449,7 @@ def _escalate(alert_id: int, *, now: datetime, level: int = 0, seconds: int | No
     )
     body = (
         f"Nobody acknowledged this {alert.severity} alert within {minutes} min "
-        f"(raised {alert.first_seen_at:%Y-%m-%d %H:%M %Z}, {alert.occurrences} occurrence(s)).\n\n"
+        f"(raised {when_text(alert.first_seen_at)}, {alert.occurrences} occurrence(s)).\n\n"
         + alert_text(alert)
     )
     notify(

@@ -3,7 +3,8 @@ from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig
-from django.utils import timezone
+
+from catalog.display import when_text
 
 
 class CustodyConfig(AppConfig):
@@ -43,7 +44,7 @@ def _in_transit(volume: Any) -> str | None:
     handoff = in_transit_for(volume=volume)
     if handoff is None:
         return None
-    return f"in transit to {handoff.to_name} since {timezone.localtime(handoff.handed_at):%Y-%m-%d %H:%M %Z}"
+    return f"in transit to {handoff.to_name} since {when_text(handoff.handed_at)}"
 
 
 def _formatted_at(volume: Any) -> datetime | None:

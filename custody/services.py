@@ -34,6 +34,7 @@ from alerts.checks import volume_space_check
 from alerts.models import Severity
 from alerts.services import alert_raise, alert_resolve_key
 from catalog.audit import audit_record, model_snapshot
+from catalog.display import when_text
 from catalog.models import MediaFile, Membership, Project, Volume
 from catalog.permissions import AnyUser
 from catalog.policy import card_safe_to_format
@@ -817,7 +818,7 @@ def volumes_unreported_mark(*, now: datetime | None = None) -> list[int]:
     for volume in stale:
         when = volume.last_report
         reason = (
-            f"{volume.host} has not reported it since {timezone.localtime(when):%Y-%m-%d %H:%M %Z}"
+            f"{volume.host} has not reported it since {when_text(when)}"
             if when is not None
             else f"{volume.host} has never reported it"
         )
@@ -916,7 +917,7 @@ def card_format_confirm(
     if last is not None and (newest.first() or last.formatted_at) <= last.formatted_at:
         raise CustodyError(
             f"card {card.label} was already confirmed formatted on "
-            f"{timezone.localtime(last.formatted_at):%Y-%m-%d %H:%M %Z}; nothing was offloaded from it since"
+            f"{when_text(last.formatted_at)}; nothing was offloaded from it since"
         )
     files = MediaFile.objects.filter(card=card).count()
     confirmation = CardFormat(

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from catalog.audit import audit_head
+from catalog.display import when_text
 from catalog.models import Copy, DaySignOff, Project, ShootDay
 from dashboard.pdf import ReportPdf
 from dashboard.selectors import (
@@ -146,7 +147,7 @@ def daily_report_data(*, project: Project, report_date: date) -> dict[str, Any]:
 
 
 def _local(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+    return when_text(moment)
 
 
 def _signoff_history(*, day_ids: set[int]) -> dict[int, list[DaySignOff]]:

@@ -29,6 +29,7 @@ from alerts.models import Delivery
 from alerts.outbox import deliveries_enqueue, delivery_new
 from alerts.services import notify
 from catalog.audit import audit_record
+from catalog.display import when_text
 from catalog.models import DaySignOff, Project, ShootDay, Volume
 from catalog.permissions import AnyUser, Cap, Refused, members_with, refuse, user_can
 from dashboard import reports
@@ -125,9 +126,7 @@ def _sign_off(*, actor: AnyUser, day: ShootDay, comment: str) -> DaySignOff | li
     figures = day_figures(day=day)
     reasons = list(figures.blockers) + checklist_blockers(day=day)  # a required wrap checklist
     if figures.signed_off and figures.signoff is not None:
-        reasons.insert(
-            0, f"already signed off by {figures.signoff.actor} at {figures.signoff.at:%Y-%m-%d %H:%M}"
-        )
+        reasons.insert(0, f"already signed off by {figures.signoff.actor} at {when_text(figures.signoff.at)}")
     if reasons:
         # Committed with this transaction: the refusal stays in the audit log.
         audit_record(

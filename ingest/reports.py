@@ -18,6 +18,7 @@ from pathlib import Path
 from django.utils import timezone
 from fpdf import FPDF
 
+from catalog.display import when_text
 from catalog.models import Clip
 from copyengine import fsnames, mhl
 from formats.units import format_bytes
@@ -183,8 +184,8 @@ def transfer_report(*, job: OffloadJob) -> TransferReport:
 
 
 def local_time(moment: datetime | None) -> str:
-    """A moment in the site's time zone, with the zone: "2026-11-02 18:40:12 CET"."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "—"
+    """A moment in local time with its zone, as the pages show it: "Nov. 2, 2026, 6:40 p.m. CET"."""
+    return when_text(moment)
 
 
 def duration(seconds: float) -> str:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from catalog.display import when_text
 from catalog.models import Copy, MediaFile, Project, ShootDay, Volume
 from catalog.volumes import volume_card_formatted
 from formats.cardformat import CardFormat, recognise_card
@@ -93,9 +94,8 @@ def cards_offloaded_not_formatted(*, project: Project, labels: list[str]) -> dic
             continue
         formatted = volume_card_formatted(volume=job.card)
         if formatted is None or formatted < job.created_at:
-            when = timezone.localtime(job.created_at)
             warnings[label] = (
-                f"card {job.label} was already offloaded on {when:%Y-%m-%d %H:%M %Z} (offload {job.pk}) "
+                f"card {job.label} was already offloaded on {when_text(job.created_at)} (offload {job.pk}) "
                 "and not recorded as formatted since"
             )
     return warnings

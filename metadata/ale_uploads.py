@@ -14,6 +14,7 @@ import hashlib
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.display import when_text
 from catalog.models import Project
 from catalog.permissions import AnyUser
 from formats.ale import DEFAULT_MAX_BYTES
@@ -69,7 +70,7 @@ def ale_upload_apply(*, actor: AnyUser, upload: AleUpload, expect_digest: str) -
     """
     upload = AleUpload.objects.select_for_update(of=("self",)).select_related("project").get(pk=upload.pk)
     if upload.applied_at is not None:
-        raise ValueError(f"{upload.filename} was already applied at {upload.applied_at:%Y-%m-%d %H:%M}")
+        raise ValueError(f"{upload.filename} was already applied at {when_text(upload.applied_at)}")
     plan = ale_import_execute(
         actor=actor,
         project=upload.project,

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from catalog.display import when_text
 from catalog.models import Clip, Project
 from catalog.permissions import Cap, access_clip, access_project, user_can
 from formats.ale import DEFAULT_MAX_BYTES
@@ -361,7 +362,7 @@ def ale_preview(request: HttpRequest, upload_id: int) -> HttpResponse:
         request.user, upload_id, refusal="ale.import" if request.method == "POST" else ""
     )
     if upload.applied_at is not None:
-        messages.info(request, f"{upload.filename} was applied at {upload.applied_at:%Y-%m-%d %H:%M}.")
+        messages.info(request, f"{upload.filename} was applied at {when_text(upload.applied_at)}.")
         return redirect("ale-page", code=upload.project.code)
     if request.method == "POST":
         try:

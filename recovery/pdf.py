@@ -7,6 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 from fpdf import FPDF
 
+from catalog.display import when_text
 from recovery.models import Incident
 
 
@@ -16,7 +17,7 @@ def _latin1(text: str) -> str:
 
 
 def _when(at: datetime | None) -> str:
-    return f"{timezone.localtime(at):%Y-%m-%d %H:%M %Z}" if at else "-"
+    return when_text(at, empty="-")
 
 
 def incident_pdf(incident: Incident) -> bytes:

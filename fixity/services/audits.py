@@ -46,6 +46,7 @@ from alerts.models import Severity
 from alerts.services import alert_raise, alert_resolve_key
 from catalog.audit import audit_record
 from catalog.copies import CopyCheck, Found, copies_record
+from catalog.display import when_text
 from catalog.models import Copy, Volume
 from catalog.permissions import AnyUser
 from catalog.volumes import VolumeIdentityError, volume_expected_offline, volume_identity_verify
@@ -298,7 +299,7 @@ def _unreachable_alert(*, volume: Volume, state: VolumeFixity) -> bool:
         key=_unreachable_key(volume),
         kind="fixity.unreachable",
         severity=Severity.WARNING,
-        title=f"{volume.project.code}: {volume.label} unreachable since {since:%Y-%m-%d %H:%M %Z}",
+        title=f"{volume.project.code}: {volume.label} unreachable since {when_text(since)}",
         body=f"Audits cannot read {volume.label} ({volume.location}) "
         f"on {state.unreachable_host or 'its host'}: "
         f"{state.unreachable_reason}\nIts copies keep their last proof, but nothing proves them now. "

@@ -185,7 +185,9 @@ def test_the_pdf_is_a_document_a_studio_files(site: Site, settings: Any) -> None
     ).stdout
     assert "DAILY ARCHIVE REPORT" in text and "FILM" in text and "Monday 02 November 2026" in text
     assert "3 verified copies on 2 kind(s) of media, 1 off-site" in text
-    assert re.search(r"Signed off by producer on \d{4}-\d{2}-\d{2} \d{2}:\d{2} CET", text)
+    # As the pages show a moment: "Dec. 6, 2026, 2:35 p.m. CET" (catalog.display).
+    local = r"[A-Z][a-z]+\.? \d{1,2}, \d{4}, (\d{1,2}(:\d{2})? [ap]\.m\.|noon|midnight) CET"
+    assert re.search(rf"Signed off by producer on {local}", text)
     assert "Cards released for reformat: A001, B001." in text
     assert "Footage" in text and "400.0 GB" in text  # the day's 0.4 TB in the unit it calls for
     assert "Trends per shoot day" in text and "Every day of the project" in text
@@ -193,7 +195,7 @@ def test_the_pdf_is_a_document_a_studio_files(site: Site, settings: Any) -> None
     assert re.search(r"Page 1 of \d", text)
     assert "T" not in re.findall(r"\d{4}-\d{2}-\d{2}(T)\d{2}", text)  # no ISO timestamps
     # The HTML and the email show the same local time, never an ISO timestamp.
-    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} CET", report.html)
+    assert re.search(local, report.html)
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", report.html)
     assert "400.0 GB" in report.html and " TB</td>" not in report.html
 
