@@ -885,50 +885,13 @@ def scenario_memory(args: argparse.Namespace, work: Path, env: dict[str, str]) -
             file=sys.stderr,
         )
         make_clip_card(card, mib * MIB, args.clips)
-        floor = write_floor(work / "dest", 2 * mib * MIB, cgroup)
-        print(
-            f"  write floor: both copies written and synced by dd in the group: {floor:.2f} s",
-            file=sys.stderr,
-        )
         found = paired(
             "memcg", args.pairs, card, [work / "dest", work / "dest"], env, cgroup=cgroup, card_disk=disk
         )
     finally:
         cgroup.close()
         disk.close()
-    return {
-        "card_MiB": mib,
-        "clips": args.clips,
-        "memory_limit_MiB": limit // MIB,
-        "write_floor_s": floor,
-        "over_floor": spread([row["reelvault"]["seconds"] / floor for row in found["pairs"]]),
-        # No tool that writes both copies can beat the script by more than this on this disk.
-        "ceiling": spread([row["naive"]["seconds"] / floor for row in found["pairs"]]),
-        **found,
-    }
-
-
-def write_floor(folder: Path, size: int, cgroup: MemoryCgroup) -> float:
-    """Seconds to write ``size`` bytes (both copies of the card) through the page cache and sync them.
-
-    What every verified offload must pay on this disk whatever it does about
-    the card: ``dd`` of zeros, buffered, 8 MiB blocks, ``conv=fsync``, in the
-    same memory group as the contenders, cache dropped first.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "write-floor.bin"
-    settle(folder)
-    drop_caches()
-    start = time.perf_counter()
-    subprocess.run(
-        ["dd", "if=/dev/zero", f"of={target}", "bs=8M", f"count={size // (8 * MIB)}", "conv=fsync"],
-        check=True,
-        capture_output=True,
-        preexec_fn=cgroup.enter,
-    )
-    seconds = time.perf_counter() - start
-    target.unlink()
-    return seconds
+    return {"card_MiB": mib, "clips": args.clips, "memory_limit_MiB": limit // MIB, **found}
 
 
 # Realistic, distinct speeds (MB/s): the card reader, a RAID, a shuttle SSD (writes slower than reads).
@@ -1036,14 +999,6 @@ def report_scenarios(found: dict[str, dict[str, Any]]) -> None:
             "cart": f"cart ({figures.get('card_MiB')} MiB, separate devices)",
         }.get(name, f"one disk, {figures['card_MiB']} MiB card, {figures['clips']} clips")
         line(label, figures)
-        if name == "memcg":
-            o, c = figures["over_floor"], figures["ceiling"]
-            print(
-                f"      write floor (both copies by dd, synced, same group): {figures['write_floor_s']:.2f} "
-                f"s; reelvault / floor {o['median']:.2f}x ({o['min']:.2f}-{o['max']:.2f}); "
-                f"naive / floor {c['median']:.2f}x ({c['min']:.2f}-{c['max']:.2f}): "
-                "no tool writing both copies can beat the script by more here"
-            )
         if name == "cart":
             o = figures["over_floor"]
             busy = ", ".join(f"{device} {seconds:.2f} s" for device, seconds in figures["busy_s"].items())
