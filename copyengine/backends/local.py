@@ -81,6 +81,36 @@ def _temp_name(name: str) -> str:
     return f".{digest.hexdigest()}{PARTIAL_SUFFIX}"
 
 
+_SYNC_FILE_RANGE_WAIT_BEFORE = 1
+_SYNC_FILE_RANGE_WRITE = 2
+_sync_file_range = getattr(_libc, "sync_file_range", None)
+if _sync_file_range is not None:
+    _sync_file_range.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+
+
+def _start_writeback(fd: int, offset: int, length: int, previous: int) -> None:
+    """Start writing ``length`` bytes at ``offset`` to the device now; settle what came before.
+
+    A streaming writer that leaves its pages dirty until the batch's fsync
+    lets gigabytes pile up, and the kernel then throttles it (hard in a
+    memory cgroup smaller than the card). Starting writeback per chunk keeps
+    the device busy from the first chunk and the dirty pages few; then the
+    chunk before (from ``previous`` to ``offset``), handed to the device one
+    chunk ago, is waited for and its clean pages let go (the read-back reads
+    the device, not the cache). The batch's fsync still makes the copy
+    durable: this only starts I/O early. Errors are left to that fsync.
+    """
+    if _sync_file_range is None:
+        return
+    _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+    if offset > previous:
+        _sync_file_range(fd, previous, offset - previous, _SYNC_FILE_RANGE_WAIT_BEFORE)
+        try:
+            os.posix_fadvise(fd, previous, offset - previous, os.POSIX_FADV_DONTNEED)
+        except OSError:  # advice only: a file system without it keeps the pages
+            pass
+
+
 def _syncfs(fd: int) -> bool:
     """syncfs(2) if available; False if we must fsync file by file instead."""
     func = getattr(_libc, "syncfs", None)
@@ -335,6 +365,7 @@ class LocalPendingCopy(PendingCopy):
         self.temp = final.with_name(_temp_name(final.name))
         self.mtime_ns = mtime_ns
         self._fd: int | None = None
+        self._settled = 0  # bytes before this offset are written back and out of the page cache
         self.created = False
 
     def open(self) -> None:
@@ -348,11 +379,14 @@ class LocalPendingCopy(PendingCopy):
     def write(self, chunk: memoryview) -> None:
         assert self._fd is not None, "write after close"
         view = chunk
+        start = self.bytes_written
         try:
             while view:
                 written = os.write(self._fd, view)  # may be partial
                 view = view[written:]
                 self.bytes_written += written
+            _start_writeback(self._fd, start, self.bytes_written - start, self._settled)
+            self._settled = start
         except OSError as exc:
             raise self.writer._error(exc, "write", self.relpath) from exc
 

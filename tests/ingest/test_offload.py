@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xxhash
 
 from copyengine.backends import LocalDestination
 from copyengine.backends.base import PARTIAL_SUFFIX, DestinationError, PendingCopy
@@ -1224,3 +1225,50 @@ def test_the_engine_copies_the_scan_it_is_given_and_refuses_another_cards(tmp_pa
         offload_card(
             source=card, destinations=[LocalDestination(tmp_path / "d")], label="A002", scan=scan_card(other)
         )
+
+
+def resident_pages(path: Path) -> list[bool]:
+    """Which pages of ``path`` are in the page cache: mincore(2) over a shared mapping, nothing written."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    size = path.stat().st_size
+    vector = (ctypes.c_ubyte * ((size + mmap.PAGESIZE - 1) // mmap.PAGESIZE))()
+    with path.open("r+b") as stream, mmap.mmap(stream.fileno(), size) as mapped:
+        first = ctypes.c_char.from_buffer(mapped)
+        try:
+            found = libc.mincore(ctypes.c_void_p(ctypes.addressof(first)), ctypes.c_size_t(size), vector)
+            assert found == 0, os.strerror(ctypes.get_errno())
+        finally:
+            del first  # the mapping cannot close while a ctypes object points into it
+    return [bool(byte & 1) for byte in vector]
+
+
+def test_a_copy_being_written_does_not_pile_up_in_the_page_cache(tmp_path: Path) -> None:
+    # Streaming a card through the page cache until the batch's fsync let
+    # gigabytes of dirty pages pile up; in a memory cgroup smaller than the
+    # card the kernel then throttled the copy. Each chunk is now handed to the
+    # device as it is written, and the one before it, once on the device,
+    # leaves the cache: only the last chunk or two of a copy is ever resident.
+    chunk = 8 * 1024 * 1024
+    (tmp_path / "d").mkdir()
+    writer = LocalDestination(tmp_path / "d", name="d").open_writer(LABEL)
+    try:
+        pending = writer.begin("A001C001.mov", size=6 * chunk, mtime_ns=0)
+        data = memoryview(os.urandom(chunk))
+        for _ in range(6):
+            pending.write(data)
+        assert isinstance(pending, LocalPendingCopy)
+        resident = resident_pages(pending.temp)
+        per_chunk = chunk // os.sysconf("SC_PAGE_SIZE")
+        assert not any(resident[: 4 * per_chunk]), "the first four chunks are still in the page cache"
+        assert any(resident[5 * per_chunk :]), "the check is real: the last chunk written is still cached"
+        pending.close()
+        assert writer.make_durable([pending]) == {}
+        expected = xxhash.xxh3_128()
+        for _ in range(6):
+            expected.update(data)
+        assert writer.read_back(pending, on_bytes=lambda n: None) == expected.hexdigest()
+    finally:
+        writer.close()
