@@ -10,13 +10,16 @@ up, takes the child's result with ``take`` instead of doing the work itself.
 
 The step only reads. A command that fails first, or was asked something
 else, never takes it; a child that died without an answer (killed, out of
-memory) makes ``take`` do the work in the command itself.
+memory) makes ``take`` do the work in the command itself; a command that is
+killed takes its child with it (nothing keeps reading a card for nobody).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -35,11 +38,13 @@ def start(name: str, key: Hashable, fn: Callable[..., Any], /, *args: Any, **kwa
     exception it raised, pickled.
     """
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: do the work, send the outcome, never return into the parent's code
         status = 1
         try:
             os.close(read_fd)
+            _die_with(parent)
             try:
                 outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
             except Exception as exc:
@@ -61,6 +66,19 @@ def start(name: str, key: Hashable, fn: Callable[..., Any], /, *args: Any, **kwa
     thread.start()
     with _lock:
         _started[name] = (key, thread, received)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """In the child: be killed when the command's process ends, however it ends (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the child ends when its work does
+        pass
+    if os.getppid() != parent:  # the command died before the line above: nobody will read the answer
+        os._exit(1)
 
 
 def take(name: str, key: Hashable, otherwise: Callable[[], T]) -> T:

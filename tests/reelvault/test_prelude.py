@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,40 @@ def test_a_child_killed_before_it_answered_leaves_the_work_to_the_command() -> N
     prelude.start("probe", "A001", die)
 
     assert prelude.take("probe", "A001", lambda: "done here") == "done here"
+
+
+def test_a_command_killed_takes_its_child_with_it(tmp_path: Path) -> None:
+    # The child may be re-hashing a terabyte: it must not go on reading for nobody.
+    pid_file = tmp_path / "child.pid"
+    code = f"""
+import os, time
+from core import prelude
+
+def work():
+    open({str(pid_file)!r}, "w").write(str(os.getpid()))
+    time.sleep(60)
+
+prelude.start("probe", "A001", work)
+while not os.path.exists({str(pid_file)!r}):
+    time.sleep(0.01)
+time.sleep(0.1)
+os.kill(os.getpid(), 9)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == -9, result.stderr
+    child = int(pid_file.read_text())
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child), f"the prelude child {child} outlived the killed command"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie waiting for init to reap it is gone for our purpose
