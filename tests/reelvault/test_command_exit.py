@@ -8,27 +8,17 @@ still writing.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.reelvault.processes import python
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "reelvault.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return python("-c", textwrap.dedent(code))
 
 
 @pytest.mark.parametrize(
@@ -87,15 +77,7 @@ def test_a_thread_still_working_is_waited_for() -> None:
 
 
 def test_a_command_through_manage_py_keeps_its_status_and_message(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "mhl_verify", str(tmp_path)],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "reelvault.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = python("manage.py", "mhl_verify", str(tmp_path))
 
     assert result.returncode == 1
     assert f"{tmp_path} has no ASC MHL history" in result.stderr

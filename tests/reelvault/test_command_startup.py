@@ -7,29 +7,20 @@ not how long it took.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.reelvault.processes import python
 
 # Each is a tenth of a second or more at start-up, and none is needed to verify a folder.
 HEAVY = ["celery", "kombu", "fpdf", "rest_framework", "drf_spectacular", "boto3", "dashboard.services"]
 
 
 def imported_modules(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", *argv],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "reelvault.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = python("-X", "importtime", *argv)
     modules = {
         line.split("|")[-1].strip()
         for line in result.stderr.splitlines()
@@ -58,15 +49,7 @@ def test_a_task_defined_after_a_lean_start_up_is_sent_through_the_projects_celer
         f"import importlib; importlib.import_module({tasks_module!r}); "
         "from celery import current_app; print(current_app.main, current_app.conf.broker_url)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "reelvault.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = python("-c", code)
 
     assert result.returncode == 0, result.stderr
     main, broker = result.stdout.split()

@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,21 +19,13 @@ import pytest
 
 from core import prelude
 from tests.fixtures import child_env
+from tests.reelvault.processes import python
 
-ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = "mhl/ascmhl_v2/scenario_03_md5_added/A002R2EC"
 
 
 def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return python("manage.py", *args, env=child_env())
 
 
 @pytest.mark.django_db
@@ -121,9 +112,7 @@ while not os.path.exists({str(pid_file)!r}):
 time.sleep(0.1)
 os.kill(os.getpid(), 9)
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = python("-c", code)
     assert result.returncode == -9, result.stderr
     child = int(pid_file.read_text())
 
