@@ -120,14 +120,20 @@ def ascmhl_startup(repeat: int) -> float:
     return min(times)
 
 
-def whole_process_verify(card: Path, pairs: int) -> dict[str, object] | None:
+def whole_process_verify(card: Path, pairs: int, work: Path) -> dict[str, object] | None:
     """``manage.py mhl_verify`` against ``ascmhl-debug verify`` on one card, each a fresh process.
 
     What a DIT meets: interpreter start, imports, Django set-up, the verify,
-    exit. Alternating pairs (ours first in even pairs), every pair kept, with
-    the load average at each. The card gets one generation first (``ascmhl
-    create``). The folder is on no registered volume, so nothing is recorded.
-    Needs DATABASE_URL and REDIS_URL (Django starts); None without them.
+    exit. Three sides, their order rotated each round, every round kept with
+    the load average at each: ``cold`` is manage.py starting Django itself
+    (no command server), ``warm`` is manage.py with a command server running
+    (``make run`` starts one; the bench starts its own), ``ascmhl_debug`` the
+    reference tool. The card gets one generation first (``ascmhl create``).
+    The folder is on no registered volume, so nothing is recorded. Start-up
+    alone is timed the same way with ``manage.py version`` (Django set up,
+    the command found and run, nothing else). Before each verify the card's
+    pages are evicted from the page cache (``evict``). Needs DATABASE_URL and
+    REDIS_URL (Django starts); None without them.
     """
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")) or not ASCMHL_DEBUG.exists():
         return None
@@ -135,27 +141,82 @@ def whole_process_verify(card: Path, pairs: int) -> dict[str, object] | None:
         [str(ASCMHL), "create", str(card), "-h", "xxh128"], env=TOOL_ENV, capture_output=True, check=True
     )
     env = {key: value for key, value in TOOL_ENV.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["REELVAULT_COMMAND_SOCKET"] = str(work / "commands.sock")
+    cold_env = {**env, "REELVAULT_COMMAND_SERVER": "off"}
+    manage = [sys.executable, str(PROJECT_ROOT / "manage.py")]
     sides = {
-        "reelvault": [sys.executable, str(PROJECT_ROOT / "manage.py"), "mhl_verify", str(card)],
-        "ascmhl_debug": [str(ASCMHL_DEBUG), "verify", str(card)],
+        "cold": ([*manage, "mhl_verify", str(card)], cold_env),
+        "warm": ([*manage, "mhl_verify", str(card)], env),
+        "ascmhl_debug": ([str(ASCMHL_DEBUG), "verify", str(card)], env),
     }
-    subprocess.run(
-        sides["reelvault"], env=env, capture_output=True, check=False
-    )  # bytecode cached, as installed
+    startup = {"cold": ([*manage, "version"], cold_env), "warm": ([*manage, "version"], env)}
+    subprocess.run(sides["cold"][0], env=cold_env, capture_output=True, check=False)  # bytecode cached
+    server = subprocess.Popen(
+        [*manage, "command_server"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:
+            if "command server ready" in line:
+                break
+        else:
+            raise SystemExit(f"the command server did not start (exit {server.wait()})")
+        return {
+            "verify": rounds(sides, pairs, against="ascmhl_debug", before=lambda: evict(card)),
+            "startup": rounds(startup, pairs, against="cold"),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def evict(folder: Path) -> None:
+    """Drop ``folder``'s files from the page cache, so the next reader gets them from the device.
+
+    Our verify reads from the device anyway (it drops each file's pages before
+    reading it); without this, ``ascmhl-debug`` would read what the run before
+    it left in the cache. The programs themselves stay cached, as on a DIT's
+    machine where the tools ran before and the card just arrived.
+    """
+    for path in folder.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def rounds(
+    sides: dict[str, tuple[list[str], dict[str, str]]],
+    count: int,
+    *,
+    against: str,
+    before: Callable[[], None] = lambda: None,
+) -> dict[str, object]:
+    """Run each side once per round, the order rotated each round; per-round ratios ``against``/side.
+
+    ``before`` runs before each side (untimed).
+    """
+    names = list(sides)
     rows = []
-    for pair in range(pairs):
-        order = list(sides) if pair % 2 == 0 else list(reversed(sides))
+    for index in range(count):
+        order = names[index % len(names) :] + names[: index % len(names)]
         row: dict[str, float] = {}
         for side in order:
+            command, env = sides[side]
+            before()
             row[f"{side}_load"] = os.getloadavg()[0]
             start = time.perf_counter()
-            result = subprocess.run(sides[side], env=env, capture_output=True, check=False)
+            result = subprocess.run(command, env=env, capture_output=True, check=False)
             row[side] = time.perf_counter() - start
             if result.returncode != 0:
                 raise SystemExit(
-                    f"{' '.join(sides[side])} failed ({result.returncode}): {result.stderr.decode()}"
+                    f"{' '.join(command)} failed ({result.returncode}): {result.stderr.decode()}"
                 )
-        row["speedup"] = row["ascmhl_debug"] / row["reelvault"]
+        for side in names:
+            if side != against:
+                row[f"speedup_{side}"] = row[against] / row[side]
         rows.append(row)
 
     def spread(key: str) -> dict[str, float]:
@@ -163,13 +224,10 @@ def whole_process_verify(card: Path, pairs: int) -> dict[str, object] | None:
         return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
     return {
-        "pairs": rows,
-        "reelvault_s": spread("reelvault"),
-        "ascmhl_debug_s": spread("ascmhl_debug"),
-        "speedup": spread("speedup"),
-        "load": {
-            "median": statistics.median(r[k] for r in rows for k in ("reelvault_load", "ascmhl_debug_load"))
-        },
+        "rounds": rows,
+        **{f"{side}_s": spread(side) for side in names},
+        **{f"speedup_{side}": spread(f"speedup_{side}") for side in names if side != against},
+        "load": {"median": statistics.median(r[f"{side}_load"] for r in rows for side in names)},
     }
 
 
@@ -229,7 +287,7 @@ def main() -> None:
             else None
         )
         startup = ascmhl_startup(args.repeat) if have_tool else None
-        whole = whole_process_verify(fresh_copy(card, work / "whole" / card.name)(), args.pairs)
+        whole = whole_process_verify(fresh_copy(card, work / "whole" / card.name)(), args.pairs, work)
 
     def speedup(ours: dict[str, float], theirs: dict[str, float] | None) -> float | None:
         return round(theirs["total_s"] / ours["total_s"], 1) if theirs else None
@@ -251,20 +309,32 @@ def main() -> None:
         "seconds, best of", args.repeat, "| ascmhl start-up alone:", f"{startup:.3f} s" if startup else "n/a"
     )
     if whole is not None:
-        r, t, x = whole["reelvault_s"], whole["ascmhl_debug_s"], whole["speedup"]
+        verify, startup_rounds = whole["verify"], whole["startup"]
+        t = verify["ascmhl_debug_s"]
         print(
-            f"whole process, verify {args.files} files: manage.py mhl_verify {r['median']:.3f} s "
-            f"({r['min']:.3f}-{r['max']:.3f}), ascmhl-debug verify {t['median']:.3f} s "
-            f"({t['min']:.3f}-{t['max']:.3f}), speedup {x['median']:.2f}x ({x['min']:.2f}-{x['max']:.2f}); "
-            f"median of {args.pairs} alternating pairs, "
-            f"load {whole['load']['median']:.1f}"
+            f"whole process, verify {args.files} files, {args.pairs} rounds (order rotated), "
+            "medians (min-max), "
+            f"load {verify['load']['median']:.1f}: ascmhl-debug verify {t['median']:.3f} s "
+            f"({t['min']:.3f}-{t['max']:.3f})"
         )
-        for index, row in enumerate(whole["pairs"]):
+        for side, label in (("warm", "with the command server"), ("cold", "starting Django itself")):
+            r, x = verify[f"{side}_s"], verify[f"speedup_{side}"]
             print(
-                f"    pair {index + 1}: {row['reelvault']:.3f} s vs {row['ascmhl_debug']:.3f} s "
-                f"= {row['speedup']:.2f}x "
-                f"(load {row['reelvault_load']:.1f}/{row['ascmhl_debug_load']:.1f})"
+                f"    manage.py mhl_verify, {label}: {r['median']:.3f} s ({r['min']:.3f}-{r['max']:.3f}), "
+                f"{x['median']:.2f}x ascmhl-debug ({x['min']:.2f}-{x['max']:.2f})"
             )
+        for index, row in enumerate(verify["rounds"]):
+            print(
+                f"    round {index + 1}: warm {row['warm']:.3f} s, cold {row['cold']:.3f} s, "
+                f"ascmhl-debug {row['ascmhl_debug']:.3f} s = {row['speedup_warm']:.2f}x / "
+                f"{row['speedup_cold']:.2f}x (load {row['warm_load']:.1f})"
+            )
+        w, c, x = startup_rounds["warm_s"], startup_rounds["cold_s"], startup_rounds["speedup_warm"]
+        print(
+            f"start-up (manage.py version, whole process): with the command server {w['median']:.3f} s "
+            f"({w['min']:.3f}-{w['max']:.3f}), starting Django itself {c['median']:.3f} s "
+            f"({c['min']:.3f}-{c['max']:.3f}); {x['median']:.1f}x ({x['min']:.1f}-{x['max']:.1f})"
+        )
     else:
         print("(no whole-process figures: set DATABASE_URL and REDIS_URL so that manage.py can start)")
     if not have_tool:

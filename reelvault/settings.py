@@ -306,7 +306,15 @@ REELVAULT_DRILL_SAMPLE_CLIPS = env_int("REELVAULT_DRILL_SAMPLE_CLIPS", 3)
 REELVAULT_ALERTS_QUEUE = env_str("REELVAULT_ALERTS_QUEUE", "default")
 REELVAULT_BASE_URL = env_str("REELVAULT_BASE_URL", "http://127.0.0.1:8000")
 
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Without a mail server named (EMAIL_HOST), email is written to files under EMAIL_FILE_PATH: one to
+# read for each, instead of a failed SMTP attempt every few minutes. Every process on the machine
+# decides alike (`make run`'s services and a command typed in a shell). docker-compose names one.
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 # With DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend, one file per email

@@ -7,6 +7,7 @@ for the run, exactly as `make run` does, and stopped afterwards.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,11 @@ _started: dict[str, str] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Commands that tests start run the usual way, never in a developer's `make run` command server
+    # (tests/reelvault/test_command_server.py starts a server of its own and turns this on).
+    os.environ["REELVAULT_COMMAND_SERVER"] = "off"
+    # Workers and commands that tests start write email they send here, not into the checkout's var/.
+    os.environ.setdefault("EMAIL_FILE_PATH", str(Path(tempfile.gettempdir()) / "reelvault-test-outbox"))
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         _started.update(embedded.ensure_services())
         os.environ.update(_started)
