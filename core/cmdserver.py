@@ -35,6 +35,7 @@ from __future__ import annotations
 import array
 import json
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -46,12 +47,24 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 # Signals a terminal or a supervisor sends to the foreground command; the client passes them on.
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 4 * 1024 * 1024
+
+
+# Limits a process inherits from whoever started it; the fork takes the caller's.
+RLIMITS = (
+    "RLIMIT_CPU",
+    "RLIMIT_FSIZE",
+    "RLIMIT_DATA",
+    "RLIMIT_STACK",
+    "RLIMIT_CORE",
+    "RLIMIT_NOFILE",
+    "RLIMIT_AS",
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,49 @@ class Request:
     cwd: str
     env: dict[str, str]
     root: str
+    traits: dict[str, Any] = field(default_factory=dict)
+
+
+def traits() -> dict[str, Any]:
+    """What this process inherited that a fork of the server would not: umask, niceness, limits, cgroup."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    try:
+        cgroup = Path("/proc/self/cgroup").read_text()
+    except OSError:
+        cgroup = ""
+    return {
+        "umask": mask,
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "rlimits": {name: list(resource.getrlimit(getattr(resource, name))) for name in RLIMITS},
+        "cgroup": cgroup,
+    }
+
+
+def _check_traits(theirs: dict[str, Any]) -> None:
+    """Refuse a caller whose limits the fork could not take on (``_take_traits`` applies the rest)."""
+    mine = traits()
+    if set(theirs) != set(mine):
+        raise Refused("the caller did not say its umask, niceness, limits and control group")
+    if theirs["cgroup"] != mine["cgroup"]:
+        raise Refused("the caller runs in another control group (its memory and I/O limits would not apply)")
+    privileged = os.geteuid() == 0
+    if theirs["nice"] < mine["nice"] and not privileged:
+        raise Refused("the caller runs at a higher priority than the server may give")
+    for name, (_, hard) in theirs["rlimits"].items():
+        if name not in RLIMITS:
+            raise Refused(f"unknown limit {name}")
+        mine_hard = mine["rlimits"][name][1]
+        raises = mine_hard != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > mine_hard)
+        if raises and not privileged:
+            raise Refused(f"the caller's {name} is higher than the server's")
+
+
+def _take_traits(theirs: dict[str, Any]) -> None:
+    os.umask(theirs["umask"])
+    os.setpriority(os.PRIO_PROCESS, 0, theirs["nice"])
+    for name, (soft, hard) in theirs["rlimits"].items():
+        resource.setrlimit(getattr(resource, name), (soft, hard))
 
 
 class Refused(Exception):
@@ -309,6 +365,7 @@ class Server:
             request, fds = _receive(conn)
             if len(fds) != 3:
                 raise Refused("the caller did not pass stdin, stdout and stderr")
+            _check_traits(request.traits)
             if self.stale():
                 self._stale = True
                 raise Refused("the code changed since the command server started")
@@ -367,6 +424,7 @@ class Server:
             for stream in (sys.stdout, sys.stderr):
                 if os.isatty(stream.fileno()) and hasattr(stream, "reconfigure"):
                     stream.reconfigure(line_buffering=True)
+            _take_traits(request.traits)
             os.chdir(request.cwd)
             os.environ.clear()
             os.environ.update(request.env)
@@ -441,6 +499,7 @@ def _receive(conn: socket.socket) -> tuple[Request, list[int]]:
             cwd=str(fields["cwd"]),
             env={str(k): str(v) for k, v in fields["env"].items()},
             root=str(fields["root"]),
+            traits=dict(fields.get("traits") or {}),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         for fd in received:

@@ -68,7 +68,9 @@ def offer_command(argv: Sequence[str]) -> int | None:
         cwd = str(Path.cwd())
     except OSError:  # the working folder was removed: let the usual start say so
         return None
-    request = cmdserver.Request(argv=list(argv), cwd=cwd, env=dict(os.environ), root=str(BASE_DIR))
+    request = cmdserver.Request(
+        argv=list(argv), cwd=cwd, env=dict(os.environ), root=str(BASE_DIR), traits=cmdserver.traits()
+    )
     return cmdserver.offer(socket_path(), request)
 
 

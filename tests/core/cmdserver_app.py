@@ -4,8 +4,9 @@
     python tests/core/cmdserver_app.py call SOCKET ARG...
 
 ``serve`` runs a server whose commands are ``show`` (prints its working
-folder, arguments and $PROBE), ``echo-stdin``, ``exit N``, ``crash``,
-``sleep SECONDS`` (prints its pid first) and ``refuse`` (turned down). The
+folder, arguments and $PROBE), ``traits`` (umask, niceness, open-file
+limit), ``echo-stdin``, ``exit N``, ``crash``, ``sleep SECONDS`` (prints
+its pid first) and ``refuse`` (turned down). The
 code counts as changed while STALE_MARKER exists; the server then restarts
 itself, and the new one removes the marker. ``call`` offers ARG... to the
 server and exits with the command's status, or prints COLD and exits 99
@@ -15,6 +16,7 @@ when the server did not take it.
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -29,6 +31,10 @@ def run(request: cmdserver.Request) -> None:
     command, *rest = request.argv[1:]
     if command == "show":
         print(f"cwd={os.getcwd()} argv={request.argv[1:]} probe={os.environ.get('PROBE')}")
+    elif command == "traits":
+        mask = os.umask(0)
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        print(f"umask={mask:o} nice={os.getpriority(os.PRIO_PROCESS, 0)} nofile={nofile}")
     elif command == "echo-stdin":
         print(f"read: {sys.stdin.readline().strip()}")
     elif command == "exit":
@@ -67,7 +73,9 @@ def serve(socket_path: str, marker: str) -> None:
 
 
 def call(socket_path: str, argv: list[str]) -> NoReturn:
-    request = cmdserver.Request(argv=["app", *argv], cwd=os.getcwd(), env=dict(os.environ), root="/")
+    request = cmdserver.Request(
+        argv=["app", *argv], cwd=os.getcwd(), env=dict(os.environ), root="/", traits=cmdserver.traits()
+    )
     status = cmdserver.offer(Path(socket_path), request)
     if status is None:
         print("COLD", flush=True)

@@ -8,6 +8,7 @@ check the mechanism itself; tests/reelvault/test_command_server.py checks
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -234,3 +235,48 @@ def test_another_user_cannot_reach_the_server(served: Served) -> None:
     assert os.waitstatus_to_exitcode(status) == 13  # EACCES: the folder is its owner's alone
     for path in (served.socket.parent, served.socket):
         assert path.stat().st_mode & 0o077 == 0  # nothing for group or others
+
+
+def test_the_command_takes_the_callers_umask_niceness_and_limits(served: Served) -> None:
+    def as_a_careful_dit() -> None:
+        os.umask(0o027)
+        os.nice(5)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    result = subprocess.run(
+        [sys.executable, str(APP), "call", str(served.socket), "traits"],
+        preexec_fn=as_a_careful_dit,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.stdout == f"umask=27 nice={os.getpriority(os.PRIO_PROCESS, 0) + 5} nofile=512\n"
+    served.wait_for("traits: started")
+
+
+CGROUP_MEMORY = Path("/sys/fs/cgroup/memory")
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not CGROUP_MEMORY.is_dir(), reason="needs root and a cgroup v1 memory hierarchy"
+)
+def test_a_caller_in_another_memory_group_runs_its_command_itself(served: Served) -> None:
+    group = CGROUP_MEMORY / f"rv-cmdserver-test-{os.getpid()}"
+    group.mkdir()
+    try:
+        (group / "memory.limit_in_bytes").write_text(str(256 * 1024 * 1024))
+        result = subprocess.run(
+            [sys.executable, str(APP), "call", str(served.socket), "show"],
+            preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        group.rmdir()
+
+    assert result.stdout == "COLD\n"  # a fork of the server would escape the group's memory limit
+    served.wait_for("another control group")
