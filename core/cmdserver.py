@@ -77,7 +77,7 @@ class Request:
 
 
 def traits() -> dict[str, Any]:
-    """What this process inherited that a fork of the server would not: umask, niceness, limits, cgroup."""
+    """What this process has that a fork of the server might not: umask, niceness, limits, cgroup, Python."""
     mask = os.umask(0o022)
     os.umask(mask)
     try:
@@ -89,6 +89,7 @@ def traits() -> dict[str, Any]:
         "nice": os.getpriority(os.PRIO_PROCESS, 0),
         "rlimits": {name: list(resource.getrlimit(getattr(resource, name))) for name in RLIMITS},
         "cgroup": cgroup,
+        "python": [sys.prefix, sys.version],
     }
 
 
@@ -97,6 +98,8 @@ def _check_traits(theirs: dict[str, Any]) -> None:
     mine = traits()
     if set(theirs) != set(mine):
         raise Refused("the caller did not say its umask, niceness, limits and control group")
+    if theirs["python"] != mine["python"]:
+        raise Refused(f"the caller runs another Python ({theirs['python'][0]})")
     if theirs["cgroup"] != mine["cgroup"]:
         raise Refused("the caller runs in another control group (its memory and I/O limits would not apply)")
     privileged = os.geteuid() == 0

@@ -280,3 +280,19 @@ def test_a_caller_in_another_memory_group_runs_its_command_itself(served: Served
 
     assert result.stdout == "COLD\n"  # a fork of the server would escape the group's memory limit
     served.wait_for("another control group")
+
+
+def test_a_caller_running_another_python_runs_its_command_itself(served: Served, tmp_path: Path) -> None:
+    venv = tmp_path / "other-python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), str(APP), "call", str(served.socket), "show"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.stdout == "COLD\n"  # its packages may differ: the server's would answer for them
+    served.wait_for("another Python")
