@@ -30,9 +30,12 @@ def test_compose_file_has_the_production_services_and_consistent_references() ->
         assert env["DATABASE_URL"].startswith("postgresql://") and env["REDIS_URL"].startswith("redis://")
 
 
-def test_procfile_runs_web_worker_and_beat() -> None:
+def test_procfile_runs_web_worker_beat_and_the_command_server() -> None:
     entries = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
     )
-    assert set(entries) == {"web", "worker", "beat"}
+    assert set(entries) == {"web", "worker", "beat", "commands"}
     assert "host.${REELVAULT_HOSTNAME},default" in entries["worker"]
+    # A command server that cannot serve must not take web, worker and beat down with it (honcho
+    # stops everything when one process ends).
+    assert entries["commands"].split() == ["python", "manage.py", "command_server", "--keep-going"]

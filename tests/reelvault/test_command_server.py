@@ -166,3 +166,24 @@ def test_a_second_server_on_the_same_socket_is_refused_with_the_remedy(server: S
     assert "REELVAULT_COMMAND_SOCKET" in second.stderr
     assert manage(server, "version").returncode == 0  # the first one still serves
     server.wait_for("version: started")
+
+
+def test_with_keep_going_a_server_that_cannot_serve_says_why_and_waits(server: Server) -> None:
+    # make run's Procfile entry: honcho would stop web, worker and beat if this process ended.
+    second = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "command_server", "--keep-going"],
+        cwd=ROOT,
+        env=server.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert second.stderr is not None
+    said = second.stderr.readline()
+    time.sleep(0.5)
+    still_running = second.poll() is None
+    second.terminate()
+    second.wait(timeout=30)
+
+    assert "a command server already answers at" in said and "commands start the usual way" in said
+    assert still_running
