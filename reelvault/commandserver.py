@@ -121,11 +121,10 @@ class Policy:
 
 
 def run_in_fork(request: cmdserver.Request) -> NoReturn:
+    # No head start here (reelvault.preludes): Django is already up, so there is nothing to hide the
+    # work behind; measured with and without it, mhl_verify took 0.20 s either way.
     from reelvault.cli import run_django_command
-    from reelvault.preludes import start_for
 
-    # As manage.py does: a first step that needs no database starts on the other core at once.
-    start_for(request.argv)
     run_django_command(request.argv)
 
 
