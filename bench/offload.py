@@ -713,7 +713,44 @@ def django_env(work: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     env["REELVAULT_VOLUME_ROOTS"] = str(work)
     env["DJANGO_SETTINGS_MODULE"] = "reelvault.settings"
+    # manage.py starts Django itself unless --warm: a `make run` on this machine must not answer.
+    env["REELVAULT_COMMAND_SERVER"] = "off"
+    env["REELVAULT_COMMAND_SOCKET"] = str(work / "commands.sock")
     return env
+
+
+class CommandServer:
+    """``manage.py command_server`` as ``make run`` runs it, for --warm: the command forks from it.
+
+    The fork's reads are not the bench's children's: they are counted from
+    the server's /proc/<pid>/io, which takes in what its reaped children read.
+    """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = {**env, "REELVAULT_COMMAND_SERVER": "on"}
+        self.process = subprocess.Popen(
+            [sys.executable, str(PROJECT_ROOT / "manage.py"), "command_server"],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if "command server ready" in line:
+                return
+        raise SystemExit(f"the command server did not start (exit {self.process.wait()})")
+
+    def read_bytes(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/io").read_text().splitlines():
+            if line.startswith("read_bytes:"):
+                return int(line.split()[1])
+        return 0
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 def ensure_project(env: dict[str, str]) -> None:
@@ -795,9 +832,19 @@ def paired(
     *,
     cgroup: MemoryCgroup | None = None,
     card_disk: LoopDisk | None = None,
+    server: CommandServer | None = None,
 ) -> dict[str, Any]:
-    """``pairs`` alternating pairs (Reelvault first in even pairs); every pair is kept."""
+    """``pairs`` alternating pairs (Reelvault first in even pairs); every pair is kept.
+
+    With ``server``, ``manage.py offload`` runs in a fork of that command server.
+    """
     sides = {"reelvault": side_command, "naive": side_naive}
+    if server is not None:
+        env = server.env
+
+    def device_read() -> int:
+        return children_inblock_bytes() + (server.read_bytes() if server is not None else 0)
+
     rows = []
     for parent in destination_parents:
         parent.mkdir(parents=True, exist_ok=True)
@@ -815,10 +862,10 @@ def paired(
             drop_caches()
             load = load_average()
             card_read = card_disk.read_bytes() if card_disk else 0
-            inblock = children_inblock_bytes()
+            inblock = device_read()
             figures = sides[side](card, roots, env, cgroup)
             figures["load"] = load
-            figures["device_read_bytes"] = children_inblock_bytes() - inblock
+            figures["device_read_bytes"] = device_read() - inblock
             if card_disk:
                 figures["card_read_bytes"] = card_disk.read_bytes() - card_read
             row[side] = figures
@@ -877,15 +924,22 @@ def summarize(rows: list[dict[str, Any]], *, written: int) -> dict[str, Any]:
 
 
 def scenario_command(args: argparse.Namespace, work: Path, env: dict[str, str], mib: int) -> dict[str, Any]:
-    """1: the whole command against the naive script, everything on the disk that holds --dir."""
+    """1: the whole command against the naive script, everything on the disk that holds --dir.
+
+    With --warm the command runs as on a ``make run`` machine: in a fork of the command server.
+    """
     card = work / f"card-{mib}" / "A001R1AB"
     print(f"making a {mib} MiB card of {args.clips} clips ...", file=sys.stderr)
     make_clip_card(card, mib * MIB, args.clips)
+    server = CommandServer(env) if args.warm else None
     try:
-        found = paired(f"{mib}MiB", args.pairs, card, [work / "dest", work / "dest"], env)
+        name = f"{mib}MiB" + ("-warm" if server else "")
+        found = paired(name, args.pairs, card, [work / "dest", work / "dest"], env, server=server)
     finally:
+        if server is not None:
+            server.close()
         shutil.rmtree(card.parent, ignore_errors=True)
-    return {"card_MiB": mib, "clips": args.clips, **found}
+    return {"card_MiB": mib, "clips": args.clips, "warm": bool(server), **found}
 
 
 def scenario_memory(
@@ -1051,7 +1105,11 @@ def report_scenarios(found: dict[str, dict[str, Any]]) -> None:
             "memcg-reader": f"card > memory, card reader ({figures.get('card_MiB')} MiB, "
             f"{figures.get('reader_set_MBps')} MB/s)",
             "cart": f"cart ({figures.get('card_MiB')} MiB, separate devices)",
-        }.get(name, f"one disk, {figures['card_MiB']} MiB card, {figures['clips']} clips")
+        }.get(
+            name,
+            f"one disk, {figures['card_MiB']} MiB card, {figures['clips']} clips"
+            + (", command server" if figures.get("warm") else ""),
+        )
         line(label, figures)
         if name == "memcg-reader":
             o = figures["over_floor"]
@@ -1081,7 +1139,8 @@ def scenarios(args: argparse.Namespace) -> None:
         for name in args.scenario:
             if name == "command":
                 for mib in args.command_card_mib:
-                    found[f"command-{mib}"] = scenario_command(args, work, env, mib)
+                    key = f"command-{mib}" + ("-warm" if args.warm else "")
+                    found[key] = scenario_command(args, work, env, mib)
             elif name == "memcg":
                 found["memcg"] = scenario_memory(args, work, env)
             elif name == "memcg-reader":
@@ -1110,6 +1169,11 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=6, help="clips on a generated card")
     parser.add_argument(
         "--command-card-mib", type=int, nargs="+", default=[1024, 4096], help="card sizes of scenario 1"
+    )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="command: run manage.py offload in a fork of a command server, as on a `make run` machine",
     )
     parser.add_argument("--memcg-card-mib", type=int, default=4096)
     parser.add_argument("--memcg-limit-mib", type=int, default=1024)

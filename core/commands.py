@@ -25,6 +25,9 @@ class ReelvaultCommand(BaseCommand):
     # about the web side and do not change from one command to the next;
     # `manage.py check`, `migrate` and `runserver` still run the full set.
     requires_system_checks: list[str] = []
+    # Modules the command imports late (in a thread, or on first use) to start sooner; a command
+    # server (reelvault.commandserver) imports them once, up front, so that its forks have them.
+    warm_modules: tuple[str, ...] = ()
 
     def execute(self, *args: Any, **options: Any) -> str | None:
         try:

@@ -136,14 +136,20 @@ def restart() -> NoReturn:
 
 
 def preload_commands() -> int:
-    """Import every Reelvault command and what it uses, so no fork pays for that again; returns the count."""
+    """Import every Reelvault command and what it uses, so no fork pays for that again; returns the count.
+
+    Also the modules a command loads late on its own (``ReelvaultCommand.warm_modules``: Celery and
+    the broker client for the offload), imported only: connections are made in each fork.
+    """
     from django.core.management import get_commands, load_command_class
 
     loaded = 0
     for name, app in get_commands().items():
         if app.startswith("django.") or name in SKIP:
             continue
-        load_command_class(app, name)
+        command = load_command_class(app, name)
+        for module in getattr(command, "warm_modules", ()):
+            importlib.import_module(module)
         loaded += 1
     return loaded
 

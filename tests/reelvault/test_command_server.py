@@ -23,6 +23,7 @@ import pytest
 from catalog.models import Copy, MediaFile
 from tests.fixtures import ProjectFactory, child_env
 from tests.ingest.conftest import write_card
+from tests.reelvault.processes import python
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = "mhl/ascmhl_v2/scenario_03_md5_added/A002R2EC"
@@ -187,3 +188,18 @@ def test_with_keep_going_a_server_that_cannot_serve_says_why_and_waits(server: S
 
     assert "a command server already answers at" in said and "commands start the usual way" in said
     assert still_running
+
+
+def test_the_server_loads_every_command_and_what_they_load_late_without_starting_a_thread() -> None:
+    code = (
+        "import sys, threading, django; django.setup()\n"
+        "from reelvault.commandserver import preload_commands\n"
+        "before = 'kombu.transport.redis' in sys.modules\n"
+        "count = preload_commands()\n"
+        "print(before, 'kombu.transport.redis' in sys.modules, count > 20, threading.active_count())\n"
+    )
+    result = python("-c", code, env=child_env())
+
+    assert result.returncode == 0, result.stderr
+    # The offload's broker client (a late import of the command) is in; a fork may only be taken alone.
+    assert result.stdout.split() == ["False", "True", "True", "1"]

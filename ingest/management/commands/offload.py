@@ -48,6 +48,7 @@ def _sending_warm() -> None:
 
 class Command(ReelvaultCommand):
     help = "Offload a camera card to one or more destinations, verifying every copy by reading it back."
+    warm_modules = PRELOAD
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--project", required=True, help="Project code, e.g. DEMO.")
