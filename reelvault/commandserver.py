@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -120,11 +121,26 @@ class Policy:
         return cmdserver.code_stamp(BASE_DIR, NOT_CODE) != self.stamp
 
 
+def environment_as_django_sets_it() -> None:
+    """What setting Django up does to the environment, done again over the caller's environment.
+
+    Django exports TIME_ZONE as TZ when it reads the settings (so that the
+    process and every program it starts, ffprobe say, keep local time in
+    the project's zone); the fork's environment is the caller's, read after that.
+    """
+    from django.conf import settings
+
+    if settings.TIME_ZONE and hasattr(time, "tzset"):
+        os.environ["TZ"] = settings.TIME_ZONE
+        time.tzset()
+
+
 def run_in_fork(request: cmdserver.Request) -> NoReturn:
     # No head start here (reelvault.preludes): Django is already up, so there is nothing to hide the
     # work behind; measured with and without it, mhl_verify took 0.20 s either way.
     from reelvault.cli import run_django_command
 
+    environment_as_django_sets_it()
     run_django_command(request.argv)
 
 

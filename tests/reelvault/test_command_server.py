@@ -9,6 +9,7 @@ process; the commands are real ``manage.py`` runs against the test database.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,10 +18,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from catalog.models import Copy, MediaFile
+from reelvault.commandserver import environment_as_django_sets_it
 from tests.fixtures import ProjectFactory, child_env
 from tests.ingest.conftest import write_card
 from tests.reelvault.processes import python
@@ -203,3 +206,19 @@ def test_the_server_loads_every_command_and_what_they_load_late_without_starting
     assert result.returncode == 0, result.stderr
     # The offload's broker client (a late import of the command) is in; a fork may only be taken alone.
     assert result.stdout.split() == ["False", "True", "True", "1"]
+
+
+def test_the_fork_exports_the_projects_time_zone_as_django_does_for_programs_it_starts(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fork's environment is the caller's, which has no TZ or another one.
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    settings.TIME_ZONE = "Europe/Berlin"
+    try:
+        environment_as_django_sets_it()
+
+        assert os.environ["TZ"] == "Europe/Berlin"
+        assert time.tzname[0] in {"CET", "CEST"}
+    finally:
+        monkeypatch.undo()
+        time.tzset()
