@@ -90,6 +90,8 @@ def traits() -> dict[str, Any]:
         "rlimits": {name: list(resource.getrlimit(getattr(resource, name))) for name in RLIMITS},
         "cgroup": cgroup,
         "python": [sys.prefix, sys.version],
+        # How text meets file names and the terminal (the locale the process started with).
+        "encodings": [sys.getfilesystemencoding(), getattr(sys.stdout, "encoding", None)],
     }
 
 
@@ -100,6 +102,8 @@ def _check_traits(theirs: dict[str, Any]) -> None:
         raise Refused("the caller did not say its umask, niceness, limits and control group")
     if theirs["python"] != mine["python"]:
         raise Refused(f"the caller runs another Python ({theirs['python'][0]})")
+    if theirs["encodings"] != mine["encodings"]:
+        raise Refused(f"the caller's text encodings differ ({theirs['encodings']})")
     if theirs["cgroup"] != mine["cgroup"]:
         raise Refused("the caller runs in another control group (its memory and I/O limits would not apply)")
     privileged = os.geteuid() == 0

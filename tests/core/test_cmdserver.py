@@ -296,3 +296,10 @@ def test_a_caller_running_another_python_runs_its_command_itself(served: Served,
 
     assert result.stdout == "COLD\n"  # its packages may differ: the server's would answer for them
     served.wait_for("another Python")
+
+
+def test_a_caller_writing_its_terminal_in_another_encoding_runs_its_command_itself(served: Served) -> None:
+    result = call(served, "show", PYTHONIOENCODING="latin-1")
+
+    assert result.stdout == "COLD\n"  # the fork would write in the server's encoding
+    served.wait_for("text encodings differ")
