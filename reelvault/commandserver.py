@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import site
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -99,12 +100,25 @@ def settings_for(env: Mapping[str, str]) -> dict[str, Any]:
     return {"module": name} | {key: getattr(module, key) for key in dir(module) if key.isupper()}
 
 
+def code_and_packages_stamp() -> tuple[object, ...]:
+    """Changes when a project ``.py`` file does, or a package is installed, upgraded or removed.
+
+    pip adds and removes a package's folders in site-packages, which changes
+    that folder's modification time.
+    """
+    folders = [Path(folder) for folder in site.getsitepackages()]
+    return (
+        cmdserver.code_stamp(BASE_DIR, NOT_CODE),
+        *(folder.stat().st_mtime_ns for folder in folders if folder.is_dir()),
+    )
+
+
 class Policy:
     """What the server takes: same project, a command it runs, the same settings."""
 
     def __init__(self) -> None:
         self.settings = settings_for(os.environ)
-        self.stamp = cmdserver.code_stamp(BASE_DIR, NOT_CODE)
+        self.stamp = code_and_packages_stamp()
 
     def accept(self, request: cmdserver.Request) -> None:
         if Path(request.root).resolve() != BASE_DIR:
@@ -118,7 +132,7 @@ class Policy:
             raise cmdserver.Refused(f"different settings: {', '.join(differ[:5])}")
 
     def stale(self) -> bool:
-        return cmdserver.code_stamp(BASE_DIR, NOT_CODE) != self.stamp
+        return code_and_packages_stamp() != self.stamp
 
 
 def environment_as_django_sets_it() -> None:

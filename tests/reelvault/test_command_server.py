@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from catalog.models import Copy, MediaFile
-from reelvault.commandserver import environment_as_django_sets_it
+from reelvault.commandserver import code_and_packages_stamp, environment_as_django_sets_it
 from tests.fixtures import ProjectFactory, child_env
 from tests.ingest.conftest import write_card
 from tests.reelvault.processes import python
@@ -222,3 +222,16 @@ def test_the_fork_exports_the_projects_time_zone_as_django_does_for_programs_it_
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_installing_a_package_counts_as_changed_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import site
+
+    packages = tmp_path / "site-packages"
+    packages.mkdir()
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(packages)])
+    before = code_and_packages_stamp()
+    os.utime(packages, ns=(0, 0))  # so that the change shows even where file times are coarse
+    (packages / "newpkg-1.0.dist-info").mkdir()  # what pip install does
+
+    assert code_and_packages_stamp() != before
