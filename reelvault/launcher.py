@@ -100,7 +100,8 @@ def run() -> None:
         signal.signal(signal.SIGTERM, forward)
         if not _wait_until_up(bind, port, honcho):
             _fail("the web server did not come up; see the messages above")
-        _say(f"Reelvault is running at http://{bind}:{port}/  (Ctrl-C stops web, worker and beat)")
+        stops = "web, worker, beat and the command server"
+        _say(f"Reelvault is running at http://{bind}:{port}/  (Ctrl-C stops {stops})")
         _say("demo users: admin, producer, editor, dit, viewer (passwords printed when first created)")
         honcho.wait()
     finally:
