@@ -321,7 +321,7 @@ class Server:
                     elif isinstance(key.data, tuple) and key.data[0] == "pidfd":
                         self._reap(key.data[1], selector)
                     elif isinstance(key.data, tuple) and key.data[0] == "caller":
-                        self._caller_readable(key.data[1])
+                        self._caller_readable(key.data[1], selector)
         finally:
             signal.set_wakeup_fd(old_wakeup)
             for signum, handler in previous.items():
@@ -455,22 +455,27 @@ class Server:
             code = 128 - code
         selector.unregister(running.pidfd)
         os.close(running.pidfd)
-        selector.unregister(running.conn)
-        if not running.caller_gone:
+        if not running.caller_gone:  # a gone caller's connection was unregistered then
+            selector.unregister(running.conn)
             _answer(running.conn, f"exit {code}")
         running.conn.close()
         gone = " (its caller had gone)" if running.caller_gone else ""
         self.log(f"process {pid}: ended, exit {code}{gone}")
 
-    def _caller_readable(self, pid: int) -> None:
-        running = self._running[pid]
+    def _caller_readable(self, pid: int, selector: selectors.BaseSelector) -> None:
+        running = self._running.get(pid)
+        if running is None or running.caller_gone:  # reaped, or already hung up, in this same round
+            return
         try:
             data = running.conn.recv(64)
         except OSError:
             data = b""
-        if data or running.caller_gone:
+        if data:  # a caller says nothing after its request: ignored
             return
-        running.caller_gone = True  # the caller is gone: hang up on its command, as its terminal would
+        # The caller is gone: hang up on its command, as its terminal would. Its connection stays
+        # at end-of-file, so it leaves the selector (which would report it again at once, forever).
+        running.caller_gone = True
+        selector.unregister(running.conn)
         try:
             os.killpg(pid, signal.SIGHUP)
         except ProcessLookupError:

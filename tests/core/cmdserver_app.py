@@ -6,7 +6,8 @@
 ``serve`` runs a server whose commands are ``show`` (prints its working
 folder, arguments and $PROBE), ``traits`` (umask, niceness, open-file
 limit), ``echo-stdin``, ``exit N``, ``crash``, ``sleep SECONDS`` (prints
-its pid first) and ``refuse`` (turned down). The
+its pid first), ``sleep-through-hangups SECONDS`` (the same, ignoring SIGHUP)
+and ``refuse`` (turned down). The
 code counts as changed while STALE_MARKER exists; the server then restarts
 itself, and the new one removes the marker. ``call`` offers ARG... to the
 server and exits with the command's status, or prints COLD and exits 99
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,10 @@ def run(request: cmdserver.Request) -> None:
         raise SystemExit(int(rest[0]))
     elif command == "crash":
         raise RuntimeError("the command failed")
+    elif command == "sleep-through-hangups":
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        print(os.getpid(), flush=True)
+        time.sleep(float(rest[0]))
     elif command == "sleep":
         print(os.getpid(), flush=True)
         time.sleep(float(rest[0]))

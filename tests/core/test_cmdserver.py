@@ -303,3 +303,24 @@ def test_a_caller_writing_its_terminal_in_another_encoding_runs_its_command_itse
 
     assert result.stdout == "COLD\n"  # the fork would write in the server's encoding
     served.wait_for("text encodings differ")
+
+
+def test_a_command_that_outlives_its_callers_hang_up_does_not_keep_the_server_busy(served: Served) -> None:
+    caller, pid = start(served, "sleep-through-hangups", "2")
+    caller.kill()
+    caller.wait(timeout=10)
+    time.sleep(0.5)  # the server has seen the caller go and hung up; the command ignores it
+
+    server_cpu = _cpu_seconds(served.process.pid)
+    time.sleep(1)
+    spent = _cpu_seconds(served.process.pid) - server_cpu
+
+    assert spent < 0.5  # not spinning on the dead caller's connection (a busy loop spends ~1 s per s)
+    assert call(served, "exit", "5").returncode == 5  # and still serving
+    assert gone(pid)
+    served.wait_for("(its caller had gone)")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
