@@ -296,6 +296,8 @@ class Server:
     _stale: bool = False
 
     def serve(self) -> None:
+        if not (hasattr(os, "pidfd_open") and hasattr(socket, "SO_PEERCRED")):
+            raise Refused("this system has no pidfd_open or SO_PEERCRED (Linux 5.3 or later is needed)")
         listener = self._listen()
         selector = selectors.DefaultSelector()
         selector.register(listener, selectors.EVENT_READ, "listener")
