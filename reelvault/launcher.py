@@ -115,10 +115,14 @@ def run() -> None:
 def _demo_mail(env: dict[str, str]) -> dict[str, str]:
     """Without a mail server configured, write emails to a folder one can read instead of
     failing against localhost:25 at every retry of the outbox."""
+    from reelvault import embedded
+
     if env.get("DJANGO_EMAIL_BACKEND") or env.get("EMAIL_HOST"):
         _say(f"email: sent through {env.get('EMAIL_HOST', 'localhost')} (EMAIL_HOST)")
         return {}
-    outbox = Path(env.get("EMAIL_FILE_PATH") or BASE_DIR / "var" / "outbox")
+    # The settings' own default (VAR_DIR/outbox), so that a command typed in a shell, which
+    # reads the settings without this, writes to the same folder (and the command server serves it).
+    outbox = Path(env.get("EMAIL_FILE_PATH") or embedded.var_dir() / "outbox")
     outbox.mkdir(parents=True, exist_ok=True)
     _say(f"email: no mail server configured (EMAIL_HOST), so emails are written to {outbox}/, one file each")
     return {
