@@ -121,6 +121,11 @@ class Policy:
         self.stamp = code_and_packages_stamp()
 
     def accept(self, request: cmdserver.Request) -> None:
+        from django.db import connections
+
+        if any(connection.connection is not None for connection in connections.all(initialized_only=True)):
+            # A fork would share the socket with the server and every other fork.
+            raise cmdserver.Refused("the server holds a database connection")
         if Path(request.root).resolve() != BASE_DIR:
             raise cmdserver.Refused(f"this server runs {BASE_DIR}, not {request.root}")
         if len(request.argv) < 2 or request.argv[1] in SKIP:
