@@ -33,6 +33,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
+# An image's natural width once the browser has finished with it: 0 for a broken one.
+LOADED_WIDTH = """img => img.complete ? img.naturalWidth : new Promise(done => {
+    img.addEventListener("load", () => done(img.naturalWidth));
+    img.addEventListener("error", () => done(0));
+})"""
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_transfer_report_reads_as_a_hand_off_document(
     world: World, tmp_path: Path, live_server: object, browser: Browser, settings: Any
@@ -49,7 +56,8 @@ def test_the_transfer_report_reads_as_a_hand_off_document(
         for name in CLIPS:
             poster = page.get_by_role("img", name=name, exact=True)
             expect(poster).to_be_visible()
-            assert poster.evaluate("img => img.naturalWidth") > 0  # a real poster frame, not a broken link
+            # A real poster frame, not a broken link: its width once loaded (visible comes before loaded).
+            assert poster.evaluate(LOADED_WIDTH) > 0
         page.screenshot(path=str(ARTIFACTS / f"transfer-report-{width}.png"), full_page=True)
 
     pdf = page.request.get(f"{live_server}/offloads/{job.pk}/report.pdf")
