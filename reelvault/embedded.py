@@ -105,18 +105,23 @@ def _pgserver_bin(name: str) -> Path | None:
     return path if path.exists() else None
 
 
-def _redis_ping() -> bool:
-    """The embedded Redis answers PING on its socket (a raw exchange: no client library to import)."""
-    if not redis_socket().exists():
-        return False
+def _socket_answers(path: Path, *, send: bytes = b"", expect: bytes = b"") -> bool:
+    """A server listens on the unix socket ``path`` (and, given ``send``, answers with ``expect``)."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             probe.settimeout(1)
-            probe.connect(str(redis_socket()))
-            probe.sendall(b"PING\r\n")
-            return probe.recv(16).startswith(b"+PONG")
+            probe.connect(str(path))
+            if send:
+                probe.sendall(send)
+                return probe.recv(16).startswith(expect)
+            return True
     except OSError:
         return False
+
+
+def _redis_ping() -> bool:
+    """The embedded Redis answers PING on its socket (a raw exchange: no client library to import)."""
+    return redis_socket().exists() and _socket_answers(redis_socket(), send=b"PING\r\n", expect=b"+PONG")
 
 
 def _postgres_ready() -> bool:
@@ -126,15 +131,7 @@ def _postgres_ready() -> bool:
     subprocess, so a command on a machine where ``make run`` already runs
     starts without pgserver's own checks (0.1 s here).
     """
-    if not (pg_dir() / DB_MADE).exists():
-        return False
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            probe.settimeout(1)
-            probe.connect(str(pg_dir() / ".s.PGSQL.5432"))
-            return True
-    except OSError:
-        return False
+    return (pg_dir() / DB_MADE).exists() and _socket_answers(pg_dir() / ".s.PGSQL.5432")
 
 
 def start_redis() -> str:
